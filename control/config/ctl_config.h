@@ -1,0 +1,124 @@
+/*
+ * ctl_config.h - the appliance's one configuration file (YAML).
+ *
+ * Both processes read the same file: mgw-dataplane for what it sets up at
+ * start (lcores, ports, pools), mgw-control for everything it serves. The
+ * loader validates the whole document against the schema documented in
+ * docs/CONFIG.md before returning anything: unknown keys, wrong types, out
+ * of range values and missing required keys are errors that name the file,
+ * the line and the key path ("ports[0].rx_queues"). Nothing is half loaded:
+ * on error *out is left with defaults only.
+ *
+ * String values may use ${VAR} or ${VAR:-default}, expanded from the
+ * environment when loaded; an unset VAR without a default is an error.
+ */
+#ifndef CTL_CONFIG_H
+#define CTL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CTL_MAX_LCORES 64
+#define CTL_MAX_PORTS 8
+#define CTL_MAX_UDP_PORTS 16
+#define CTL_MAX_GROUPS 32
+#define CTL_NAME_MAX 32
+#define CTL_PATH_MAX 256
+
+/* lcore roles, a bit set per lcore. */
+enum ctl_role {
+	CTL_ROLE_RX = 1u << 0,    /* receive and decode the feed */
+	CTL_ROLE_BOOK = 1u << 1,  /* apply feed events to the L3 books */
+	CTL_ROLE_MATCH = 1u << 2, /* matching engine (later issue) */
+	CTL_ROLE_OE = 1u << 3,    /* order entry sessions (later issue) */
+};
+
+enum ctl_hugepages {
+	CTL_HUGE_AUTO = 0, /* use hugepages if the machine has free ones, else --no-huge */
+	CTL_HUGE_ON,       /* require hugepages */
+	CTL_HUGE_OFF,      /* always --no-huge */
+};
+
+struct ctl_lcore_cfg {
+	uint32_t id;    /* DPDK lcore id = CPU core to pin to */
+	uint32_t roles; /* enum ctl_role bits, at least one */
+};
+
+struct ctl_port_cfg {
+	char name[CTL_NAME_MAX];     /* label used in counters and the CLI */
+	char device[CTL_PATH_MAX];   /* PCI address (0000:01:00.0) or DPDK vdev spec
+				        ("net_pcap0,rx_pcap=/path/file.pcap") */
+	uint16_t rx_queues;          /* 1..16, default 1 */
+	uint16_t rx_desc;            /* 64..16384, power of two, default 1024 */
+	uint16_t mtu;                /* 68..9600, default 1500 */
+	bool promiscuous;            /* default true */
+	bool all_multicast;          /* default true */
+};
+
+struct ctl_feed_cfg {
+	uint16_t udp_ports[CTL_MAX_UDP_PORTS]; /* destination ports accepted */
+	uint32_t n_udp_ports;                  /* >= 1 */
+	uint32_t groups[CTL_MAX_GROUPS];       /* IPv4 destinations accepted, host order */
+	uint32_t n_groups;                     /* 0 = any destination */
+};
+
+struct ctl_book_cfg {
+	uint32_t max_orders;  /* default 1048576 */
+	uint32_t max_levels;  /* default 262144 */
+	uint32_t max_symbols; /* default 65536, at most 65536 */
+};
+
+struct ctl_dataplane_cfg {
+	enum ctl_hugepages hugepages; /* default auto */
+	uint32_t memory_mb;           /* EAL memory, default 512 */
+	uint32_t main_lcore;          /* EAL main lcore (runs no role), default 0 */
+	struct ctl_lcore_cfg lcores[CTL_MAX_LCORES];
+	uint32_t n_lcores;            /* >= 1; rx and book each on exactly one lcore */
+	uint32_t burst;               /* rx burst and ring burst, 1..256, default 32 */
+	uint32_t ring_size;           /* rx->book ring slots, power of two, default 16384 */
+};
+
+struct ctl_control_cfg {
+	char socket[CTL_PATH_MAX];    /* CLI unix socket, default /run/mgw/<instance>.sock */
+};
+
+struct mgw_config {
+	char source[CTL_PATH_MAX];    /* file it was loaded from */
+	char instance[CTL_NAME_MAX];  /* [A-Za-z0-9_-]+, names /dev/shm/mgw.<instance>; default "mgw" */
+	struct ctl_dataplane_cfg dataplane;
+	struct ctl_port_cfg ports[CTL_MAX_PORTS];
+	uint32_t n_ports;             /* >= 1 */
+	struct ctl_feed_cfg feed;
+	struct ctl_book_cfg book;
+	struct ctl_control_cfg control;
+};
+
+/* Where and why a load failed. */
+struct ctl_config_err {
+	char file[CTL_PATH_MAX];
+	int line;      /* 1-based, 0 if not tied to a line */
+	char key[128]; /* key path, e.g. "ports[0].mtu"; empty if none */
+	char msg[256];
+};
+
+/* Fill c with every default (no lcores, no ports). */
+void ctl_config_defaults(struct mgw_config *c);
+
+/*
+ * Load and validate a YAML file. Returns 0, or -1 with *err filled
+ * (including I/O errors such as a missing file).
+ */
+int ctl_config_load(const char *path, struct mgw_config *out, struct ctl_config_err *err);
+
+/* Same from memory; `name` is used as the file name in errors. */
+int ctl_config_parse(const char *buf, size_t len, const char *name,
+		     struct mgw_config *out, struct ctl_config_err *err);
+
+/* "file:line: key: msg" (parts omitted when empty) into out. */
+int ctl_config_err_format(const struct ctl_config_err *err, char *out, size_t cap);
+
+/* Role bits to text "rx,book"; names of single roles. */
+int ctl_roles_format(uint32_t roles, char *out, size_t cap);
+
+#endif /* CTL_CONFIG_H */
