@@ -62,7 +62,7 @@ void dp_mold_iter_init(struct dp_mold_iter *it, const uint8_t *buf, size_t len,
 		       const struct dp_mold_hdr *h);
 
 /*
- * Next message block. Returns 1 and sets *msg/*len, 0 when all `count`
+ * Next message block. Returns 1 and sets *msg and *len, 0 when all `count`
  * blocks were read and no bytes are left, or a negative dp_mold_err
  * (TRUNCATED, ZERO_LEN, TRAILING). After an error the iterator is finished.
  */
