@@ -1,0 +1,1105 @@
+/*
+ * dp_book.c - order-by-order (L3) books of every symbol of one feed.
+ *
+ * The hot path is dp_book_apply() on order events (add, execute, cancel,
+ * delete, replace). On a real feed those events hit orders all over the
+ * book, so the cost is cache misses, not instructions. The layout below is
+ * chosen to keep the number of distinct cache lines per event small:
+ *
+ *   - an order is one 32-byte record (two per cache line), addressed by a
+ *     32-bit index into a pool;
+ *   - the order table is an open-addressing hash of 8-byte slots (eight per
+ *     line) holding {order index + 1, 32-bit hash}; a lookup usually reads
+ *     one slot line and then the order itself, and the stored hash lets
+ *     backward-shift deletion find each entry's home slot without touching
+ *     other orders;
+ *   - price levels are 32-byte records in their own pool; each level has an
+ *     intrusive doubly linked FIFO of its orders (order prev/next indices);
+ *   - per symbol and side, the live levels sit in a sorted array of
+ *     {key, level index} with the best price at the end, so that the common
+ *     changes near the touch move few entries.
+ *
+ * All memory is taken in dp_book_create() (through struct dp_book_mem) and
+ * never again. The per-side sorted arrays grow inside a preallocated arena
+ * of power-of-two chunks with one free list per size class.
+ *
+ * Single owner, no locks, integers only.
+ */
+#include "dp_book.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_itch.h"
+
+#define NIL UINT32_MAX
+
+/* Linear scan length from the touch before falling back to binary search. */
+#define NEAR_SCAN 8
+/* Smallest side-array chunk: 2^MIN_CLS entries. */
+#define MIN_CLS 3
+/* Largest size class we ever need (a chunk of 2^32 entries is impossible). */
+#define MAX_CLS 32
+
+#if defined(__GNUC__)
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#else
+#define likely(x) (x)
+#define unlikely(x) (x)
+#endif
+
+/*
+ * One resting order, 32 bytes, two per cache line.
+ *
+ *   0        8       12       16       20       24       28     30   31
+ *   +--------+--------+--------+--------+--------+--------+------+----+----+
+ *   | ref    | qty    | lvl    | prev   | next   | price  |locate|side|live|
+ *   +--------+--------+--------+--------+--------+--------+------+----+----+
+ *
+ * lvl, prev and next are pool indices (NIL = none). A free order keeps its
+ * free-list link in `next`. price/locate/side repeat the level's facts so
+ * dp_book_order() and replace do not need the level line.
+ */
+struct ord {
+	uint64_t ref;
+	uint32_t qty;
+	uint32_t lvl;
+	uint32_t prev;
+	uint32_t next;
+	uint32_t price;
+	uint16_t locate;
+	uint8_t side;  /* DP_BOOK_BID / DP_BOOK_ASK */
+	uint8_t live;
+};
+_Static_assert(sizeof(struct ord) == 32, "order record is 32 bytes");
+
+/*
+ * One price level, 32 bytes.
+ *
+ *   0                8       12       16       20       24     26   27     32
+ *   +----------------+--------+--------+--------+--------+------+----+------+
+ *   | qty (total)    | price  | count  | head   | tail   |locate|side| pad  |
+ *   +----------------+--------+--------+--------+--------+------+----+------+
+ *
+ * head is the oldest order (first to trade), tail the newest. A free level
+ * keeps its free-list link in `head`.
+ */
+struct lvl {
+	uint64_t qty;
+	uint32_t price;
+	uint32_t count;
+	uint32_t head;
+	uint32_t tail;
+	uint16_t locate;
+	uint8_t side;
+	uint8_t pad[5];
+};
+_Static_assert(sizeof(struct lvl) == 32, "level record is 32 bytes");
+
+/*
+ * Hash slot, 8 bytes: idx1 = order index + 1 (0 = empty, so a zeroed table
+ * is empty), h = low 32 bits of the mixed reference. Home slot = h & mask.
+ */
+struct hslot {
+	uint32_t idx1;
+	uint32_t h;
+};
+
+/*
+ * Sorted-array entry. key = price for bids, ~price for asks, so both sides
+ * are sorted ascending by key and the best price is always the last entry:
+ *
+ *   arena + off:  [ key0 | lvl ] [ key1 | lvl ] ... [ best | lvl ]  (n used)
+ *                  worst                              touch       (cap = 2^cls)
+ */
+struct pent {
+	uint32_t key;
+	uint32_t lvl;
+};
+
+struct side {
+	uint32_t off; /* first entry in the arena */
+	uint32_t n;   /* entries used */
+	uint8_t cls;  /* chunk holds 2^cls entries; 0 = no chunk */
+};
+
+/*
+ * Per-locate state, 64 bytes (one cache line).
+ *
+ *   0                  12                 24       28       32
+ *   +------------------+------------------+--------+--------+
+ *   | side[BID]        | side[ASK]        | orders |roundlot|
+ *   +--------+---------+--------+--+--+--+--+--------------+
+ *   32       40                 48 49 50 51 52             64
+ *   | events | stock[8]         |st|mc|sn|nm| pad          |
+ *   +--------+------------------+--+--+--+--+--------------+
+ */
+struct sym {
+	struct side side[2];
+	uint32_t orders;
+	uint32_t round_lot;
+	uint64_t events;
+	char stock[8];    /* space padded as on the wire */
+	char state;       /* trading state, ' ' if never set */
+	char category;    /* market category */
+	uint8_t seen;     /* some event was applied (or named) */
+	uint8_t named;    /* stock[] is set */
+	uint8_t pad[12];
+};
+_Static_assert(sizeof(struct sym) == 64, "symbol record is one cache line");
+
+struct dp_book {
+	/* Hot, read on every event. */
+	struct ord *ord;
+	struct lvl *lvl;
+	struct hslot *tab;
+	struct sym *sym;
+	struct pent *arena;
+	uint32_t mask;          /* hash capacity - 1 */
+	uint32_t max_orders;
+	uint32_t max_levels;
+	uint32_t max_symbols;
+
+	/* Pools: free list first, then never-used tail (bump). */
+	uint32_t ord_free, ord_bump, ord_live;
+	uint32_t lvl_free, lvl_bump, lvl_live;
+
+	/* Side-array arena: bump pointer and one free list per size class. */
+	uint32_t arena_size, arena_bump;
+	uint32_t chunk_free[MAX_CLS + 1];
+
+	/* Locates that ever saw an event, in first-seen order. */
+	uint16_t *seen;
+	uint32_t nseen;
+
+	struct dp_book_stats st;
+
+	struct dp_book_mem mem;
+};
+
+/* ------------------------------------------------------------------ */
+/* Memory                                                               */
+
+/*
+ * Default allocator: calloc (large sizes come from mmap as zero pages, so
+ * nothing is touched until used), aligned up to 64 bytes by hand with the
+ * original pointer kept just below the returned block.
+ */
+static void *def_zalloc(size_t size, void *arg)
+{
+	(void)arg;
+	uint8_t *raw = calloc(1, size + 64 + sizeof(void *));
+	if (!raw)
+		return NULL;
+	uintptr_t p = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
+	((void **)p)[-1] = raw;
+	return (void *)p;
+}
+
+static void def_free(void *p, void *arg)
+{
+	(void)arg;
+	if (p)
+		free(((void **)p)[-1]);
+}
+
+static uint64_t pow2_at_least(uint64_t x)
+{
+	uint64_t p = 1;
+	while (p < x)
+		p <<= 1;
+	return p;
+}
+
+struct layout {
+	uint64_t hcap;
+	uint64_t arena;    /* entries */
+	size_t sz_book, sz_ord, sz_lvl, sz_tab, sz_sym, sz_arena, sz_seen;
+};
+
+static size_t round64(size_t x)
+{
+	return (x + 63) & ~(size_t)63;
+}
+
+/*
+ * Arena sizing: a side array of n levels lives in a chunk of at most
+ * max(8, 2n) entries, so all live chunks need at most 2 * max_levels plus
+ * 8 per side of each symbol. Grown-out chunks wait on free lists for reuse
+ * (and bigger ones are split when a class runs dry), so twice that is kept.
+ */
+static void layout_of(const struct dp_book_cfg *cfg, struct layout *l)
+{
+	l->hcap = pow2_at_least(2 * (uint64_t)cfg->max_orders);
+	if (l->hcap < 8)
+		l->hcap = 8;
+	l->arena = 4 * pow2_at_least(cfg->max_levels) + 32 * (uint64_t)cfg->max_symbols;
+	if (l->arena > UINT32_MAX)
+		l->arena = (uint64_t)1 << 31;
+	l->sz_book = round64(sizeof(struct dp_book));
+	l->sz_ord = round64((size_t)cfg->max_orders * sizeof(struct ord));
+	l->sz_lvl = round64((size_t)cfg->max_levels * sizeof(struct lvl));
+	l->sz_tab = round64((size_t)l->hcap * sizeof(struct hslot));
+	l->sz_sym = round64((size_t)cfg->max_symbols * sizeof(struct sym));
+	l->sz_arena = round64((size_t)l->arena * sizeof(struct pent));
+	l->sz_seen = round64((size_t)cfg->max_symbols * sizeof(uint16_t));
+}
+
+static bool cfg_ok(const struct dp_book_cfg *cfg)
+{
+	return cfg && cfg->max_orders && cfg->max_levels && cfg->max_symbols &&
+	       cfg->max_symbols <= 65536 && cfg->max_orders < (1u << 31) &&
+	       cfg->max_levels < (1u << 31);
+}
+
+size_t dp_book_mem_size(const struct dp_book_cfg *cfg)
+{
+	struct layout l;
+	if (!cfg_ok(cfg))
+		return 0;
+	layout_of(cfg, &l);
+	return l.sz_book + l.sz_ord + l.sz_lvl + l.sz_tab + l.sz_sym + l.sz_arena + l.sz_seen;
+}
+
+void dp_book_destroy(struct dp_book *b)
+{
+	if (!b)
+		return;
+	struct dp_book_mem m = b->mem;
+	m.free(b->ord, m.arg);
+	m.free(b->lvl, m.arg);
+	m.free(b->tab, m.arg);
+	m.free(b->sym, m.arg);
+	m.free(b->arena, m.arg);
+	m.free(b->seen, m.arg);
+	m.free(b, m.arg);
+}
+
+int dp_book_create(struct dp_book **out, const struct dp_book_cfg *cfg,
+		   const struct dp_book_mem *mem)
+{
+	struct dp_book_mem m = { def_zalloc, def_free, NULL };
+	struct layout l;
+
+	if (!out || !cfg_ok(cfg))
+		return -EINVAL;
+	if (mem && mem->zalloc && mem->free)
+		m = *mem;
+	layout_of(cfg, &l);
+
+	struct dp_book *b = m.zalloc(l.sz_book, m.arg);
+	if (!b)
+		return -ENOMEM;
+	b->mem = m;
+	b->ord = m.zalloc(l.sz_ord, m.arg);
+	b->lvl = m.zalloc(l.sz_lvl, m.arg);
+	b->tab = m.zalloc(l.sz_tab, m.arg);
+	b->sym = m.zalloc(l.sz_sym, m.arg);
+	b->arena = m.zalloc(l.sz_arena, m.arg);
+	b->seen = m.zalloc(l.sz_seen, m.arg);
+	if (!b->ord || !b->lvl || !b->tab || !b->sym || !b->arena || !b->seen) {
+		/* destroy frees whatever was obtained; m.free must accept NULL */
+		dp_book_destroy(b);
+		return -ENOMEM;
+	}
+	b->mask = (uint32_t)(l.hcap - 1);
+	b->max_orders = cfg->max_orders;
+	b->max_levels = cfg->max_levels;
+	b->max_symbols = cfg->max_symbols;
+	b->ord_free = NIL;
+	b->lvl_free = NIL;
+	b->arena_size = (uint32_t)l.arena;
+	for (int c = 0; c <= MAX_CLS; c++)
+		b->chunk_free[c] = NIL;
+	for (uint32_t i = 0; i < cfg->max_symbols; i++) {
+		b->sym[i].state = ' ';
+		b->sym[i].category = ' ';
+		memset(b->sym[i].stock, ' ', sizeof b->sym[i].stock);
+	}
+	*out = b;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hash table                                                          */
+
+/* Mix a reference into 32 bits (murmur3 finalizer halves: cheap, good). */
+static inline uint32_t ref_hash(uint64_t r)
+{
+	r ^= r >> 33;
+	r *= 0xff51afd7ed558ccdULL;
+	r ^= r >> 33;
+	return (uint32_t)r;
+}
+
+/*
+ * Find ref. Returns the slot holding it (*found = 1) or the empty slot that
+ * ends its probe run, where an insert would go (*found = 0).
+ */
+static inline uint32_t tab_probe(const struct dp_book *b, uint64_t ref, uint32_t h, int *found)
+{
+	uint32_t i = h & b->mask;
+	for (;;) {
+		struct hslot s = b->tab[i];
+		if (s.idx1 == 0) {
+			*found = 0;
+			return i;
+		}
+		if (s.h == h && b->ord[s.idx1 - 1].ref == ref) {
+			*found = 1;
+			return i;
+		}
+		i = (i + 1) & b->mask;
+	}
+}
+
+/*
+ * Remove slot i by backward shift: later entries of the run whose home is
+ * not in (i, j] move back into the hole, so no tombstones are ever needed
+ * and probe runs stay as short as the load allows.
+ */
+static inline void tab_erase(struct dp_book *b, uint32_t i)
+{
+	uint32_t mask = b->mask, j = i;
+	for (;;) {
+		j = (j + 1) & mask;
+		struct hslot s = b->tab[j];
+		if (s.idx1 == 0)
+			break;
+		uint32_t home = s.h & mask;
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			b->tab[i] = s;
+			i = j;
+		}
+	}
+	b->tab[i].idx1 = 0;
+	b->tab[i].h = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Side-array chunk arena                                              */
+
+/* Take a chunk of 2^cls entries; NIL if the arena is exhausted. */
+static uint32_t chunk_get(struct dp_book *b, unsigned cls)
+{
+	uint32_t off = b->chunk_free[cls];
+	if (off != NIL) {
+		b->chunk_free[cls] = b->arena[off].lvl;
+		return off;
+	}
+	uint32_t size = 1u << cls;
+	if (b->arena_size - b->arena_bump >= size) {
+		off = b->arena_bump;
+		b->arena_bump += size;
+		return off;
+	}
+	/* Split the smallest larger free chunk; keep the upper halves. */
+	for (unsigned c = cls + 1; c <= MAX_CLS && c < 32; c++) {
+		off = b->chunk_free[c];
+		if (off == NIL)
+			continue;
+		b->chunk_free[c] = b->arena[off].lvl;
+		while (c > cls) {
+			c--;
+			uint32_t half = off + (1u << c);
+			b->arena[half].lvl = b->chunk_free[c];
+			b->chunk_free[c] = half;
+		}
+		return off;
+	}
+	return NIL;
+}
+
+static void chunk_put(struct dp_book *b, uint32_t off, unsigned cls)
+{
+	b->arena[off].lvl = b->chunk_free[cls];
+	b->chunk_free[cls] = off;
+}
+
+/*
+ * Position of key in a side: returns the index holding it (*found = 1) or
+ * the index where it would be inserted (*found = 0). Looks at the few
+ * entries next to the touch first, where nearly all activity is.
+ */
+static inline uint32_t side_find(const struct pent *a, uint32_t n, uint32_t key, int *found)
+{
+	uint32_t i = n, stop = n > NEAR_SCAN ? n - NEAR_SCAN : 0;
+	while (i > stop) {
+		uint32_t k = a[i - 1].key;
+		if (k <= key) {
+			*found = (k == key);
+			return i - (k == key);
+		}
+		i--;
+	}
+	uint32_t lo = 0, hi = i;
+	while (lo < hi) {
+		uint32_t mid = lo + ((hi - lo) >> 1);
+		if (a[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = (lo < i && a[lo].key == key);
+	return lo;
+}
+
+/* Insert {key, lvl} at pos; returns false if the arena cannot grow. */
+static bool side_insert(struct dp_book *b, struct side *s, uint32_t pos, uint32_t key, uint32_t lvl)
+{
+	if (s->cls == 0 || s->n == (1u << s->cls)) {
+		unsigned cls = s->cls ? s->cls + 1u : MIN_CLS;
+		if (cls > MAX_CLS - 1)
+			return false;
+		uint32_t off = chunk_get(b, cls);
+		if (off == NIL)
+			return false;
+		if (s->cls) {
+			memcpy(&b->arena[off], &b->arena[s->off], (size_t)s->n * sizeof(struct pent));
+			chunk_put(b, s->off, s->cls);
+		}
+		s->off = off;
+		s->cls = (uint8_t)cls;
+	}
+	struct pent *a = &b->arena[s->off];
+	if (pos < s->n)
+		memmove(&a[pos + 1], &a[pos], (size_t)(s->n - pos) * sizeof(struct pent));
+	a[pos].key = key;
+	a[pos].lvl = lvl;
+	s->n++;
+	return true;
+}
+
+static void side_remove(struct dp_book *b, struct side *s, uint32_t pos)
+{
+	struct pent *a = &b->arena[s->off];
+	s->n--;
+	if (pos < s->n)
+		memmove(&a[pos], &a[pos + 1], (size_t)(s->n - pos) * sizeof(struct pent));
+	if (s->n == 0) {
+		/* An empty side gives its chunk back; it restarts at 8 entries. */
+		chunk_put(b, s->off, s->cls);
+		s->cls = 0;
+		s->off = 0;
+	}
+}
+
+static inline uint32_t key_of(uint32_t price, unsigned side)
+{
+	return side == DP_BOOK_BID ? price : ~price;
+}
+
+/* ------------------------------------------------------------------ */
+/* Apply                                                               */
+
+static inline void sym_touch(struct dp_book *b, struct sym *s, uint16_t locate)
+{
+	if (unlikely(!s->seen)) {
+		s->seen = 1;
+		b->seen[b->nseen++] = locate;
+	}
+}
+
+static inline void applied(struct dp_book *b, struct sym *s, uint16_t locate, unsigned kind)
+{
+	sym_touch(b, s, locate);
+	s->events++;
+	b->st.events[kind]++;
+}
+
+/*
+ * Unlink order oi from its level and free it; frees the level (and removes
+ * it from its side) when it empties. The hash slot is the caller's job.
+ */
+static void order_remove(struct dp_book *b, uint32_t oi)
+{
+	struct ord *o = &b->ord[oi];
+	uint32_t li = o->lvl;
+	struct lvl *l = &b->lvl[li];
+
+	if (o->prev != NIL)
+		b->ord[o->prev].next = o->next;
+	else
+		l->head = o->next;
+	if (o->next != NIL)
+		b->ord[o->next].prev = o->prev;
+	else
+		l->tail = o->prev;
+	l->qty -= o->qty;
+	l->count--;
+
+	struct sym *sy = &b->sym[o->locate];
+	sy->orders--;
+	if (l->count == 0) {
+		struct side *sd = &sy->side[l->side];
+		int found;
+		uint32_t pos = side_find(&b->arena[sd->off], sd->n, key_of(l->price, l->side), &found);
+		side_remove(b, sd, pos);
+		l->head = b->lvl_free;
+		b->lvl_free = li;
+		b->lvl_live--;
+	}
+	o->live = 0;
+	o->next = b->ord_free;
+	b->ord_free = oi;
+	b->ord_live--;
+}
+
+/*
+ * Add a new order whose ref is known to be absent, hash slot `slot` being
+ * the empty end of its probe run. Arguments already validated except pool
+ * space. Returns true if added.
+ */
+static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsigned side,
+		      uint32_t price, uint32_t qty, uint64_t ref, uint32_t h, uint32_t slot)
+{
+	if (unlikely(b->ord_free == NIL && b->ord_bump == b->max_orders)) {
+		b->st.orders_full++;
+		return false;
+	}
+	struct side *sd = &sy->side[side];
+	uint32_t key = key_of(price, side);
+	uint32_t li;
+	int found;
+	struct pent *a = &b->arena[sd->off];
+	uint32_t pos = side_find(a, sd->n, key, &found);
+	if (found) {
+		li = a[pos].lvl;
+	} else {
+		if (unlikely(b->lvl_free == NIL && b->lvl_bump == b->max_levels)) {
+			b->st.levels_full++;
+			return false;
+		}
+		li = b->lvl_free != NIL ? b->lvl_free : b->lvl_bump;
+		if (unlikely(!side_insert(b, sd, pos, key, li))) {
+			b->st.levels_full++;
+			return false;
+		}
+		if (b->lvl_free != NIL)
+			b->lvl_free = b->lvl[li].head;
+		else
+			b->lvl_bump++;
+		b->lvl_live++;
+		struct lvl *nl = &b->lvl[li];
+		nl->qty = 0;
+		nl->price = price;
+		nl->count = 0;
+		nl->head = NIL;
+		nl->tail = NIL;
+		nl->locate = locate;
+		nl->side = (uint8_t)side;
+	}
+
+	uint32_t oi;
+	if (b->ord_free != NIL) {
+		oi = b->ord_free;
+		b->ord_free = b->ord[oi].next;
+	} else {
+		oi = b->ord_bump++;
+	}
+	b->ord_live++;
+
+	struct lvl *l = &b->lvl[li];
+	struct ord *o = &b->ord[oi];
+	o->ref = ref;
+	o->qty = qty;
+	o->lvl = li;
+	o->prev = l->tail;
+	o->next = NIL;
+	o->price = price;
+	o->locate = locate;
+	o->side = (uint8_t)side;
+	o->live = 1;
+	if (l->tail != NIL)
+		b->ord[l->tail].next = oi;
+	else
+		l->head = oi;
+	l->tail = oi;
+	l->qty += qty;
+	l->count++;
+	sy->orders++;
+
+	b->tab[slot].idx1 = oi + 1;
+	b->tab[slot].h = h;
+	return true;
+}
+
+/* Checks shared by ADD and the add half of REPLACE; then adds. */
+static bool add_checked(struct dp_book *b, uint16_t locate, char side_ch, uint32_t price,
+			uint32_t qty, uint64_t ref, const char *stock)
+{
+	if (unlikely(locate >= b->max_symbols)) {
+		b->st.bad_locate++;
+		return false;
+	}
+	unsigned side;
+	if (side_ch == 'B')
+		side = DP_BOOK_BID;
+	else if (side_ch == 'S')
+		side = DP_BOOK_ASK;
+	else {
+		b->st.bad_side++;
+		return false;
+	}
+	if (unlikely(qty == 0)) {
+		b->st.zero_qty++;
+		return false;
+	}
+	uint32_t h = ref_hash(ref);
+	int found;
+	uint32_t slot = tab_probe(b, ref, h, &found);
+	if (unlikely(found)) {
+		b->st.duplicate_ref++;
+		return false;
+	}
+	struct sym *sy = &b->sym[locate];
+	if (!order_add(b, sy, locate, side, price, qty, ref, h, slot))
+		return false;
+	if (unlikely(!sy->named) && stock) {
+		memcpy(sy->stock, stock, sizeof sy->stock);
+		sy->named = 1;
+	}
+	return true;
+}
+
+/* Execution or cancel of qty shares of ref. */
+static void reduce(struct dp_book *b, const struct dp_book_ev *ev)
+{
+	uint32_t h = ref_hash(ev->ref);
+	int found;
+	uint32_t slot = tab_probe(b, ev->ref, h, &found);
+	if (unlikely(!found)) {
+		b->st.unknown_ref++;
+		return;
+	}
+	uint32_t oi = b->tab[slot].idx1 - 1;
+	struct ord *o = &b->ord[oi];
+	uint16_t locate = o->locate;
+	if (ev->qty >= o->qty) {
+		if (ev->qty > o->qty)
+			b->st.overfill++;
+		tab_erase(b, slot);
+		order_remove(b, oi);
+	} else {
+		o->qty -= ev->qty;
+		b->lvl[o->lvl].qty -= ev->qty;
+	}
+	applied(b, &b->sym[locate], locate, ev->kind);
+}
+
+void dp_book_apply(struct dp_book *b, const struct dp_book_ev *ev)
+{
+	switch (ev->kind) {
+	case DP_BEV_ADD:
+		if (add_checked(b, ev->locate, ev->side, ev->price, ev->qty, ev->ref, ev->stock))
+			applied(b, &b->sym[ev->locate], ev->locate, DP_BEV_ADD);
+		return;
+	case DP_BEV_EXEC:
+	case DP_BEV_EXEC_PX:
+	case DP_BEV_CANCEL:
+		reduce(b, ev);
+		return;
+	case DP_BEV_DELETE: {
+		int found;
+		uint32_t slot = tab_probe(b, ev->ref, ref_hash(ev->ref), &found);
+		if (unlikely(!found)) {
+			b->st.unknown_ref++;
+			return;
+		}
+		uint32_t oi = b->tab[slot].idx1 - 1;
+		uint16_t locate = b->ord[oi].locate;
+		tab_erase(b, slot);
+		order_remove(b, oi);
+		applied(b, &b->sym[locate], locate, DP_BEV_DELETE);
+		return;
+	}
+	case DP_BEV_REPLACE: {
+		/*
+		 * The original goes first, whatever happens to the new order:
+		 * the exchange has removed it. If the new order is then refused
+		 * (duplicate ref, zero qty, pool full) only the refusal is
+		 * counted; events[REPLACE] counts complete replaces.
+		 */
+		int found;
+		uint32_t slot = tab_probe(b, ev->ref, ref_hash(ev->ref), &found);
+		if (unlikely(!found)) {
+			b->st.unknown_ref++;
+			return;
+		}
+		uint32_t oi = b->tab[slot].idx1 - 1;
+		uint16_t locate = b->ord[oi].locate;
+		char side = b->ord[oi].side == DP_BOOK_BID ? 'B' : 'S';
+		tab_erase(b, slot);
+		order_remove(b, oi);
+		if (add_checked(b, locate, side, ev->price, ev->qty, ev->ref2, NULL))
+			applied(b, &b->sym[locate], locate, DP_BEV_REPLACE);
+		return;
+	}
+	case DP_BEV_DIRECTORY:
+	case DP_BEV_TRADING_STATE: {
+		if (ev->locate >= b->max_symbols) {
+			b->st.bad_locate++;
+			return;
+		}
+		struct sym *sy = &b->sym[ev->locate];
+		if (ev->kind == DP_BEV_DIRECTORY) {
+			memcpy(sy->stock, ev->stock, sizeof sy->stock);
+			sy->named = 1;
+			sy->round_lot = ev->qty;
+			sy->category = ev->flag;
+		} else {
+			sy->state = ev->flag;
+			/* H carries the name too: use it if nothing named the locate. */
+			if (!sy->named) {
+				memcpy(sy->stock, ev->stock, sizeof sy->stock);
+				sy->named = 1;
+			}
+		}
+		applied(b, sy, ev->locate, ev->kind);
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+void dp_book_prefetch(const struct dp_book *b, const struct dp_book_ev *ev)
+{
+	switch (ev->kind) {
+	case DP_BEV_REPLACE:
+		__builtin_prefetch(&b->tab[ref_hash(ev->ref2) & b->mask], 1, 3);
+		/* fall through */
+	case DP_BEV_ADD:
+	case DP_BEV_EXEC:
+	case DP_BEV_EXEC_PX:
+	case DP_BEV_CANCEL:
+	case DP_BEV_DELETE:
+		__builtin_prefetch(&b->tab[ref_hash(ev->ref) & b->mask], 1, 3);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* ITCH mapping                                                        */
+
+int dp_book_ev_from_itch(const struct dp_itch_msg *m, struct dp_book_ev *ev)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->locate = m->hdr.stock_locate;
+	ev->ts = m->hdr.timestamp;
+	switch (m->hdr.type) {
+	case 'A':
+	case 'F':
+		ev->kind = DP_BEV_ADD;
+		ev->ref = m->u.add.ref;
+		ev->side = m->u.add.side;
+		ev->qty = m->u.add.shares;
+		ev->price = m->u.add.price;
+		memcpy(ev->stock, m->u.add.stock, sizeof ev->stock);
+		return 1;
+	case 'E':
+		ev->kind = DP_BEV_EXEC;
+		ev->ref = m->u.executed.ref;
+		ev->qty = m->u.executed.shares;
+		ev->ref2 = m->u.executed.match;
+		return 1;
+	case 'C':
+		ev->kind = DP_BEV_EXEC_PX;
+		ev->ref = m->u.executed_px.ref;
+		ev->qty = m->u.executed_px.shares;
+		ev->ref2 = m->u.executed_px.match;
+		ev->price = m->u.executed_px.price;
+		ev->flag = m->u.executed_px.printable;
+		return 1;
+	case 'X':
+		ev->kind = DP_BEV_CANCEL;
+		ev->ref = m->u.cancel.ref;
+		ev->qty = m->u.cancel.shares;
+		return 1;
+	case 'D':
+		ev->kind = DP_BEV_DELETE;
+		ev->ref = m->u.del.ref;
+		return 1;
+	case 'U':
+		ev->kind = DP_BEV_REPLACE;
+		ev->ref = m->u.replace.orig_ref;
+		ev->ref2 = m->u.replace.new_ref;
+		ev->qty = m->u.replace.shares;
+		ev->price = m->u.replace.price;
+		return 1;
+	case 'R':
+		ev->kind = DP_BEV_DIRECTORY;
+		memcpy(ev->stock, m->u.stock_directory.stock, sizeof ev->stock);
+		ev->qty = m->u.stock_directory.round_lot_size;
+		ev->flag = m->u.stock_directory.market_category;
+		return 1;
+	case 'H':
+		ev->kind = DP_BEV_TRADING_STATE;
+		memcpy(ev->stock, m->u.trading_action.stock, sizeof ev->stock);
+		ev->flag = m->u.trading_action.trading_state;
+		return 1;
+	default:
+		memset(ev, 0, sizeof *ev);
+		return 0;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Queries                                                             */
+
+const struct dp_book_stats *dp_book_stats(const struct dp_book *b)
+{
+	return &b->st;
+}
+
+int dp_book_depth(const struct dp_book *b, uint16_t locate, int side,
+		  struct dp_book_level *out, int max)
+{
+	if (locate >= b->max_symbols || (side != DP_BOOK_BID && side != DP_BOOK_ASK) || max <= 0)
+		return 0;
+	const struct side *sd = &b->sym[locate].side[side];
+	const struct pent *a = &b->arena[sd->off];
+	int k = 0;
+	for (uint32_t i = sd->n; i > 0 && k < max; i--, k++) {
+		const struct lvl *l = &b->lvl[a[i - 1].lvl];
+		out[k].price = l->price;
+		out[k].orders = l->count;
+		out[k].qty = l->qty;
+	}
+	return k;
+}
+
+int dp_book_bbo(const struct dp_book *b, uint16_t locate,
+		struct dp_book_level *bid, struct dp_book_level *ask)
+{
+	if (locate >= b->max_symbols)
+		return -EINVAL;
+	struct dp_book_level dummy;
+	if (!bid)
+		bid = &dummy;
+	if (!ask)
+		ask = &dummy;
+	memset(bid, 0, sizeof *bid);
+	memset(ask, 0, sizeof *ask);
+	dp_book_depth(b, locate, DP_BOOK_BID, bid, 1);
+	dp_book_depth(b, locate, DP_BOOK_ASK, ask, 1);
+	return 0;
+}
+
+int dp_book_order(const struct dp_book *b, uint64_t ref, struct dp_book_order_info *out)
+{
+	int found;
+	uint32_t slot = tab_probe(b, ref, ref_hash(ref), &found);
+	if (!found)
+		return -ENOENT;
+	uint32_t oi = b->tab[slot].idx1 - 1;
+	const struct ord *o = &b->ord[oi];
+	out->ref = o->ref;
+	out->locate = o->locate;
+	out->side = o->side == DP_BOOK_BID ? 'B' : 'S';
+	out->price = o->price;
+	out->qty = o->qty;
+	uint32_t pos = 0;
+	for (uint32_t p = o->prev; p != NIL; p = b->ord[p].prev)
+		pos++;
+	out->queue_pos = pos;
+	return 0;
+}
+
+int dp_book_symbol(const struct dp_book *b, uint16_t locate, struct dp_book_symbol_info *out)
+{
+	if (locate >= b->max_symbols)
+		return -ENOENT;
+	const struct sym *s = &b->sym[locate];
+	if (!s->seen)
+		return -ENOENT;
+	memset(out, 0, sizeof *out);
+	memcpy(out->stock, s->stock, 8);
+	int n = 8;
+	while (n > 0 && out->stock[n - 1] == ' ')
+		n--;
+	out->stock[n] = '\0';
+	out->trading_state = s->state;
+	out->market_category = s->category;
+	out->round_lot = s->round_lot;
+	out->orders = s->orders;
+	out->bid_levels = s->side[DP_BOOK_BID].n;
+	out->ask_levels = s->side[DP_BOOK_ASK].n;
+	out->events = s->events;
+	return 0;
+}
+
+int dp_book_find_symbol(const struct dp_book *b, const char *stock)
+{
+	char want[8];
+	size_t n = strlen(stock);
+	if (n > 8)
+		return -ENOENT;
+	memset(want, ' ', sizeof want);
+	memcpy(want, stock, n);
+	for (uint32_t i = 0; i < b->nseen; i++) {
+		const struct sym *s = &b->sym[b->seen[i]];
+		if (s->named && memcmp(s->stock, want, 8) == 0)
+			return b->seen[i];
+	}
+	return -ENOENT;
+}
+
+int dp_book_busiest(const struct dp_book *b, uint16_t *out, int max)
+{
+	int k = 0;
+	if (max <= 0)
+		return 0;
+	/* Insertion into a top-max list: fine for a stats query. Ties: lower locate first. */
+	for (uint32_t i = 0; i < b->nseen; i++) {
+		uint16_t loc = b->seen[i];
+		uint64_t ev = b->sym[loc].events;
+		int j = k < max ? k : max - 1;
+		if (k == max) {
+			uint16_t last = out[max - 1];
+			uint64_t lev = b->sym[last].events;
+			if (ev < lev || (ev == lev && loc > last))
+				continue;
+		} else {
+			k++;
+		}
+		while (j > 0) {
+			uint16_t p = out[j - 1];
+			uint64_t pev = b->sym[p].events;
+			if (pev > ev || (pev == ev && p < loc))
+				break;
+			out[j] = p;
+			j--;
+		}
+		out[j] = loc;
+	}
+	return k;
+}
+
+uint32_t dp_book_live_orders(const struct dp_book *b)
+{
+	return b->ord_live;
+}
+
+uint32_t dp_book_live_levels(const struct dp_book *b)
+{
+	return b->lvl_live;
+}
+
+/* ------------------------------------------------------------------ */
+/* Invariants                                                          */
+
+int dp_book_check(const struct dp_book *b)
+{
+	uint64_t orders = 0, levels = 0, arena_used = 0;
+
+	for (uint32_t loc = 0; loc < b->max_symbols; loc++) {
+		const struct sym *sy = &b->sym[loc];
+		uint32_t sym_orders = 0;
+		if (!sy->seen && (sy->side[0].n || sy->side[1].n || sy->orders))
+			return -1; /* activity on a locate not in the seen list */
+		for (unsigned side = 0; side < 2; side++) {
+			const struct side *sd = &sy->side[side];
+			if (sd->n == 0) {
+				if (sd->cls != 0)
+					return -2; /* empty side keeps a chunk */
+				continue;
+			}
+			if (sd->cls < MIN_CLS || sd->n > (1u << sd->cls) ||
+			    (uint64_t)sd->off + (1u << sd->cls) > b->arena_bump)
+				return -3; /* chunk bounds */
+			arena_used += 1u << sd->cls;
+			const struct pent *a = &b->arena[sd->off];
+			for (uint32_t i = 0; i < sd->n; i++) {
+				if (i > 0 && a[i - 1].key >= a[i].key)
+					return -4; /* side not strictly sorted */
+				uint32_t li = a[i].lvl;
+				if (li >= b->lvl_bump)
+					return -5;
+				const struct lvl *l = &b->lvl[li];
+				if (key_of(l->price, side) != a[i].key || l->side != side || l->locate != loc)
+					return -6; /* level facts disagree with its array entry */
+				if (l->count == 0 || l->head == NIL || l->tail == NIL)
+					return -7; /* empty level kept */
+				uint64_t qty = 0;
+				uint32_t cnt = 0, prev = NIL;
+				for (uint32_t oi = l->head; oi != NIL; oi = b->ord[oi].next) {
+					if (oi >= b->ord_bump || cnt > l->count)
+						return -8; /* bad link or cycle */
+					const struct ord *o = &b->ord[oi];
+					if (!o->live || o->lvl != li || o->prev != prev)
+						return -9; /* FIFO back link / level */
+					if (o->qty == 0 || o->price != l->price || o->side != side ||
+					    o->locate != loc)
+						return -10;
+					int found;
+					uint32_t slot = tab_probe(b, o->ref, ref_hash(o->ref), &found);
+					if (!found || b->tab[slot].idx1 != oi + 1)
+						return -11; /* order not reachable by its ref */
+					qty += o->qty;
+					cnt++;
+					prev = oi;
+				}
+				if (prev != l->tail || cnt != l->count || qty != l->qty)
+					return -12; /* level totals */
+				orders += cnt;
+				sym_orders += cnt;
+				levels++;
+			}
+		}
+		if (sym_orders != sy->orders)
+			return -13;
+	}
+	if (orders != b->ord_live || levels != b->lvl_live)
+		return -14;
+
+	/* Every occupied slot is reachable from its home with no hole between. */
+	uint64_t used = 0;
+	for (uint64_t i = 0; i <= b->mask; i++) {
+		struct hslot s = b->tab[i];
+		if (s.idx1 == 0)
+			continue;
+		used++;
+		uint32_t oi = s.idx1 - 1;
+		if (oi >= b->ord_bump || !b->ord[oi].live || ref_hash(b->ord[oi].ref) != s.h)
+			return -15;
+		for (uint32_t j = s.h & b->mask; j != (uint32_t)i; j = (j + 1) & b->mask)
+			if (b->tab[j].idx1 == 0)
+				return -16; /* hole inside a probe run */
+	}
+	if (used != b->ord_live)
+		return -17;
+
+	/* Free lists: sizes add up to the pools. */
+	uint64_t nfree = 0;
+	for (uint32_t oi = b->ord_free; oi != NIL; oi = b->ord[oi].next) {
+		if (oi >= b->ord_bump || b->ord[oi].live || ++nfree > b->ord_bump)
+			return -18;
+	}
+	if (nfree + b->ord_live != b->ord_bump)
+		return -18;
+	nfree = 0;
+	for (uint32_t li = b->lvl_free; li != NIL; li = b->lvl[li].head) {
+		if (li >= b->lvl_bump || ++nfree > b->lvl_bump)
+			return -19;
+	}
+	if (nfree + b->lvl_live != b->lvl_bump)
+		return -19;
+	for (unsigned c = 0; c <= MAX_CLS; c++) {
+		uint64_t k = 0;
+		for (uint32_t off = b->chunk_free[c]; off != NIL; off = b->arena[off].lvl) {
+			if ((uint64_t)off + (1ull << c) > b->arena_bump || ++k > b->arena_bump)
+				return -20;
+			arena_used += 1ull << c;
+		}
+	}
+	if (arena_used != b->arena_bump)
+		return -21; /* arena chunks lost or double counted */
+	if (b->nseen > b->max_symbols)
+		return -22;
+	return 0;
+}
