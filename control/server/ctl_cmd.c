@@ -1,0 +1,550 @@
+/*
+ * ctl_cmd.c - the CLI commands served by mgw-control.
+ *
+ * Each command renders its answer here, as an aligned table for people or
+ * as JSON with --json, so mgwctl stays a thin pipe and every client sees
+ * the same truth. Commands that need the books post a dataplane command
+ * and render when it completes. See docs/CLI.md.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_server.h"
+
+#ifndef MGW_VERSION
+#define MGW_VERSION "0.0.0"
+#endif
+
+uint64_t ctl_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void reply(struct ctl_conn *c, int32_t status)
+{
+	c->status = status;
+	c->state = CTL_CONN_WRITE;
+	if (ctl_buf_failed(&c->out)) {
+		ctl_buf_reset(&c->out);
+		ctl_buf_printf(&c->out, "error: mgw-control is out of memory\n");
+		c->status = CTL_ERR;
+	}
+}
+
+/* One-line error, in JSON when asked. */
+static void fail(struct ctl_conn *c, int32_t status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fail(struct ctl_conn *c, int32_t status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ctl_buf_reset(&c->out);
+	if (c->json) {
+		ctl_buf_printf(&c->out, "{\"error\":");
+		ctl_buf_json_str(&c->out, msg);
+		ctl_buf_printf(&c->out, ",\"status\":%d}\n", status);
+	} else {
+		ctl_buf_printf(&c->out, "error: %s\n", msg);
+	}
+	reply(c, status);
+}
+
+static void fmt_price(char *out, size_t cap, uint32_t p)
+{
+	snprintf(out, cap, "%u.%04u", p / 10000, p % 10000);
+}
+
+static void fmt_uptime(char *out, size_t cap, uint64_t secs)
+{
+	snprintf(out, cap, "%" PRIu64 "d %02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, secs / 86400,
+		 secs / 3600 % 24, secs / 60 % 60, secs % 60);
+}
+
+static const char *dp_state_name(uint32_t s)
+{
+	switch (s) {
+	case MGW_DP_STARTING: return "starting";
+	case MGW_DP_RUNNING: return "running";
+	case MGW_DP_STOPPING: return "stopping";
+	case MGW_DP_STOPPED: return "stopped";
+	default: return "unknown";
+	}
+}
+
+static bool need_dataplane(struct ctl_server *srv, struct ctl_conn *c)
+{
+	if (ctl_dp_check(&srv->dp))
+		return true;
+	fail(c, CTL_NO_DATAPLANE, "dataplane not attached: %s", srv->dp.last_err);
+	return false;
+}
+
+/* ---- status ---------------------------------------------------------------- */
+
+static void cmd_status(struct ctl_server *srv, struct ctl_conn *c)
+{
+	struct ctl_buf *b = &c->out;
+	uint64_t now = realtime_ns();
+	bool att = ctl_dp_check(&srv->dp);
+	char up[32];
+	fmt_uptime(up, sizeof(up), (uint64_t)((now - srv->start_ns) / 1000000000ull));
+
+	if (c->json) {
+		ctl_buf_printf(b, "{\"control\":{\"pid\":%d,\"version\":\"%s\",\"uptime_s\":%" PRIu64
+			       ",\"instance\":", (int)getpid(), MGW_VERSION,
+			       (uint64_t)((now - srv->start_ns) / 1000000000ull));
+		ctl_buf_json_str(b, srv->cfg.instance);
+		ctl_buf_printf(b, ",\"attaches\":%" PRIu64 "},\"dataplane\":", srv->dp.attaches);
+		if (!att) {
+			ctl_buf_printf(b, "{\"attached\":false,\"reason\":");
+			ctl_buf_json_str(b, srv->dp.last_err);
+			ctl_buf_printf(b, "}}\n");
+			reply(c, CTL_NO_DATAPLANE);
+			return;
+		}
+	} else {
+		ctl_buf_printf(b, "mgw-control    pid %-7d version %-8s up %s  instance %s\n", (int)getpid(),
+			       MGW_VERSION, up, srv->cfg.instance);
+		if (!att) {
+			ctl_buf_printf(b, "mgw-dataplane  not attached: %s\n", srv->dp.last_err);
+			reply(c, CTL_NO_DATAPLANE);
+			return;
+		}
+	}
+
+	const struct mgw_shm *s = &srv->dp.shm;
+	const struct mgw_shm_hdr *h = s->hdr;
+	uint64_t dp_up = now > h->start_ns ? (now - h->start_ns) / 1000000000ull : 0;
+	uint64_t hb = ctl_dp_heartbeat_age_ms(&srv->dp);
+	uint32_t state = atomic_load(&h->state);
+	fmt_uptime(up, sizeof(up), dp_up);
+
+	if (c->json) {
+		ctl_buf_printf(b, "{\"attached\":true,\"pid\":%d,\"version\":", h->dp_pid);
+		ctl_buf_json_str(b, h->version);
+		ctl_buf_printf(b, ",\"state\":\"%s\",\"uptime_s\":%" PRIu64 ",\"heartbeat_age_ms\":%" PRIu64
+			       ",\"hugepages\":%s,\"lcores\":[", dp_state_name(state), dp_up, hb,
+			       h->hugepages ? "true" : "false");
+	} else {
+		ctl_buf_printf(b, "mgw-dataplane  pid %-7d version %-8s up %s  %s, heartbeat %" PRIu64
+			       " ms ago, %s\n", h->dp_pid, h->version, up, dp_state_name(state), hb,
+			       h->hugepages ? "hugepages" : "no hugepages (--no-huge)");
+		ctl_buf_printf(b, "\nLCORE  ROLES        BUSY%%        PASSES\n");
+	}
+	for (uint32_t i = 0; i < h->n_lcores && i < MGW_SHM_MAX_LCORES; i++) {
+		const uint64_t *blk = mgw_shm_block(s, i);
+		uint64_t passes = mgw_ctr_read(blk, MGW_CTR_LOOP_PASSES);
+		uint64_t busy = mgw_ctr_read(blk, MGW_CTR_LOOP_BUSY);
+		char roles[64];
+		if (i == 0)
+			snprintf(roles, sizeof(roles), "main");
+		else
+			ctl_roles_format(h->lcores[i].roles, roles, sizeof(roles));
+		double pct = passes ? 100.0 * (double)busy / (double)passes : 0.0;
+		if (c->json) {
+			ctl_buf_printf(b, "%s{\"lcore\":%u,\"roles\":\"%s\",\"passes\":%" PRIu64
+				       ",\"busy_passes\":%" PRIu64 "}", i ? "," : "", h->lcores[i].lcore_id,
+				       roles, passes, busy);
+		} else if (i == 0) {
+			ctl_buf_printf(b, "%-6u %-12s %6s %13s\n", h->lcores[i].lcore_id, roles, "-", "-");
+		} else {
+			ctl_buf_printf(b, "%-6u %-12s %5.1f%% %13" PRIu64 "\n", h->lcores[i].lcore_id, roles,
+				       pct, passes);
+		}
+	}
+
+	const struct mgw_shm_port *ports = mgw_shm_ports(s);
+	if (c->json)
+		ctl_buf_printf(b, "],\"ports\":[");
+	else
+		ctl_buf_printf(b, "\nPORT      DEVICE           Q   MTU LINK      RX_PKTS       RX_BYTES"
+			       "   MISSED   ERRORS   NOMBUF\n");
+	for (uint32_t i = 0; i < h->n_ports && i < MGW_SHM_MAX_PORTS; i++) {
+		const struct mgw_shm_port *p = &ports[i];
+		uint64_t ip = __atomic_load_n(&p->ipackets, __ATOMIC_RELAXED);
+		uint64_t ib = __atomic_load_n(&p->ibytes, __ATOMIC_RELAXED);
+		uint64_t im = __atomic_load_n(&p->imissed, __ATOMIC_RELAXED);
+		uint64_t ie = __atomic_load_n(&p->ierrors, __ATOMIC_RELAXED);
+		uint64_t nb = __atomic_load_n(&p->rx_nombuf, __ATOMIC_RELAXED);
+		if (c->json) {
+			ctl_buf_printf(b, "%s{\"name\":", i ? "," : "");
+			ctl_buf_json_str(b, p->name);
+			ctl_buf_printf(b, ",\"device\":");
+			ctl_buf_json_str(b, p->device);
+			ctl_buf_printf(b, ",\"port_id\":%u,\"rx_queues\":%u,\"mtu\":%u,\"link_up\":%s,"
+				       "\"link_speed_mbps\":%u,\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64
+				       ",\"rx_missed\":%" PRIu64 ",\"rx_errors\":%" PRIu64 ",\"rx_nombuf\":%" PRIu64
+				       "}", p->port_id, p->rx_queues, p->mtu, p->link_up ? "true" : "false",
+				       p->link_speed_mbps, ip, ib, im, ie, nb);
+		} else {
+			ctl_buf_printf(b, "%-9s %-16.16s %-3u %4u %-5s %12" PRIu64 " %14" PRIu64 " %8" PRIu64
+				       " %8" PRIu64 " %8" PRIu64 "\n", p->name, p->device, p->rx_queues, p->mtu,
+				       p->link_up ? "up" : "down", ip, ib, im, ie, nb);
+		}
+	}
+
+	const struct mgw_shm_feed_session *fs = mgw_shm_sessions(s);
+	if (c->json)
+		ctl_buf_printf(b, "],\"feed_sessions\":[");
+	else
+		ctl_buf_printf(b, "\nFEED SESSION      NEXT_SEQ       GAPS   GAP_MSGS   DUP_MSGS  STATE\n");
+	int shown = 0;
+	for (uint32_t i = 0; i < MGW_SHM_MAX_SESSIONS; i++) {
+		if (!__atomic_load_n(&fs[i].active, __ATOMIC_ACQUIRE))
+			continue;
+		char name[11];
+		memcpy(name, fs[i].session, 10);
+		name[10] = '\0';
+		for (int k = 9; k >= 0 && name[k] == ' '; k--)
+			name[k] = '\0';
+		uint64_t next = __atomic_load_n(&fs[i].next_seq, __ATOMIC_RELAXED);
+		uint64_t gaps = __atomic_load_n(&fs[i].gaps, __ATOMIC_RELAXED);
+		uint64_t gm = __atomic_load_n(&fs[i].gap_msgs, __ATOMIC_RELAXED);
+		uint64_t dm = __atomic_load_n(&fs[i].dup_msgs, __ATOMIC_RELAXED);
+		if (c->json) {
+			ctl_buf_printf(b, "%s{\"session\":", shown ? "," : "");
+			ctl_buf_json_str(b, name);
+			ctl_buf_printf(b, ",\"next_seq\":%" PRIu64 ",\"gaps\":%" PRIu64 ",\"gap_messages\":%" PRIu64
+				       ",\"duplicate_messages\":%" PRIu64 ",\"ended\":%s}", next, gaps, gm, dm,
+				       fs[i].ended ? "true" : "false");
+		} else {
+			ctl_buf_printf(b, "%-12s %13" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "  %s\n",
+				       name, next, gaps, gm, dm, fs[i].ended ? "ended" : "open");
+		}
+		shown++;
+	}
+	if (c->json)
+		ctl_buf_printf(b, "]}}\n");
+	else if (!shown)
+		ctl_buf_printf(b, "(no feed packets seen yet)\n");
+	reply(c, CTL_OK);
+}
+
+/* ---- counters -------------------------------------------------------------- */
+
+/* `type="A",x="y"` -> JSON object members. Labels come from our own table. */
+static void labels_json(struct ctl_buf *b, const char *labels)
+{
+	ctl_buf_printf(b, "{");
+	const char *p = labels;
+	int first = 1;
+	while (*p) {
+		const char *eq = strchr(p, '=');
+		if (!eq || eq[1] != '"')
+			break;
+		const char *end = strchr(eq + 2, '"');
+		if (!end)
+			break;
+		ctl_buf_printf(b, "%s\"%.*s\":\"%.*s\"", first ? "" : ",", (int)(eq - p), p,
+			       (int)(end - eq - 2), eq + 2);
+		first = 0;
+		p = end + 1;
+		if (*p == ',')
+			p++;
+	}
+	ctl_buf_printf(b, "}");
+}
+
+static void cmd_counters(struct ctl_server *srv, struct ctl_conn *c, const char *prefix)
+{
+	if (!need_dataplane(srv, c))
+		return;
+	const struct mgw_shm *s = &srv->dp.shm;
+	const struct mgw_shm_counter_desc *d = mgw_shm_desc(s);
+	uint32_t n = s->hdr->n_counters;
+	struct ctl_buf *b = &c->out;
+	int shown = 0;
+	if (c->json)
+		ctl_buf_printf(b, "{\"counters\":[");
+	for (uint32_t i = 0; i < n; i++) {
+		char name[sizeof(d[i].name) + 1], labels[sizeof(d[i].labels) + 1];
+		snprintf(name, sizeof(name), "%.*s", (int)sizeof(d[i].name), d[i].name);
+		snprintf(labels, sizeof(labels), "%.*s", (int)sizeof(d[i].labels), d[i].labels);
+		if (prefix && strncmp(name, prefix, strlen(prefix)) != 0)
+			continue;
+		uint64_t v = mgw_shm_counter_total(s, d[i].id);
+		if (c->json) {
+			ctl_buf_printf(b, "%s{\"name\":\"%s\",\"labels\":", shown ? "," : "", name);
+			labels_json(b, labels);
+			ctl_buf_printf(b, ",\"kind\":\"%s\",\"value\":%" PRIu64 "}",
+				       d[i].kind == MGW_CTR_GAUGE ? "gauge" : "counter", v);
+		} else {
+			char full[160];
+			snprintf(full, sizeof(full), "%s%s%s%s", name, labels[0] ? "{" : "", labels,
+				 labels[0] ? "}" : "");
+			ctl_buf_printf(b, "%-60s %20" PRIu64 "\n", full, v);
+		}
+		shown++;
+	}
+	if (c->json)
+		ctl_buf_printf(b, "]}\n");
+	if (!shown && prefix) {
+		fail(c, CTL_NOT_FOUND, "no counter name starts with '%s' (try mgwctl counters)", prefix);
+		return;
+	}
+	reply(c, CTL_OK);
+}
+
+/* ---- book and top (dataplane commands) -------------------------------------- */
+
+static void json_level(struct ctl_buf *b, const struct mgw_snap_level *l)
+{
+	ctl_buf_printf(b, "{\"price\":%u,\"qty\":%" PRIu64 ",\"orders\":%u}", l->price, l->qty, l->orders);
+}
+
+static void book_done(struct ctl_server *srv, struct ctl_conn *c, const struct mgw_cmd_slot *slot)
+{
+	(void)srv;
+	if (slot->result == -ENOENT) {
+		fail(c, CTL_NOT_FOUND, "symbol '%.8s' is not in the books (no stock directory or order "
+		     "seen for it)", slot->req.snapshot.stock);
+		return;
+	}
+	if (slot->result != 0) {
+		fail(c, CTL_ERR, "dataplane refused the snapshot: %s", strerror(-slot->result));
+		return;
+	}
+	const struct mgw_snap_symbol *sym = &slot->resp.snapshot.sym;
+	unsigned int nb = slot->resp.snapshot.n_bids, na = slot->resp.snapshot.n_asks;
+	if (nb > MGW_SNAP_MAX_DEPTH)
+		nb = MGW_SNAP_MAX_DEPTH;
+	if (na > MGW_SNAP_MAX_DEPTH)
+		na = MGW_SNAP_MAX_DEPTH;
+	struct ctl_buf *b = &c->out;
+	char st[2] = {sym->trading_state ? sym->trading_state : ' ', 0};
+	if (c->json) {
+		ctl_buf_printf(b, "{\"symbol\":");
+		ctl_buf_json_str(b, sym->stock);
+		ctl_buf_printf(b, ",\"locate\":%u,\"trading_state\":", sym->locate);
+		ctl_buf_json_str(b, st);
+		ctl_buf_printf(b, ",\"orders\":%u,\"bid_levels\":%u,\"ask_levels\":%u,\"events\":%" PRIu64
+			       ",\"bids\":[", sym->orders, sym->bid_levels, sym->ask_levels, sym->events);
+		for (unsigned int i = 0; i < nb; i++) {
+			if (i)
+				ctl_buf_printf(b, ",");
+			json_level(b, &slot->resp.snapshot.bids[i]);
+		}
+		ctl_buf_printf(b, "],\"asks\":[");
+		for (unsigned int i = 0; i < na; i++) {
+			if (i)
+				ctl_buf_printf(b, ",");
+			json_level(b, &slot->resp.snapshot.asks[i]);
+		}
+		ctl_buf_printf(b, "]}\n");
+		reply(c, CTL_OK);
+		return;
+	}
+	ctl_buf_printf(b, "%s  locate %u  state %s  orders %u  levels %u/%u  events %" PRIu64 "\n",
+		       sym->stock, sym->locate, st, sym->orders, sym->bid_levels, sym->ask_levels,
+		       sym->events);
+	ctl_buf_printf(b, "%8s %10s %12s | %-12s %10s %8s\n", "ORDERS", "BID_QTY", "BID", "ASK",
+		       "ASK_QTY", "ORDERS");
+	unsigned int rows = nb > na ? nb : na;
+	for (unsigned int i = 0; i < rows; i++) {
+		char bp[24] = "", ap[24] = "", bq[24] = "", aq[24] = "", bo[16] = "", ao[16] = "";
+		if (i < nb) {
+			const struct mgw_snap_level *l = &slot->resp.snapshot.bids[i];
+			fmt_price(bp, sizeof(bp), l->price);
+			snprintf(bq, sizeof(bq), "%" PRIu64, l->qty);
+			snprintf(bo, sizeof(bo), "%u", l->orders);
+		}
+		if (i < na) {
+			const struct mgw_snap_level *l = &slot->resp.snapshot.asks[i];
+			fmt_price(ap, sizeof(ap), l->price);
+			snprintf(aq, sizeof(aq), "%" PRIu64, l->qty);
+			snprintf(ao, sizeof(ao), "%u", l->orders);
+		}
+		ctl_buf_printf(b, "%8s %10s %12s | %-12s %10s %8s\n", bo, bq, bp, ap, aq, ao);
+	}
+	if (!rows)
+		ctl_buf_printf(b, "(book empty)\n");
+	reply(c, CTL_OK);
+}
+
+static void top_done(struct ctl_server *srv, struct ctl_conn *c, const struct mgw_cmd_slot *slot)
+{
+	(void)srv;
+	if (slot->result != 0) {
+		fail(c, CTL_ERR, "dataplane refused: %s", strerror(-slot->result));
+		return;
+	}
+	uint32_t n = slot->resp.top.n;
+	if (n > MGW_TOP_MAX)
+		n = MGW_TOP_MAX;
+	struct ctl_buf *b = &c->out;
+	if (c->json)
+		ctl_buf_printf(b, "{\"symbols\":[");
+	else
+		ctl_buf_printf(b, "%-8s %6s %10s %7s %10s %12s %12s %10s %5s\n", "SYMBOL", "LOCATE", "EVENTS",
+			       "ORDERS", "BID_QTY", "BID", "ASK", "ASK_QTY", "STATE");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct mgw_snap_symbol *s = &slot->resp.top.syms[i];
+		char st[2] = {s->trading_state ? s->trading_state : ' ', 0};
+		if (c->json) {
+			ctl_buf_printf(b, "%s{\"symbol\":", i ? "," : "");
+			ctl_buf_json_str(b, s->stock);
+			ctl_buf_printf(b, ",\"locate\":%u,\"events\":%" PRIu64 ",\"orders\":%u,\"trading_state\":",
+				       s->locate, s->events, s->orders);
+			ctl_buf_json_str(b, st);
+			ctl_buf_printf(b, ",\"bid\":");
+			json_level(b, &s->bid);
+			ctl_buf_printf(b, ",\"ask\":");
+			json_level(b, &s->ask);
+			ctl_buf_printf(b, "}");
+		} else {
+			char bp[24] = "-", ap[24] = "-";
+			if (s->bid.qty)
+				fmt_price(bp, sizeof(bp), s->bid.price);
+			if (s->ask.qty)
+				fmt_price(ap, sizeof(ap), s->ask.price);
+			ctl_buf_printf(b, "%-8s %6u %10" PRIu64 " %7u %10" PRIu64 " %12s %12s %10" PRIu64 " %5s\n",
+				       s->stock, s->locate, s->events, s->orders, s->bid.qty, bp, ap,
+				       s->ask.qty, st);
+		}
+	}
+	if (c->json)
+		ctl_buf_printf(b, "]}\n");
+	reply(c, CTL_OK);
+}
+
+static void post(struct ctl_server *srv, struct ctl_conn *c, uint32_t type, const void *req,
+		 size_t len, ctl_complete_fn done)
+{
+	if (!need_dataplane(srv, c))
+		return;
+	int slot = ctl_dp_post(&srv->dp, type, req, len, &c->seq);
+	if (slot < 0) {
+		fail(c, CTL_ERR, "cannot post to the dataplane: %s; retry",
+		     slot == -EBUSY ? "all command slots busy" : strerror(-slot));
+		return;
+	}
+	c->slot = slot;
+	c->complete = done;
+	c->state = CTL_CONN_PENDING;
+	c->deadline_ms = ctl_now_ms() + CTL_CMD_TIMEOUT_MS;
+}
+
+void ctl_cmd_timeout(struct ctl_server *srv, struct ctl_conn *c)
+{
+	ctl_dp_abandon(&srv->dp, c->slot);
+	fail(c, CTL_TIMEOUT, "the dataplane did not answer within %d ms (is the book lcore stuck? "
+	     "see mgwctl status)", CTL_CMD_TIMEOUT_MS);
+}
+
+/* ---- dispatch ---------------------------------------------------------------- */
+
+static const char help_text[] =
+	"commands:\n"
+	"  status                      processes, lcores, ports, feed sessions\n"
+	"  counters [PREFIX]           dataplane counters, summed over lcores\n"
+	"  book SYMBOL [--depth N]     depth of one symbol's exchange book (N <= 64, default 10)\n"
+	"  top [N]                     the N most active symbols with their best bid and offer\n"
+	"  ping                        check that mgw-control answers\n"
+	"every command takes --json\n";
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+void ctl_cmd_dispatch(struct ctl_server *srv, struct ctl_conn *c, int argc, char **argv)
+{
+	char *pos[CTL_PROTO_MAX_ARGS];
+	int npos = 0;
+	unsigned long depth = 10;
+	bool have_depth = false;
+	c->json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			c->json = true;
+		} else if (strcmp(argv[i], "--depth") == 0) {
+			if (i + 1 >= argc || parse_uint(argv[i + 1], MGW_SNAP_MAX_DEPTH, &depth) || !depth) {
+				fail(c, CTL_USAGE, "--depth needs a number from 1 to %d", MGW_SNAP_MAX_DEPTH);
+				return;
+			}
+			have_depth = true;
+			i++;
+		} else if (strncmp(argv[i], "--", 2) == 0) {
+			fail(c, CTL_USAGE, "unknown option '%s' for '%s' (see mgwctl help)", argv[i], argv[0]);
+			return;
+		} else {
+			pos[npos++] = argv[i];
+		}
+	}
+	const char *cmd = argv[0];
+	if (have_depth && strcmp(cmd, "book") != 0) {
+		fail(c, CTL_USAGE, "--depth only applies to 'book'");
+		return;
+	}
+	if (strcmp(cmd, "help") == 0) {
+		ctl_buf_printf(&c->out, "%s", help_text);
+		reply(c, CTL_OK);
+	} else if (strcmp(cmd, "ping") == 0) {
+		ctl_buf_printf(&c->out, c->json ? "{\"pong\":true}\n" : "pong\n");
+		reply(c, CTL_OK);
+	} else if (strcmp(cmd, "status") == 0) {
+		if (npos) {
+			fail(c, CTL_USAGE, "status takes no arguments");
+			return;
+		}
+		cmd_status(srv, c);
+	} else if (strcmp(cmd, "counters") == 0) {
+		if (npos > 1) {
+			fail(c, CTL_USAGE, "usage: counters [PREFIX]");
+			return;
+		}
+		cmd_counters(srv, c, npos ? pos[0] : NULL);
+	} else if (strcmp(cmd, "book") == 0) {
+		if (npos != 1) {
+			fail(c, CTL_USAGE, "usage: book SYMBOL [--depth N]");
+			return;
+		}
+		size_t len = strlen(pos[0]);
+		if (len == 0 || len > 8) {
+			fail(c, CTL_USAGE, "a symbol has 1 to 8 characters, got '%s'", pos[0]);
+			return;
+		}
+		struct { char stock[9]; uint8_t pad; uint16_t depth; } req;
+		memset(&req, 0, sizeof(req));
+		memcpy(req.stock, pos[0], len);
+		req.depth = (uint16_t)depth;
+		_Static_assert(sizeof(req) == sizeof(((struct mgw_cmd_slot *)0)->req.snapshot), "req layout");
+		post(srv, c, MGW_CMD_BOOK_SNAPSHOT, &req, sizeof(req), book_done);
+	} else if (strcmp(cmd, "top") == 0) {
+		unsigned long n = 10;
+		if (npos > 1 || (npos == 1 && (parse_uint(pos[0], MGW_TOP_MAX, &n) || !n))) {
+			fail(c, CTL_USAGE, "usage: top [N], N from 1 to %d", MGW_TOP_MAX);
+			return;
+		}
+		uint16_t req = (uint16_t)n;
+		post(srv, c, MGW_CMD_BOOK_TOP, &req, sizeof(req), top_done);
+	} else {
+		fail(c, CTL_USAGE, "unknown command '%s' (mgwctl help lists them)", cmd);
+	}
+}

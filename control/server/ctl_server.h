@@ -1,0 +1,64 @@
+/*
+ * ctl_server.h - mgw-control's state and the CLI command table.
+ *
+ * A connection carries one request. A command either answers at once
+ * (status, counters) or posts a command to the dataplane and answers when
+ * the slot is DONE or its deadline passes (book, top): the event loop in
+ * ctl_main.c drives both through ctl_conn.
+ */
+#ifndef CTL_SERVER_H
+#define CTL_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl_buf.h"
+#include "ctl_config.h"
+#include "ctl_dp.h"
+#include "ctl_proto.h"
+
+#define CTL_CMD_TIMEOUT_MS 2000
+
+struct ctl_server;
+struct ctl_conn;
+
+typedef void (*ctl_complete_fn)(struct ctl_server *srv, struct ctl_conn *c,
+				const struct mgw_cmd_slot *slot);
+
+enum ctl_conn_state { CTL_CONN_READ, CTL_CONN_PENDING, CTL_CONN_WRITE };
+
+struct ctl_conn {
+	int fd;
+	enum ctl_conn_state state;
+	uint8_t in[8 + CTL_PROTO_MAX_REQ];
+	size_t in_len;
+	uint64_t deadline_ms;   /* for READ (slow client) and PENDING (dataplane) */
+	/* pending dataplane command */
+	int slot;
+	uint32_t seq;
+	ctl_complete_fn complete;
+	bool json;
+	uint16_t depth;
+	/* response */
+	int32_t status;
+	struct ctl_buf out;
+	uint8_t hdr[12];
+	size_t sent;
+};
+
+struct ctl_server {
+	struct mgw_config cfg;
+	struct ctl_dp dp;
+	uint64_t start_ns;
+	int listen_fd;
+};
+
+/* Run argv for c: fills c->out/status and sets WRITE, or sets PENDING. */
+void ctl_cmd_dispatch(struct ctl_server *srv, struct ctl_conn *c, int argc, char **argv);
+
+/* Finish a PENDING conn whose deadline passed. */
+void ctl_cmd_timeout(struct ctl_server *srv, struct ctl_conn *c);
+
+uint64_t ctl_now_ms(void);
+
+#endif /* CTL_SERVER_H */

@@ -1,0 +1,149 @@
+/*
+ * dp_lcore.c - the poll loop run by every worker lcore.
+ *
+ * Shape of one pass: read the TSC once; rx stage (if this lcore has it):
+ * poll each rx queue for a burst, turn frames into book events, push them
+ * to the ring in bulk; book stage: pull a burst of events and apply them;
+ * then, on a TSC budget rather than every pass, publish counters and feed
+ * state and serve commands. No allocation, lock, syscall or printf here.
+ */
+#include "dp_lcore.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "ctl_config.h"
+
+atomic_int dp_stop;
+
+/*
+ * Rx stage. Backpressure instead of loss: a burst is only pulled from a
+ * queue when the ring has room for every event it could produce, so the
+ * ring never refuses an enqueue; when it lacks room the NIC queue holds the
+ * frames (and counts them as missed if it overflows).
+ */
+static uint32_t rx_stage(struct dp_lcore_ctx *c)
+{
+	struct rte_mbuf *pkts[256];
+	uint32_t work = 0;
+
+	for (uint32_t q = 0; q < c->n_rxq; q++) {
+		uint32_t room = rte_ring_free_count(c->ring) / c->ev_per_frame;
+		uint16_t want = (uint16_t)(room < c->burst ? room : c->burst);
+		if (want == 0) {
+			mgw_ctr_add(c->ctr, MGW_CTR_RX_BACKPRESSURE, 1);
+			break;
+		}
+		uint16_t nb = rte_eth_rx_burst(c->rxq[q].port_id, c->rxq[q].queue_id, pkts, want);
+		if (nb == 0)
+			continue;
+		uint64_t bytes = 0;
+		for (uint16_t i = 0; i < nb; i++) {
+			struct rte_mbuf *m = pkts[i];
+			if (i + 1 < nb)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+			bytes += m->pkt_len;
+			if (m->nb_segs != 1) {
+				mgw_ctr_add(c->ctr, MGW_CTR_PKT_DROP_SEGMENTED, 1);
+				continue;
+			}
+			uint32_t n = dp_feed_frame(&c->feed, rte_pktmbuf_mtod(m, const uint8_t *),
+						   m->data_len, c->rx_evs, RTE_DIM(c->rx_evs));
+			if (n) {
+				/* Cannot fail: room was checked above and we are the only producer. */
+				unsigned int ok = rte_ring_enqueue_bulk_elem(c->ring, c->rx_evs,
+									  sizeof(struct dp_book_ev), n, NULL);
+				RTE_ASSERT(ok == n);
+				(void)ok;
+				mgw_ctr_add(c->ctr, MGW_CTR_RING_ENQUEUED, n);
+			}
+		}
+		rte_pktmbuf_free_bulk(pkts, nb);
+		mgw_ctr_add(c->ctr, MGW_CTR_RX_PACKETS, nb);
+		mgw_ctr_add(c->ctr, MGW_CTR_RX_BYTES, bytes);
+		work += nb;
+	}
+	return work;
+}
+
+static uint32_t book_stage(struct dp_lcore_ctx *c)
+{
+	unsigned int n = rte_ring_dequeue_burst_elem(c->ring, c->book_evs, sizeof(struct dp_book_ev),
+						     DP_BOOK_BURST, NULL);
+	if (n == 0)
+		return 0;
+	/* Fetch the orders a few events ahead: the book is a random-access structure. */
+	const unsigned int ahead = 4;
+	for (unsigned int i = 0; i < n && i < ahead; i++)
+		dp_book_prefetch(c->book, &c->book_evs[i]);
+	for (unsigned int i = 0; i < n; i++) {
+		if (i + ahead < n)
+			dp_book_prefetch(c->book, &c->book_evs[i + ahead]);
+		dp_book_apply(c->book, &c->book_evs[i]);
+	}
+	mgw_ctr_add(c->ctr, MGW_CTR_RING_DEQUEUED, n);
+	return n;
+}
+
+void dp_book_publish(struct dp_lcore_ctx *c)
+{
+	const struct dp_book_stats *st = dp_book_stats(c->book);
+	uint64_t *ctr = c->ctr;
+	for (int k = DP_BEV_ADD; k < DP_BEV__COUNT; k++)
+		mgw_ctr_set(ctr, (enum mgw_ctr_id)(MGW_CTR_BOOK_ADD + (k - DP_BEV_ADD)), st->events[k]);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_UNKNOWN_REF, st->unknown_ref);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_DUPLICATE_REF, st->duplicate_ref);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_OVERFILL, st->overfill);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_BAD_LOCATE, st->bad_locate);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_BAD_SIDE, st->bad_side);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_ZERO_QTY, st->zero_qty);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_ORDERS_FULL, st->orders_full);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_LEVELS_FULL, st->levels_full);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_LIVE_ORDERS, dp_book_live_orders(c->book));
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_LIVE_LEVELS, dp_book_live_levels(c->book));
+}
+
+_Static_assert(MGW_CTR_BOOK_TRADING_STATE - MGW_CTR_BOOK_ADD == DP_BEV_TRADING_STATE - DP_BEV_ADD,
+	       "book event counters follow dp_book_ev_kind");
+
+static void periodic(struct dp_lcore_ctx *c)
+{
+	if (c->roles & CTL_ROLE_RX)
+		dp_feed_publish_sessions(&c->feed, mgw_shm_sessions(c->shm));
+	if (c->roles & CTL_ROLE_BOOK) {
+		dp_book_publish(c);
+		dp_cmd_poll(c);
+	}
+}
+
+int dp_lcore_loop(void *arg)
+{
+	struct dp_lcore_ctx *c = arg;
+	uint64_t next = rte_rdtsc() + c->tsc_period;
+
+	while (!atomic_load_explicit(&dp_stop, memory_order_relaxed)) {
+		uint64_t now = rte_rdtsc();
+		uint32_t work = 0;
+		if (c->roles & CTL_ROLE_RX)
+			work += rx_stage(c);
+		if (c->roles & CTL_ROLE_BOOK)
+			work += book_stage(c);
+		mgw_ctr_add(c->ctr, MGW_CTR_LOOP_PASSES, 1);
+		if (work)
+			mgw_ctr_add(c->ctr, MGW_CTR_LOOP_BUSY, 1);
+		if (now >= next) {
+			periodic(c);
+			next = now + c->tsc_period;
+		}
+	}
+	/* Drain what rx already handed over, so the final books are complete. */
+	if (c->roles & CTL_ROLE_BOOK)
+		while (book_stage(c))
+			;
+	periodic(c);
+	return 0;
+}

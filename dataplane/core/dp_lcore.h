@@ -1,0 +1,67 @@
+/*
+ * dp_lcore.h - per-lcore context and the poll loop of mgw-dataplane.
+ *
+ * Every worker lcore runs dp_lcore_loop() over its own cache-aligned
+ * context. Roles from config decide which stages the loop runs; several
+ * roles may share one lcore (run to completion), and the stages always talk
+ * through the rx->book rte_ring, so the data path is the same whether they
+ * share an lcore or not.
+ */
+#ifndef DP_LCORE_H
+#define DP_LCORE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "dp_book.h"
+#include "dp_feed.h"
+#include "mgw_shm.h"
+
+#define DP_MAX_RXQ 64
+#define DP_BOOK_BURST 256
+
+struct rte_mbuf;
+struct rte_ring;
+
+struct dp_rxq {
+	uint16_t port_id;
+	uint16_t queue_id;
+};
+
+struct dp_lcore_ctx {
+	uint32_t lcore_id;
+	uint32_t roles;
+	uint32_t slot;        /* counter block index in the shared segment */
+	uint32_t burst;
+	uint64_t *ctr;        /* this lcore's counter block */
+	struct mgw_shm *shm;
+	struct rte_ring *ring;/* rx -> book */
+	uint64_t tsc_period;  /* periodic work every this many TSC cycles */
+
+	/* rx role */
+	uint32_t n_rxq;
+	struct dp_rxq rxq[DP_MAX_RXQ];
+	uint32_t ev_per_frame;/* room needed in the ring per received frame */
+	struct dp_feed feed;
+	struct dp_book_ev rx_evs[160];
+
+	/* book role */
+	struct dp_book *book;
+	struct dp_book_ev book_evs[DP_BOOK_BURST];
+} __rte_cache_aligned;
+
+/* Set by the signal handler; read once per loop pass. */
+extern atomic_int dp_stop;
+
+/* lcore entry point for rte_eal_remote_launch(); arg is a dp_lcore_ctx. */
+int dp_lcore_loop(void *arg);
+
+/* Commands from control, run on the book lcore (dp_cmd.c). */
+void dp_cmd_poll(struct dp_lcore_ctx *c);
+
+/* Copy book stats into the lcore's counters. */
+void dp_book_publish(struct dp_lcore_ctx *c);
+
+#endif /* DP_LCORE_H */

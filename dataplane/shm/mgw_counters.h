@@ -1,0 +1,117 @@
+/*
+ * mgw_counters.h - the list of dataplane counters, defined once.
+ *
+ * Every counter the dataplane exports is one line of MGW_COUNTERS below.
+ * The enum of counter ids, the per-lcore counter blocks in the shared
+ * segment and the name/help/label description table that exporters read
+ * (mgw_shm_counter_desc) are all generated from this list, so there is no
+ * second hand-kept list anywhere: mgw-control, mgwctl and the Prometheus
+ * exporter enumerate the table written into the segment.
+ *
+ * X(id, kind, name, labels, help)
+ *   id     - C identifier, MGW_CTR_<id>
+ *   kind   - C (counter: 64-bit, monotonic, never reset) or G (gauge)
+ *   name   - exported metric name, mgw_<subsystem>_<thing>[_total]
+ *   labels - Prometheus label set without braces ("" for none)
+ *   help   - one line for operators
+ */
+#ifndef MGW_COUNTERS_H
+#define MGW_COUNTERS_H
+
+#define MGW_COUNTERS(X)                                                                      \
+	/* lcore loop */                                                                       \
+	X(LOOP_PASSES, C, "mgw_lcore_loop_passes_total", "", "Poll loop passes")                 \
+	X(LOOP_BUSY, C, "mgw_lcore_loop_busy_passes_total", "", "Loop passes that did work")     \
+	/* rx: frames */                                                                       \
+	X(RX_PACKETS, C, "mgw_rx_packets_total", "", "Frames received from the ports")           \
+	X(RX_BYTES, C, "mgw_rx_bytes_total", "", "Bytes received from the ports")                \
+	X(RX_BACKPRESSURE, C, "mgw_rx_backpressure_total", "",                                   \
+	  "Rx passes skipped because the rx->book ring lacked room (the NIC buffers meanwhile)") \
+	X(PKT_DROP_SEGMENTED, C, "mgw_pkt_dropped_total", "reason=\"multi_segment\"", "Frames dropped, by reason") \
+	X(PKT_DROP_RUNT, C, "mgw_pkt_dropped_total", "reason=\"runt\"", "Frames dropped, by reason") \
+	X(PKT_DROP_NOT_IPV4, C, "mgw_pkt_dropped_total", "reason=\"not_ipv4\"", "Frames dropped, by reason") \
+	X(PKT_DROP_IP_HDR, C, "mgw_pkt_dropped_total", "reason=\"ip_header\"", "Frames dropped, by reason") \
+	X(PKT_DROP_IP_CSUM, C, "mgw_pkt_dropped_total", "reason=\"ip_checksum\"", "Frames dropped, by reason") \
+	X(PKT_DROP_FRAGMENT, C, "mgw_pkt_dropped_total", "reason=\"ip_fragment\"", "Frames dropped, by reason") \
+	X(PKT_DROP_NOT_UDP, C, "mgw_pkt_dropped_total", "reason=\"not_udp\"", "Frames dropped, by reason") \
+	X(PKT_DROP_UDP_HDR, C, "mgw_pkt_dropped_total", "reason=\"udp_header\"", "Frames dropped, by reason") \
+	X(PKT_DROP_PORT, C, "mgw_pkt_dropped_total", "reason=\"udp_port_filter\"", "Frames dropped, by reason") \
+	X(PKT_DROP_GROUP, C, "mgw_pkt_dropped_total", "reason=\"group_filter\"", "Frames dropped, by reason") \
+	/* MoldUDP64 */                                                                        \
+	X(MOLD_PACKETS, C, "mgw_mold_packets_total", "", "MoldUDP64 datagrams accepted")         \
+	X(MOLD_HEARTBEATS, C, "mgw_mold_heartbeats_total", "", "MoldUDP64 heartbeats")           \
+	X(MOLD_END_OF_SESSION, C, "mgw_mold_end_of_session_total", "", "MoldUDP64 end-of-session packets") \
+	X(MOLD_DROP_SHORT, C, "mgw_mold_dropped_total", "reason=\"short\"", "MoldUDP64 datagrams or blocks dropped, by reason") \
+	X(MOLD_DROP_TRUNCATED, C, "mgw_mold_dropped_total", "reason=\"truncated\"", "MoldUDP64 datagrams or blocks dropped, by reason") \
+	X(MOLD_DROP_TRAILING, C, "mgw_mold_dropped_total", "reason=\"trailing\"", "MoldUDP64 datagrams or blocks dropped, by reason") \
+	X(MOLD_DROP_ZERO_LEN, C, "mgw_mold_dropped_total", "reason=\"zero_length\"", "MoldUDP64 datagrams or blocks dropped, by reason") \
+	X(MOLD_DROP_SESSIONS, C, "mgw_mold_dropped_total", "reason=\"too_many_sessions\"", "MoldUDP64 datagrams or blocks dropped, by reason") \
+	X(MOLD_GAPS, C, "mgw_mold_gaps_total", "", "Sequence gaps detected")                     \
+	X(MOLD_GAP_MESSAGES, C, "mgw_mold_gap_messages_total", "", "Messages missing in gaps")   \
+	X(MOLD_DUP_MESSAGES, C, "mgw_mold_duplicate_messages_total", "", "Messages already seen, skipped") \
+	/* ITCH messages by type, in dp_itch_type_chars order */                              \
+	X(ITCH_S, C, "mgw_itch_messages_total", "type=\"S\"", "ITCH messages decoded, by type")  \
+	X(ITCH_R, C, "mgw_itch_messages_total", "type=\"R\"", "ITCH messages decoded, by type")  \
+	X(ITCH_H, C, "mgw_itch_messages_total", "type=\"H\"", "ITCH messages decoded, by type")  \
+	X(ITCH_Y, C, "mgw_itch_messages_total", "type=\"Y\"", "ITCH messages decoded, by type")  \
+	X(ITCH_L, C, "mgw_itch_messages_total", "type=\"L\"", "ITCH messages decoded, by type")  \
+	X(ITCH_V, C, "mgw_itch_messages_total", "type=\"V\"", "ITCH messages decoded, by type")  \
+	X(ITCH_W, C, "mgw_itch_messages_total", "type=\"W\"", "ITCH messages decoded, by type")  \
+	X(ITCH_K, C, "mgw_itch_messages_total", "type=\"K\"", "ITCH messages decoded, by type")  \
+	X(ITCH_J, C, "mgw_itch_messages_total", "type=\"J\"", "ITCH messages decoded, by type")  \
+	X(ITCH_h, C, "mgw_itch_messages_total", "type=\"h\"", "ITCH messages decoded, by type")  \
+	X(ITCH_A, C, "mgw_itch_messages_total", "type=\"A\"", "ITCH messages decoded, by type")  \
+	X(ITCH_F, C, "mgw_itch_messages_total", "type=\"F\"", "ITCH messages decoded, by type")  \
+	X(ITCH_E, C, "mgw_itch_messages_total", "type=\"E\"", "ITCH messages decoded, by type")  \
+	X(ITCH_C, C, "mgw_itch_messages_total", "type=\"C\"", "ITCH messages decoded, by type")  \
+	X(ITCH_X, C, "mgw_itch_messages_total", "type=\"X\"", "ITCH messages decoded, by type")  \
+	X(ITCH_D, C, "mgw_itch_messages_total", "type=\"D\"", "ITCH messages decoded, by type")  \
+	X(ITCH_U, C, "mgw_itch_messages_total", "type=\"U\"", "ITCH messages decoded, by type")  \
+	X(ITCH_P, C, "mgw_itch_messages_total", "type=\"P\"", "ITCH messages decoded, by type")  \
+	X(ITCH_Q, C, "mgw_itch_messages_total", "type=\"Q\"", "ITCH messages decoded, by type")  \
+	X(ITCH_B, C, "mgw_itch_messages_total", "type=\"B\"", "ITCH messages decoded, by type")  \
+	X(ITCH_I, C, "mgw_itch_messages_total", "type=\"I\"", "ITCH messages decoded, by type")  \
+	X(ITCH_N, C, "mgw_itch_messages_total", "type=\"N\"", "ITCH messages decoded, by type")  \
+	X(ITCH_O, C, "mgw_itch_messages_total", "type=\"O\"", "ITCH messages decoded, by type")  \
+	/* ITCH errors, in dp_itch_err order (1..) */                                         \
+	X(ITCH_ERR_EMPTY, C, "mgw_itch_errors_total", "reason=\"empty\"", "ITCH messages rejected, by reason") \
+	X(ITCH_ERR_UNKNOWN_TYPE, C, "mgw_itch_errors_total", "reason=\"unknown_type\"", "ITCH messages rejected, by reason") \
+	X(ITCH_ERR_BAD_LENGTH, C, "mgw_itch_errors_total", "reason=\"bad_length\"", "ITCH messages rejected, by reason") \
+	X(ITCH_ERR_TRUNCATED, C, "mgw_itch_errors_total", "reason=\"truncated\"", "ITCH messages rejected, by reason") \
+	X(ITCH_ERR_BAD_FIELD, C, "mgw_itch_errors_total", "reason=\"bad_field\"", "ITCH messages rejected, by reason") \
+	X(FEED_EV_OVERFLOW, C, "mgw_feed_event_overflow_total", "",                              \
+	  "Book events lost because a frame made more than the rx scratch holds (must stay 0)")  \
+	/* rx -> book ring */                                                                  \
+	X(RING_ENQUEUED, C, "mgw_ring_rx_book_enqueued_total", "", "Book events passed from rx to book") \
+	X(RING_DEQUEUED, C, "mgw_ring_rx_book_dequeued_total", "", "Book events taken by the book lcore") \
+	/* book, in dp_book_ev_kind order (1..) */                                            \
+	X(BOOK_ADD, C, "mgw_book_events_total", "kind=\"add\"", "Book events applied, by kind")  \
+	X(BOOK_EXEC, C, "mgw_book_events_total", "kind=\"exec\"", "Book events applied, by kind") \
+	X(BOOK_EXEC_PX, C, "mgw_book_events_total", "kind=\"exec_px\"", "Book events applied, by kind") \
+	X(BOOK_CANCEL, C, "mgw_book_events_total", "kind=\"cancel\"", "Book events applied, by kind") \
+	X(BOOK_DELETE, C, "mgw_book_events_total", "kind=\"delete\"", "Book events applied, by kind") \
+	X(BOOK_REPLACE, C, "mgw_book_events_total", "kind=\"replace\"", "Book events applied, by kind") \
+	X(BOOK_DIRECTORY, C, "mgw_book_events_total", "kind=\"directory\"", "Book events applied, by kind") \
+	X(BOOK_TRADING_STATE, C, "mgw_book_events_total", "kind=\"trading_state\"", "Book events applied, by kind") \
+	X(BOOK_UNKNOWN_REF, C, "mgw_book_refused_total", "reason=\"unknown_ref\"", "Book events refused, by reason") \
+	X(BOOK_DUPLICATE_REF, C, "mgw_book_refused_total", "reason=\"duplicate_ref\"", "Book events refused, by reason") \
+	X(BOOK_OVERFILL, C, "mgw_book_refused_total", "reason=\"overfill\"", "Book events refused, by reason") \
+	X(BOOK_BAD_LOCATE, C, "mgw_book_refused_total", "reason=\"bad_locate\"", "Book events refused, by reason") \
+	X(BOOK_BAD_SIDE, C, "mgw_book_refused_total", "reason=\"bad_side\"", "Book events refused, by reason") \
+	X(BOOK_ZERO_QTY, C, "mgw_book_refused_total", "reason=\"zero_qty\"", "Book events refused, by reason") \
+	X(BOOK_ORDERS_FULL, C, "mgw_book_refused_total", "reason=\"orders_full\"", "Book events refused, by reason") \
+	X(BOOK_LEVELS_FULL, C, "mgw_book_refused_total", "reason=\"levels_full\"", "Book events refused, by reason") \
+	X(BOOK_LIVE_ORDERS, G, "mgw_book_live_orders", "", "Orders resting in the exchange books") \
+	X(BOOK_LIVE_LEVELS, G, "mgw_book_live_levels", "", "Price levels in use in the exchange books") \
+	/* commands */                                                                         \
+	X(CMD_DONE, C, "mgw_commands_total", "result=\"ok\"", "Commands from control, by result") \
+	X(CMD_FAILED, C, "mgw_commands_total", "result=\"error\"", "Commands from control, by result")
+
+enum mgw_ctr_id {
+#define MGW_X_ENUM(id, kind, name, labels, help) MGW_CTR_##id,
+	MGW_COUNTERS(MGW_X_ENUM)
+#undef MGW_X_ENUM
+	MGW_CTR__COUNT
+};
+
+#endif /* MGW_COUNTERS_H */
