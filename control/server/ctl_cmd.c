@@ -141,8 +141,9 @@ static void cmd_status(struct ctl_server *srv, struct ctl_conn *c)
 		ctl_buf_printf(b, "{\"attached\":true,\"pid\":%d,\"version\":", h->dp_pid);
 		ctl_buf_json_str(b, h->version);
 		ctl_buf_printf(b, ",\"state\":\"%s\",\"uptime_s\":%" PRIu64 ",\"heartbeat_age_ms\":%" PRIu64
-			       ",\"hugepages\":%s,\"lcores\":[", dp_state_name(state), dp_up, hb,
-			       h->hugepages ? "true" : "false");
+			       ",\"hugepages\":%s,\"tsc_hz\":%" PRIu64 ",\"lcores\":[", dp_state_name(state),
+			       dp_up, hb, h->hugepages ? "true" : "false",
+			       (uint64_t)h->tsc_hz_hi << 32 | h->tsc_hz_lo);
 	} else {
 		ctl_buf_printf(b, "mgw-dataplane  pid %-7d version %-8s up %s  %s, heartbeat %" PRIu64
 			       " ms ago, %s\n", h->dp_pid, h->version, up, dp_state_name(state), hb,
@@ -153,16 +154,20 @@ static void cmd_status(struct ctl_server *srv, struct ctl_conn *c)
 		const uint64_t *blk = mgw_shm_block(s, i);
 		uint64_t passes = mgw_ctr_read(blk, MGW_CTR_LOOP_PASSES);
 		uint64_t busy = mgw_ctr_read(blk, MGW_CTR_LOOP_BUSY);
+		uint64_t cyc = mgw_ctr_read(blk, MGW_CTR_LOOP_CYCLES);
+		uint64_t bcyc = mgw_ctr_read(blk, MGW_CTR_LOOP_BUSY_CYCLES);
 		char roles[64];
 		if (i == 0)
 			snprintf(roles, sizeof(roles), "main");
 		else
 			ctl_roles_format(h->lcores[i].roles, roles, sizeof(roles));
-		double pct = passes ? 100.0 * (double)busy / (double)passes : 0.0;
+		/* Busy share of loop time since start (cycles of passes that did work). */
+		double pct = cyc ? 100.0 * (double)bcyc / (double)cyc : 0.0;
 		if (c->json) {
 			ctl_buf_printf(b, "%s{\"lcore\":%u,\"roles\":\"%s\",\"passes\":%" PRIu64
-				       ",\"busy_passes\":%" PRIu64 "}", i ? "," : "", h->lcores[i].lcore_id,
-				       roles, passes, busy);
+				       ",\"busy_passes\":%" PRIu64 ",\"cycles\":%" PRIu64 ",\"busy_cycles\":%"
+				       PRIu64 "}", i ? "," : "", h->lcores[i].lcore_id, roles, passes, busy,
+				       cyc, bcyc);
 		} else if (i == 0) {
 			ctl_buf_printf(b, "%-6u %-12s %6s %13s\n", h->lcores[i].lcore_id, roles, "-", "-");
 		} else {

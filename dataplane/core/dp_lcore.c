@@ -123,10 +123,16 @@ static void periodic(struct dp_lcore_ctx *c)
 int dp_lcore_loop(void *arg)
 {
 	struct dp_lcore_ctx *c = arg;
-	uint64_t next = rte_rdtsc() + c->tsc_period;
+	uint64_t prev = rte_rdtsc(), next = prev + c->tsc_period;
+	uint32_t prev_work = 0;
 
 	while (!atomic_load_explicit(&dp_stop, memory_order_relaxed)) {
 		uint64_t now = rte_rdtsc();
+		/* Charge the previous pass: one TSC read per pass serves both. */
+		mgw_ctr_add(c->ctr, MGW_CTR_LOOP_CYCLES, now - prev);
+		if (prev_work)
+			mgw_ctr_add(c->ctr, MGW_CTR_LOOP_BUSY_CYCLES, now - prev);
+		prev = now;
 		uint32_t work = 0;
 		if (c->roles & CTL_ROLE_RX)
 			work += rx_stage(c);
@@ -135,6 +141,7 @@ int dp_lcore_loop(void *arg)
 		mgw_ctr_add(c->ctr, MGW_CTR_LOOP_PASSES, 1);
 		if (work)
 			mgw_ctr_add(c->ctr, MGW_CTR_LOOP_BUSY, 1);
+		prev_work = work;
 		if (now >= next) {
 			periodic(c);
 			next = now + c->tsc_period;

@@ -22,6 +22,9 @@
 	/* lcore loop */                                                                       \
 	X(LOOP_PASSES, C, "mgw_lcore_loop_passes_total", "", "Poll loop passes")                 \
 	X(LOOP_BUSY, C, "mgw_lcore_loop_busy_passes_total", "", "Loop passes that did work")     \
+	X(LOOP_CYCLES, C, "mgw_lcore_cycles_total", "", "TSC cycles spent in the poll loop")     \
+	X(LOOP_BUSY_CYCLES, C, "mgw_lcore_busy_cycles_total", "",                                \
+	  "TSC cycles of loop passes that did work (busy ratio = busy_cycles / cycles)")        \
 	/* rx: frames */                                                                       \
 	X(RX_PACKETS, C, "mgw_rx_packets_total", "", "Frames received from the ports")           \
 	X(RX_BYTES, C, "mgw_rx_bytes_total", "", "Bytes received from the ports")                \
