@@ -1,0 +1,213 @@
+/*
+ * bench_book.c - mgw-bench-book: time ITCH decode + book apply on one core.
+ *
+ *   mgw-bench-book FILE [--prefetch K] [--max-orders N] [--max-levels N] [--no-huge]
+ *
+ * FILE is a NASDAQ BinaryFILE (2-byte big-endian length before each
+ * message), mapped and faulted in before the clock starts so the figure is
+ * the cost of dp_itch_decode + dp_book_ev_from_itch + dp_book_apply per
+ * message, nothing else. The loop runs once over the whole file.
+ *
+ * --prefetch K (default 16; 0 = off) is a software pipeline: message i+K is
+ * decoded and dp_book_prefetch()ed while message i is applied, so the hash
+ * slot of i is already in cache when it is applied. The book's memory comes
+ * from mmap with MADV_HUGEPAGE (transparent huge pages), the closest thing
+ * to the hugepage memory the dataplane gets from DPDK; --no-huge uses the
+ * default calloc instead.
+ *
+ * Prints messages, seconds, ns/message, messages/s, TSC cycles/message,
+ * book memory, peak RSS, and the book's counters. Exit 1 if the stream had
+ * decode errors or the book saw unknown or duplicate references (a generated
+ * stream must have none), 2 on bad arguments.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include "dp_book.h"
+#include "dp_itch.h"
+
+#define RING 128 /* event pipeline slots; K must stay below */
+
+/* Book memory from anonymous mmap, asking for transparent huge pages. */
+static void *huge_zalloc(size_t size, void *arg)
+{
+	(void)arg;
+	size_t len = (size + sizeof(size_t) + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_HUGEPAGE);
+	/* The length sits in the first 64 bytes so that free() can unmap. */
+	*(size_t *)p = len;
+	return (uint8_t *)p + 64;
+}
+
+static void huge_free(void *p, void *arg)
+{
+	(void)arg;
+	if (!p)
+		return;
+	uint8_t *base = (uint8_t *)p - 64;
+	munmap(base, *(size_t *)base);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: mgw-bench-book FILE [--prefetch K (0..%d)] [--max-orders N] "
+			"[--max-levels N] [--no-huge]\n", RING - 1);
+	return 2;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 0);
+	if (errno || !*s || *end || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	uint32_t k = 16, max_orders = 2000000, max_levels = 1u << 20;
+	int huge = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--prefetch") && i + 1 < argc) {
+			if (parse_u32(argv[++i], &k) || k >= RING)
+				return usage();
+		} else if (!strcmp(argv[i], "--max-orders") && i + 1 < argc) {
+			if (parse_u32(argv[++i], &max_orders))
+				return usage();
+		} else if (!strcmp(argv[i], "--max-levels") && i + 1 < argc) {
+			if (parse_u32(argv[++i], &max_levels))
+				return usage();
+		} else if (!strcmp(argv[i], "--no-huge")) {
+			huge = 0;
+		} else if (argv[i][0] != '-' && !path) {
+			path = argv[i];
+		} else {
+			return usage();
+		}
+	}
+	if (!path)
+		return usage();
+
+	int fd = open(path, O_RDONLY);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		fprintf(stderr, "mgw-bench-book: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	size_t len = (size_t)sb.st_size;
+	const uint8_t *buf = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : NULL;
+	if (len && buf == MAP_FAILED) {
+		fprintf(stderr, "mgw-bench-book: mmap %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	close(fd);
+
+	struct dp_book_cfg cfg = { max_orders, max_levels, 65536 };
+	struct dp_book_mem hm = { huge_zalloc, huge_free, NULL };
+	struct dp_book *b;
+	int rc = dp_book_create(&b, &cfg, huge ? &hm : NULL);
+	if (rc) {
+		fprintf(stderr, "mgw-bench-book: dp_book_create: %s\n", strerror(-rc));
+		return 1;
+	}
+
+	static struct dp_book_ev ring[RING];
+	uint64_t msgs = 0, decode_err = 0;
+	uint32_t w = 0, r = 0; /* events written (decoded) and read (applied) */
+	size_t off = 0;
+	const uint8_t *msg;
+	size_t mlen;
+	int frc;
+
+	double t0 = now();
+	uint64_t c0 = __rdtsc();
+	while ((frc = dp_itch_file_next(buf, len, &off, &msg, &mlen)) == 1) {
+		struct dp_itch_msg m;
+		msgs++;
+		if (dp_itch_decode(msg, mlen, &m) != 0) {
+			decode_err++;
+			continue;
+		}
+		struct dp_book_ev *ev = &ring[w & (RING - 1)];
+		if (!dp_book_ev_from_itch(&m, ev))
+			continue;
+		w++;
+		if (k) {
+			dp_book_prefetch(b, ev);
+			if (w - r > k) {
+				dp_book_apply(b, &ring[r & (RING - 1)]);
+				r++;
+			}
+		} else {
+			dp_book_apply(b, ev);
+			r++;
+		}
+	}
+	while (r != w) {
+		dp_book_apply(b, &ring[r & (RING - 1)]);
+		r++;
+	}
+	uint64_t c1 = __rdtsc();
+	double t1 = now();
+
+	double secs = t1 - t0;
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	const struct dp_book_stats *st = dp_book_stats(b);
+
+	printf("file            %s (%zu bytes)%s\n", path, len, frc < 0 ? " TRUNCATED" : "");
+	printf("messages        %" PRIu64 " (book events %u, decode errors %" PRIu64 ")\n", msgs, w,
+	       decode_err);
+	printf("seconds         %.3f\n", secs);
+	printf("ns/message      %.1f\n", msgs ? secs * 1e9 / (double)msgs : 0.0);
+	printf("messages/s      %.0f\n", secs > 0 ? (double)msgs / secs : 0.0);
+	printf("tsc/message     %.1f\n", msgs ? (double)(c1 - c0) / (double)msgs : 0.0);
+	printf("prefetch        %u%s\n", k, huge ? ", book on THP (madvise)" : ", book on calloc");
+	printf("book cfg        max_orders %u max_levels %u max_symbols %u\n", cfg.max_orders,
+	       cfg.max_levels, cfg.max_symbols);
+	printf("book memory     %.1f MiB\n", (double)dp_book_mem_size(&cfg) / (1 << 20));
+	printf("peak RSS        %.1f MiB (file mapping included)\n", (double)ru.ru_maxrss / 1024);
+	printf("live            %u orders, %u levels\n", dp_book_live_orders(b), dp_book_live_levels(b));
+	printf("events          add %" PRIu64 " exec %" PRIu64 " exec_px %" PRIu64 " cancel %" PRIu64
+	       " delete %" PRIu64 " replace %" PRIu64 " directory %" PRIu64 " state %" PRIu64 "\n",
+	       st->events[DP_BEV_ADD], st->events[DP_BEV_EXEC], st->events[DP_BEV_EXEC_PX],
+	       st->events[DP_BEV_CANCEL], st->events[DP_BEV_DELETE], st->events[DP_BEV_REPLACE],
+	       st->events[DP_BEV_DIRECTORY], st->events[DP_BEV_TRADING_STATE]);
+	printf("refusals        unknown_ref %" PRIu64 " duplicate_ref %" PRIu64 " overfill %" PRIu64
+	       " bad_locate %" PRIu64 " bad_side %" PRIu64 " zero_qty %" PRIu64 " orders_full %" PRIu64
+	       " levels_full %" PRIu64 "\n",
+	       st->unknown_ref, st->duplicate_ref, st->overfill, st->bad_locate, st->bad_side,
+	       st->zero_qty, st->orders_full, st->levels_full);
+
+	int bad = decode_err || frc < 0 || st->unknown_ref || st->duplicate_ref || st->orders_full ||
+		  st->levels_full;
+	dp_book_destroy(b);
+	if (len)
+		munmap((void *)buf, len);
+	return bad ? 1 : 0;
+}
