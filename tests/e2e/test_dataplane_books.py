@@ -187,6 +187,14 @@ def main():
     if os.geteuid() != 0:
         log("SKIP: DPDK end-to-end tests need root (for the DPDK runtime and /dev/shm)")
         return SKIP
+    if huge == "on":
+        free_mb = 0
+        with open("/proc/meminfo") as f:
+            info = dict(l.split(":", 1) for l in f)
+        free_mb = int(info["HugePages_Free"]) * int(info["Hugepagesize"].split()[0]) // 1024
+        if free_mb < 256:
+            log("SKIP: %d MB of free hugepages, 256 needed (echo 512 > /proc/sys/vm/nr_hugepages)" % free_mb)
+            return SKIP
     b = {
         "itchgen": build + "/tools/itchgen/mgw-itchgen",
         "bookdump": build + "/tools/bookdump/mgw-bookdump",
