@@ -2,6 +2,7 @@
  * bench_book.c - mgw-bench-book: time ITCH decode + book apply on one core.
  *
  *   mgw-bench-book FILE [--prefetch K] [--max-orders N] [--max-levels N] [--no-huge]
+ *                       [--decode-only]
  *
  * FILE is a NASDAQ BinaryFILE (2-byte big-endian length before each
  * message), mapped and faulted in before the clock starts so the figure is
@@ -13,7 +14,8 @@
  * slot of i is already in cache when it is applied. The book's memory comes
  * from mmap with MADV_HUGEPAGE (transparent huge pages), the closest thing
  * to the hugepage memory the dataplane gets from DPDK; --no-huge uses the
- * default calloc instead.
+ * default calloc instead. --decode-only skips dp_book_apply (and the
+ * prefetch) to show what decoding and mapping alone cost.
  *
  * Prints messages, seconds, ns/message, messages/s, TSC cycles/message,
  * book memory, peak RSS, and the book's counters. Exit 1 if the stream had
@@ -71,7 +73,7 @@ static double now(void)
 static int usage(void)
 {
 	fprintf(stderr, "usage: mgw-bench-book FILE [--prefetch K (0..%d)] [--max-orders N] "
-			"[--max-levels N] [--no-huge]\n", RING - 1);
+			"[--max-levels N] [--no-huge] [--decode-only]\n", RING - 1);
 	return 2;
 }
 
@@ -90,7 +92,7 @@ int main(int argc, char **argv)
 {
 	const char *path = NULL;
 	uint32_t k = 16, max_orders = 2000000, max_levels = 1u << 20;
-	int huge = 1;
+	int huge = 1, decode_only = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--prefetch") && i + 1 < argc) {
@@ -102,6 +104,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--max-levels") && i + 1 < argc) {
 			if (parse_u32(argv[++i], &max_levels))
 				return usage();
+		} else if (!strcmp(argv[i], "--decode-only")) {
+			decode_only = 1;
 		} else if (!strcmp(argv[i], "--no-huge")) {
 			huge = 0;
 		} else if (argv[i][0] != '-' && !path) {
@@ -157,7 +161,9 @@ int main(int argc, char **argv)
 		if (!dp_book_ev_from_itch(&m, ev))
 			continue;
 		w++;
-		if (k) {
+		if (decode_only) {
+			r++;
+		} else if (k) {
 			dp_book_prefetch(b, ev);
 			if (w - r > k) {
 				dp_book_apply(b, &ring[r & (RING - 1)]);
@@ -187,7 +193,8 @@ int main(int argc, char **argv)
 	printf("ns/message      %.1f\n", msgs ? secs * 1e9 / (double)msgs : 0.0);
 	printf("messages/s      %.0f\n", secs > 0 ? (double)msgs / secs : 0.0);
 	printf("tsc/message     %.1f\n", msgs ? (double)(c1 - c0) / (double)msgs : 0.0);
-	printf("prefetch        %u%s\n", k, huge ? ", book on THP (madvise)" : ", book on calloc");
+	printf("prefetch        %u%s%s\n", k, huge ? ", book on THP (madvise)" : ", book on calloc",
+	       decode_only ? ", DECODE ONLY (no apply)" : "");
 	printf("book cfg        max_orders %u max_levels %u max_symbols %u\n", cfg.max_orders,
 	       cfg.max_levels, cfg.max_symbols);
 	printf("book memory     %.1f MiB\n", (double)dp_book_mem_size(&cfg) / (1 << 20));
