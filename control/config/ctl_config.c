@@ -721,7 +721,7 @@ static int parse_roles(struct ld *l, const yaml_node_t *n, const char *path, siz
 
 static int parse_lcores(struct ld *l, const yaml_node_t *n, const char *path)
 {
-	static const char *const keys[] = {"id", "roles"};
+	static const char *const keys[] = {"id", "roles", "cpu"};
 	struct ctl_dataplane_cfg *dp = &l->cfg->dataplane;
 	int count = get_seq(l, n, path, 1, CTL_MAX_LCORES, "lcores");
 
@@ -729,12 +729,12 @@ static int parse_lcores(struct ld *l, const yaml_node_t *n, const char *path)
 		return -1;
 	for (size_t i = 0; i < (size_t)count; i++) {
 		const yaml_node_t *it = seq_item(l, n, i);
-		yaml_node_t *v[2];
+		yaml_node_t *v[3];
 		char ip[KEY_CAP], kp[KEY_CAP];
-		uint32_t id;
+		uint32_t id, cpu;
 
 		path_idx(ip, path, i);
-		if (get_map(l, it, ip, keys, 2, v) < 0)
+		if (get_map(l, it, ip, keys, 3, v) < 0)
 			return -1;
 		if (!v[0])
 			return missing(l, it, ip, "id", "the lcore id, 0 to 1023");
@@ -752,7 +752,12 @@ static int parse_lcores(struct ld *l, const yaml_node_t *n, const char *path)
 			if (dp->lcores[j].id == id)
 				return fail(l, line_of(v[0]), kp,
 					    "duplicate lcore id %u (also dataplane.lcores[%zu])", id, j);
+		cpu = id;
+		path_key(kp, ip, "cpu");
+		if (v[2] && get_u32(l, v[2], kp, 0, 1023, false, &cpu) < 0)
+			return -1;
 		dp->lcores[i].id = id;
+		dp->lcores[i].cpu = cpu;
 		dp->lcores[i].roles = 0;
 		dp->n_lcores = (uint32_t)i + 1;
 		path_key(kp, ip, "roles");

@@ -41,7 +41,10 @@ enum ctl_hugepages {
 };
 
 struct ctl_lcore_cfg {
-	uint32_t id;    /* DPDK lcore id = CPU core to pin to */
+	uint32_t id;    /* DPDK lcore id */
+	uint32_t cpu;   /* CPU core the lcore is pinned to; default = id. Two
+			   lcores on one CPU work (tests on small machines) but
+			   share its time. */
 	uint32_t roles; /* enum ctl_role bits, at least one */
 };
 

@@ -150,11 +150,15 @@ static int build_eal_args(struct dp_app *app, const char *prog, int extra_argc, 
 		argv[n++] = store[s++];                                                            \
 	} while (0)
 	ARG("%s", prog);
-	char lcores[400];
-	int off = snprintf(lcores, sizeof(lcores), "%u", d->main_lcore);
+	/* --lcores id@cpu: lcore ids from the config, pinned to their CPUs. */
+	char lcores[500];
+	int off = snprintf(lcores, sizeof(lcores), "%u@%u", d->main_lcore, d->main_lcore);
 	for (uint32_t i = 0; i < d->n_lcores && off < (int)sizeof(lcores); i++)
-		off += snprintf(lcores + off, sizeof(lcores) - (size_t)off, ",%u", d->lcores[i].id);
-	ARG("-l");
+		off += snprintf(lcores + off, sizeof(lcores) - (size_t)off, ",%u@%u", d->lcores[i].id,
+				d->lcores[i].cpu);
+	if (off >= (int)sizeof(lcores))
+		return -1;
+	ARG("--lcores");
 	ARG("%s", lcores);
 	ARG("--main-lcore");
 	ARG("%u", d->main_lcore);

@@ -16,7 +16,9 @@ B-line copy), then:
     symbols with the books mgw-bookdump builds offline from the BinaryFILE;
   * stops both processes with SIGTERM and checks they exit cleanly.
 
-Usage: test_dataplane_books.py BUILD_DIR [--hugepages auto|off]
+Usage: test_dataplane_books.py BUILD_DIR [--hugepages auto|on|off] [--split]
+  --split  rx and book on separate lcores (book lcore 2 pinned to CPU 0,
+           beside the mostly idle main lcore), joined only by the ring
 Exit 0 pass, 1 fail, 77 skip (not root, or DPDK cannot start here).
 """
 import json
@@ -184,6 +186,10 @@ def main():
     huge = "off"
     if "--hugepages" in sys.argv:
         huge = sys.argv[sys.argv.index("--hugepages") + 1]
+    if "--split" in sys.argv:
+        lcores = "    - id: 1\n      roles: [rx]\n    - id: 2\n      cpu: 0\n      roles: [book]\n"
+    else:
+        lcores = "    - id: 1\n      roles: [rx, book]\n"
     if os.geteuid() != 0:
         log("SKIP: DPDK end-to-end tests need root (for the DPDK runtime and /dev/shm)")
         return SKIP
@@ -247,9 +253,7 @@ dataplane:
   hugepages: %s
   memory_mb: 256
   lcores:
-    - id: 1
-      roles: [rx, book]
-ports:
+%sports:
   - name: feed0
     device: "net_pcap0,rx_pcap=%s"
 feed:
@@ -260,7 +264,7 @@ book:
   max_levels: 262144
 control:
   socket: %s
-""" % (inst, huge, pcap, PORT, sock))
+""" % (inst, huge, lcores, pcap, PORT, sock))
 
         # 4. Control first: it must come up and wait for the dataplane.
         ctl = procs.start([b["control"], "-c", cfg], tmp + "/control.log")

@@ -194,6 +194,14 @@ START_TEST(test_defaults_applied)
 	ck_assert_int_eq(parse("instance: east-1\n" MINIMAL, &c, &e), 0);
 	ck_assert_str_eq(c.control.socket, "/run/mgw/east-1.sock");
 
+	/* cpu defaults to the lcore id, and may pin two lcores to one CPU. */
+	ck_assert_uint_eq(c.dataplane.lcores[0].cpu, 1);
+	ck_assert_int_eq(parse("dataplane:\n  lcores:\n    - id: 1\n      roles: [rx]\n"
+			       "    - id: 2\n      cpu: 1\n      roles: [book]\n" PORTS FEED, &c, &e), 0);
+	ck_assert_uint_eq(c.dataplane.n_lcores, 2);
+	ck_assert_uint_eq(c.dataplane.lcores[1].id, 2);
+	ck_assert_uint_eq(c.dataplane.lcores[1].cpu, 1);
+
 	/* Empty groups list means "any destination". */
 	ck_assert_int_eq(parse(DP PORTS "feed:\n  udp_ports: [1]\n  groups: []\n", &c, &e), 0);
 	ck_assert_uint_eq(c.feed.n_groups, 0);
@@ -406,6 +414,8 @@ static const struct bad bad_docs[] = {
 	 "anchors are not allowed"},
 	{"two documents", MINIMAL "---\n" MINIMAL, 10, "", "only one YAML document"},
 	{"empty file", "", 1, "", "empty"},
+	{"cpu out of range", "dataplane:\n  lcores:\n    - id: 1\n      cpu: 5000\n      roles: [rx, book]\n"
+			     PORTS FEED, 4, "dataplane.lcores[0].cpu", "5000"},
 	{"comments only", "# nothing here\n\n", 1, "", "empty"},
 	{"too-long device", DP "ports:\n  - name: feed0\n    device: " S256 S256 S256 S256 "\n" FEED,
 	 7, "ports[0].device", "at most 255 characters"},
