@@ -21,6 +21,10 @@
 
 #define DP_MAX_RXQ 64
 #define DP_BOOK_BURST 256
+/* Largest frame the rx mbufs hold in one segment: MTU 9600 + Ethernet, two VLAN tags, FCS. */
+#define DP_MAX_FRAME 9630
+/* Book events one such frame can produce (dp_feed_max_events). */
+#define DP_RX_EVS (DP_MAX_FRAME / 14 + 1)
 
 struct rte_mbuf;
 struct rte_ring;
@@ -45,7 +49,7 @@ struct dp_lcore_ctx {
 	struct dp_rxq rxq[DP_MAX_RXQ];
 	uint32_t ev_per_frame;/* room needed in the ring per received frame */
 	struct dp_feed feed;
-	struct dp_book_ev rx_evs[160];
+	struct dp_book_ev rx_evs[DP_RX_EVS];
 
 	/* book role */
 	struct dp_book *book;

@@ -50,6 +50,7 @@ struct dp_app {
 	struct rte_ring *ring;
 	struct dp_book *book;
 	struct dp_lcore_ctx *ctx[CTL_MAX_LCORES];
+	uint32_t frame_room; /* mbuf data room: the largest frame taken in one segment */
 	int use_huge;
 	int verbose;
 };
@@ -262,8 +263,16 @@ static int setup(struct dp_app *app)
 	for (uint32_t i = 0; i < cfg->n_ports; i++)
 		nb_mbufs += (uint32_t)cfg->ports[i].rx_queues * cfg->ports[i].rx_desc;
 	nb_mbufs = nb_mbufs * 2 + 1024;
-	app->mp = rte_pktmbuf_pool_create("mgw_rx", nb_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					  rx_socket);
+	/* Every frame up to the largest MTU fits one mbuf segment (never less than
+	 * DPDK's default room); multi-segment frames are dropped and counted. */
+	uint32_t max_mtu = 0;
+	for (uint32_t i = 0; i < cfg->n_ports; i++)
+		if (cfg->ports[i].mtu > max_mtu)
+			max_mtu = cfg->ports[i].mtu;
+	app->frame_room = max_mtu + 30 > RTE_MBUF_DEFAULT_DATAROOM ? max_mtu + 30
+								     : RTE_MBUF_DEFAULT_DATAROOM;
+	app->mp = rte_pktmbuf_pool_create("mgw_rx", nb_mbufs, 256, 0,
+					  (uint16_t)(RTE_PKTMBUF_HEADROOM + app->frame_room), rx_socket);
 	if (!app->mp) {
 		fprintf(stderr, "mgw-dataplane: cannot create mbuf pool of %u: %s (raise "
 			"dataplane.memory_mb)\n", nb_mbufs, rte_strerror(rte_errno));
@@ -326,7 +335,7 @@ static int setup(struct dp_app *app)
 		c->tsc_period = period;
 		if (c->roles & CTL_ROLE_RX) {
 			dp_feed_init(&c->feed, &cfg->feed, c->ctr);
-			c->ev_per_frame = dp_feed_max_events(RTE_MBUF_DEFAULT_DATAROOM);
+			c->ev_per_frame = dp_feed_max_events(app->frame_room);
 			if (c->ev_per_frame > RTE_DIM(c->rx_evs)) {
 				fprintf(stderr, "mgw-dataplane: rx scratch too small\n");
 				return -1;
