@@ -152,15 +152,20 @@ _Static_assert(sizeof(struct sym) == 64, "symbol record is one cache line");
 
 /*
  * Prefetch pipeline (see dp_book_prefetch): entry i of q[] is the hint made
- * at call number i (mod PF_RING); idx is the order index its stage 2 found.
+ * at call number i (mod PF_RING), with what its earlier stages found.
  */
 #define PF_STEP 4
-#define PF_RING 16 /* power of two > 2 * PF_STEP */
+#define PF_RING 16 /* power of two > 3 * PF_STEP */
 struct pf {
 	uint32_t calls;
 	struct {
-		uint32_t h;
-		uint32_t idx;
+		uint32_t h;      /* hash of ref */
+		uint32_t oi;     /* stage 2: order in the home slot (or 0) */
+		uint32_t key;    /* side-array key of the event's price */
+		uint32_t li;     /* stage 3: level with that key near the touch (or 0) */
+		uint16_t locate; /* clamped to the book */
+		uint8_t side;
+		uint8_t pad;
 	} q[PF_RING];
 };
 
@@ -789,48 +794,73 @@ void dp_book_apply(struct dp_book *b, const struct dp_book_ev *ev)
 }
 
 /*
- * Applying a delete or execution of a random order is a chain of dependent
- * cache misses: hash slot -> order -> its FIFO neighbours and level. One
- * prefetch of the slot hides only the first. So hints are pipelined: each
- * call prefetches the slot for ev's ref, reads the slot hinted PF_STEP calls
- * ago (its line has arrived) to prefetch that order, and reads the order
- * hinted 2 * PF_STEP calls ago to prefetch its neighbours and level. A
- * caller that hints each event 2 * PF_STEP + 1 or more events before
- * applying it gets the whole chain in cache.
+ * Applying an event is a chain of dependent loads that miss the cache on a
+ * big book: for a delete or execution, hash slot -> order -> its FIFO
+ * neighbours and level; for an add, symbol -> side array at the touch ->
+ * level -> the level's tail order (plus the insert slot). One prefetch of
+ * the first line hides only the first miss. So hints are pipelined: each
+ * call starts the hint for ev and moves the hints made PF_STEP, 2 * PF_STEP
+ * and 3 * PF_STEP calls ago one link further, reading only lines that the
+ * previous stage prefetched. A caller that hints each event 3 * PF_STEP + 1
+ * or more events before applying it gets the whole chain in cache.
  *
- * The events' kinds come in random order, so this code avoids branching on
- * them (a mispredicted branch costs about as much as the work here): it
- * treats every event alike and prefetches clamped, always-valid addresses.
- * A hint made stale by events applied in between, or one for an event that
- * has no order, only costs a useless prefetch, never a wrong result.
+ * Event kinds come in random order, so this code does not branch on them
+ * (a mispredicted branch costs about as much as all the work here): every
+ * event walks both chains, with clamped, always-valid indices. A chain that
+ * does not apply to the event, or a hint made stale by events applied in
+ * between, only costs a useless prefetch, never a wrong result.
  */
 void dp_book_prefetch(const struct dp_book *b, const struct dp_book_ev *ev)
 {
 	struct pf *pf = b->pf;
 	uint32_t n = pf->calls++;
+	typeof(&pf->q[0]) e = &pf->q[n & (PF_RING - 1)];
 
-	/* Stage 1: the slot of ref (for an add, where it will be inserted). */
-	uint32_t h = ref_hash(ev->ref);
-	pf->q[n & (PF_RING - 1)].h = h;
-	__builtin_prefetch(&b->tab[h & b->mask], 1, 3);
+	/* Stage 1: slot of ref (for an add: where it goes), symbol line. */
+	e->h = ref_hash(ev->ref);
+	e->locate = ev->locate < b->max_symbols ? ev->locate : 0;
+	e->side = ev->side == 'S';
+	e->key = key_of(ev->price, e->side);
+	__builtin_prefetch(&b->tab[e->h & b->mask], 1, 3);
+	__builtin_prefetch(&b->sym[e->locate], 0, 3);
 	if (unlikely(ev->kind == DP_BEV_REPLACE))
 		__builtin_prefetch(&b->tab[ref_hash(ev->ref2) & b->mask], 1, 3);
 
-	/* Stage 2: home slot -> order (the home slot holds it ~96% of the time). */
-	uint32_t j = (n - PF_STEP) & (PF_RING - 1);
-	struct hslot s = b->tab[pf->q[j].h & b->mask];
-	uint32_t oi = (s.h == pf->q[j].h && s.idx1) ? s.idx1 - 1 : 0;
-	pf->q[j].idx = oi;
-	__builtin_prefetch(&b->ord[oi], 1, 3);
+	/*
+	 * Stage 2: home slot -> order (the home slot holds it nearly always);
+	 * symbol -> side-array entries at the touch.
+	 */
+	e = &pf->q[(n - PF_STEP) & (PF_RING - 1)];
+	struct hslot s = b->tab[e->h & b->mask];
+	e->oi = (s.h == e->h && s.idx1) ? s.idx1 - 1 : 0;
+	__builtin_prefetch(&b->ord[e->oi], 1, 3);
+	const struct side *sd = &b->sym[e->locate].side[e->side];
+	__builtin_prefetch(&b->arena[sd->off + sd->n - (sd->n > 0)], 0, 3);
 
-	/* Stage 3: order -> FIFO neighbours and level (NIL -> index 0). */
-	const struct ord *o = &b->ord[pf->q[(n - 2 * PF_STEP) & (PF_RING - 1)].idx];
+	/* Stage 3: order -> FIFO neighbours and level; touch -> level of key. */
+	e = &pf->q[(n - 2 * PF_STEP) & (PF_RING - 1)];
+	const struct ord *o = &b->ord[e->oi];
 	uint32_t p = o->prev < b->max_orders ? o->prev : 0;
 	uint32_t x = o->next < b->max_orders ? o->next : 0;
 	uint32_t l = o->lvl < b->max_levels ? o->lvl : 0;
 	__builtin_prefetch(&b->ord[p], 1, 3);
 	__builtin_prefetch(&b->ord[x], 1, 3);
 	__builtin_prefetch(&b->lvl[l], 1, 3);
+	sd = &b->sym[e->locate].side[e->side];
+	const struct pent *a = &b->arena[sd->off];
+	uint32_t li = 0;
+	for (uint32_t i = 1; i <= 4; i++) {
+		/* Unrolled by the compiler into loads and conditional moves. */
+		uint32_t k = sd->n >= i ? sd->n - i : 0;
+		li = a[k].key == e->key ? a[k].lvl : li;
+	}
+	e->li = li < b->max_levels ? li : 0;
+	__builtin_prefetch(&b->lvl[e->li], 1, 3);
+
+	/* Stage 4: level -> its tail order, which an add links after. */
+	e = &pf->q[(n - 3 * PF_STEP) & (PF_RING - 1)];
+	uint32_t t = b->lvl[e->li].tail;
+	__builtin_prefetch(&b->ord[t < b->max_orders ? t : 0], 1, 3);
 }
 
 /* ------------------------------------------------------------------ */
