@@ -8,7 +8,7 @@ PKGS=(
   libdpdk-dev dpdk
   libnuma-dev liburing-dev libbpf-dev libsqlite3-dev sqlite3
   libyaml-dev check libpcap-dev
-  tshark iproute2 procps python3
+  tshark iproute2 procps python3 tcpreplay
 )
 
 missing=()
