@@ -54,7 +54,9 @@ static int check_stale(const char *path)
 	close(fd);
 	if (n != (ssize_t)sizeof(h) || h.magic != MGW_SHM_MAGIC)
 		return 0;
-	if (h.dp_pid > 0 && h.dp_pid != getpid() && kill(h.dp_pid, 0) == 0 &&
+	/* kill() fails with EPERM for a live process of another user: alive too. */
+	if (h.dp_pid > 0 && h.dp_pid != getpid() &&
+	    (kill(h.dp_pid, 0) == 0 || errno == EPERM) &&
 	    atomic_load(&h.state) != MGW_DP_STOPPED)
 		return -EBUSY;
 	return 0;

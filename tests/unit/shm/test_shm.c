@@ -592,6 +592,57 @@ START_TEST(test_create_live_child_owner)
 }
 END_TEST
 
+/*
+ * A live dataplane of another user: kill(pid, 0) then fails with EPERM, which
+ * means "alive, not yours", not "dead". Run as root, the check is done in a
+ * child that drops to an unprivileged uid and looks at its root parent.
+ */
+static int busy_other_user_check(const struct inst *in, pid_t live_other)
+{
+	write_fake(in->path, MGW_SHM_MAGIC, MGW_SHM_ABI_VERSION, live_other, MGW_DP_RUNNING);
+	struct mgw_shm w;
+	int rc = create(in, 1, &w);
+	if (rc == 0)
+		mgw_shm_close(&w);
+	return rc;
+}
+
+START_TEST(test_create_live_owner_other_user)
+{
+	struct inst in;
+	inst_init(&in, "busyuser");
+	if (geteuid() != 0) {
+		/* unprivileged: any live process of another user will do, e.g. pid 1 */
+		if (!(kill(1, 0) != 0 && errno == EPERM)) {
+			fprintf(stderr, "test_create_live_owner_other_user: no foreign pid, skipped\n");
+			return;
+		}
+		ck_assert_int_eq(busy_other_user_check(&in, 1), -EBUSY);
+		unlink(in.path);
+		return;
+	}
+	pid_t parent = getpid();
+	pid_t c = fork();
+	ck_assert_int_ge(c, 0);
+	if (c == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(100);
+		if (!(kill(parent, 0) != 0 && errno == EPERM))
+			_exit(101);
+		int rc = busy_other_user_check(&in, parent);
+		_exit(rc == -EBUSY ? 0 : rc == 0 ? 102 : 103);
+	}
+	int status = 0;
+	ck_assert_int_eq(waitpid(c, &status, 0), c);
+	unlink(in.path);
+	ck_assert(WIFEXITED(status));
+	ck_assert_msg(WEXITSTATUS(status) != 100, "could not drop privileges");
+	ck_assert_msg(WEXITSTATUS(status) != 102,
+		      "the segment of a live dataplane of another user was replaced");
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ command ring */
 
 START_TEST(test_cmd_ring_without_eal)
@@ -685,6 +736,7 @@ static Suite *shm_suite(void)
 	tcase_add_test(tc, test_create_live_fake_owner);
 	tcase_add_test(tc, test_create_stale_replaced);
 	tcase_add_test(tc, test_create_live_child_owner);
+	tcase_add_test(tc, test_create_live_owner_other_user);
 	tcase_add_test(tc, test_cmd_ring_without_eal);
 	suite_add_tcase(s, tc);
 	return s;
