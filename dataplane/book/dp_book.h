@@ -101,7 +101,13 @@ void dp_book_destroy(struct dp_book *b); /* accepts NULL */
 /* Apply one event. Never fails hard: refusals are counted in stats. */
 void dp_book_apply(struct dp_book *b, const struct dp_book_ev *ev);
 
-/* Hint: the caller will soon apply ev; start fetching what it touches. */
+/*
+ * Hint: the caller will soon apply ev; start fetching what it touches.
+ * Hints are pipelined (each call also advances the hints of earlier calls),
+ * so call it for every event, in apply order, at least 13 events ahead
+ * (16 is a good default). It keeps a little scratch state inside the book:
+ * like every other call, only the owning lcore may make it.
+ */
 void dp_book_prefetch(const struct dp_book *b, const struct dp_book_ev *ev);
 
 const struct dp_book_stats *dp_book_stats(const struct dp_book *b);
