@@ -409,6 +409,13 @@ control:
     if failed:
         fail("tcpreplay could not send every frame: " + failed[0])
 
+    def link_stats():
+        a = run(["ip", "-s", "link", "show", "dev", net.dp_if], check=False).stdout
+        z = run(["ip", "-n", net.ns, "-s", "link", "show", "dev", net.tx_if], check=False).stdout
+        return "dataplane end:\n%s\nsender end:\n%s" % (a, z)
+
+    progress = {"rx": -1, "t": time.time()}
+
     def drained():
         check_dp_alive(dp, procs, tmp)
         st = status(b, sock)
@@ -416,6 +423,16 @@ control:
             return None
         sess = [s for s in st["dataplane"]["feed_sessions"] if s["session"] == SESSION]
         cs = counters(b, sock)
+        rx = ctr(cs, "mgw_rx_packets_total")
+        if rx != progress["rx"]:
+            progress.update(rx=rx, t=time.time())
+        elif time.time() - progress["t"] > 5:
+            # the sender is done and nothing arrives any more: frames were lost on the way
+            fail("feed incomplete: %d of %d datagrams received, %d gaps (%d messages), no frame "
+                 "for 5 s; tcpreplay rate too high for this machine?\nport: %s\n%s" %
+                 (ctr(cs, "mgw_mold_packets_total"), n_frames, ctr(cs, "mgw_mold_gaps_total"),
+                  ctr(cs, "mgw_mold_gap_messages_total"), st["dataplane"]["ports"][0],
+                  link_stats()))
         enq = ctr(cs, "mgw_ring_rx_book_enqueued_total")
         deq = ctr(cs, "mgw_ring_rx_book_dequeued_total")
         if sess and sess[0]["ended"] and enq == deq and ctr(cs, "mgw_mold_packets_total") >= n_frames:
