@@ -572,6 +572,21 @@ def main():
         log("SKIP: `ip` (iproute2) not found")
         return SKIP
 
+    # Namespaces and veths of earlier runs that were killed before their cleanup
+    # (named after a pid that no longer exists) are removed first.
+    for name in (os.listdir("/run/netns") if os.path.isdir("/run/netns") else []):
+        m = re.fullmatch(r"mgwx(\d+)", name)
+        if m and not os.path.exists("/proc/" + m.group(1)):
+            log("removing stale namespace %s of a killed run" % name)
+            stale = Net(m.group(1))
+            stale.made_ns = True
+            stale.destroy()
+
+    def on_term(signum, frame):
+        raise Failure("stopped by signal %d" % signum)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+
     tmp = tempfile.mkdtemp(prefix="mgw-afxdp-")
     procs = Procs()
     net = Net(os.getpid())
