@@ -59,6 +59,20 @@ _Static_assert(sizeof(struct dp_book_ev) == 48, "dp_book_ev is a 48-byte ring el
  */
 int dp_book_ev_from_itch(const struct dp_itch_msg *m, struct dp_book_ev *ev);
 
+/*
+ * Fused fast path of dp_itch_decode + dp_book_ev_from_itch: decode one ITCH
+ * message occupying exactly buf[0..len) straight into a book event, reading
+ * only the fields the book needs. Validates exactly like dp_itch_decode
+ * (same checks, same order, same negative dp_itch_err, including
+ * DP_ITCH_ERR_BAD_FIELD for a bad A/F/P side) and never reads outside the
+ * buffer. On success sets *type_out to the type byte and returns 1 with *ev
+ * filled (a book message) or 0 with *ev zeroed (a valid non-book message),
+ * i.e. *ev is what dp_book_ev_from_itch would make. On error returns the
+ * negative dp_itch_err; *ev and *type_out are then unspecified.
+ */
+int dp_itch_decode_book_ev(const uint8_t *buf, size_t len, struct dp_book_ev *ev,
+			   uint8_t *type_out);
+
 struct dp_book_cfg {
 	uint32_t max_orders;  /* live orders at once, over all symbols */
 	uint32_t max_levels;  /* live price levels at once, over all symbols and sides */

@@ -132,21 +132,20 @@ uint32_t dp_feed_frame(struct dp_feed *f, const uint8_t *frame, uint32_t len,
 	while (dp_mold_next(&it, &msg, &mlen) > 0) {
 		if (idx++ < v.skip)
 			continue;
-		struct dp_itch_msg m;
-		rc = dp_itch_decode(msg, mlen, &m);
+		/* Fused decode: same checks and event as dp_itch_decode + dp_book_ev_from_itch. */
+		struct dp_book_ev spill;
+		struct dp_book_ev *ev = n < cap ? &evs[n] : &spill;
+		uint8_t type;
+		rc = dp_itch_decode_book_ev(msg, mlen, ev, &type);
 		if (rc < 0) {
 			mgw_ctr_add(ctr, (enum mgw_ctr_id)(MGW_CTR_ITCH_ERR_EMPTY + (-rc - 1)), 1);
 			continue;
 		}
-		mgw_ctr_add(ctr, (enum mgw_ctr_id)(MGW_CTR_ITCH_S + dp_itch_type_index((uint8_t)m.hdr.type)), 1);
-		if (n < cap) {
-			n += (uint32_t)dp_book_ev_from_itch(&m, &evs[n]);
-		} else {
-			/* never when cap >= dp_feed_max_events(len), but never silent */
-			struct dp_book_ev spill;
-			if (dp_book_ev_from_itch(&m, &spill))
-				mgw_ctr_add(ctr, MGW_CTR_FEED_EV_OVERFLOW, 1);
-		}
+		mgw_ctr_add(ctr, (enum mgw_ctr_id)(MGW_CTR_ITCH_S + dp_itch_type_index(type)), 1);
+		if (n < cap)
+			n += (uint32_t)rc;
+		else if (rc) /* never when cap >= dp_feed_max_events(len), but never silent */
+			mgw_ctr_add(ctr, MGW_CTR_FEED_EV_OVERFLOW, 1);
 	}
 	return n;
 }

@@ -2,12 +2,14 @@
  * bench_book.c - mgw-bench-book: time ITCH decode + book apply on one core.
  *
  *   mgw-bench-book FILE [--prefetch K] [--max-orders N] [--max-levels N] [--no-huge]
- *                       [--decode-only]
+ *                       [--decode-only] [--old-decode]
  *
  * FILE is a NASDAQ BinaryFILE (2-byte big-endian length before each
  * message), mapped and faulted in before the clock starts so the figure is
  * the cost of dp_itch_decode + dp_book_ev_from_itch + dp_book_apply per
- * message, nothing else. The loop runs once over the whole file.
+ * message, nothing else. The loop runs once over the whole file. Messages are
+ * decoded by the fused dp_itch_decode_book_ev; --old-decode uses the general
+ * codec path dp_itch_decode + dp_book_ev_from_itch instead, for comparison.
  *
  * --prefetch K (default 16; 0 = off) is a software pipeline: message i+K is
  * decoded and dp_book_prefetch()ed while message i is applied, so the hash
@@ -73,7 +75,7 @@ static double now(void)
 static int usage(void)
 {
 	fprintf(stderr, "usage: mgw-bench-book FILE [--prefetch K (0..%d)] [--max-orders N] "
-			"[--max-levels N] [--no-huge] [--decode-only]\n", RING - 1);
+			"[--max-levels N] [--no-huge] [--decode-only] [--old-decode]\n", RING - 1);
 	return 2;
 }
 
@@ -92,7 +94,7 @@ int main(int argc, char **argv)
 {
 	const char *path = NULL;
 	uint32_t k = 16, max_orders = 2000000, max_levels = 1u << 20;
-	int huge = 1, decode_only = 0;
+	int huge = 1, decode_only = 0, old_decode = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--prefetch") && i + 1 < argc) {
@@ -106,6 +108,8 @@ int main(int argc, char **argv)
 				return usage();
 		} else if (!strcmp(argv[i], "--decode-only")) {
 			decode_only = 1;
+		} else if (!strcmp(argv[i], "--old-decode")) {
+			old_decode = 1;
 		} else if (!strcmp(argv[i], "--no-huge")) {
 			huge = 0;
 		} else if (argv[i][0] != '-' && !path) {
@@ -151,15 +155,22 @@ int main(int argc, char **argv)
 	double t0 = now();
 	uint64_t c0 = __rdtsc();
 	while ((frc = dp_itch_file_next(buf, len, &off, &msg, &mlen)) == 1) {
-		struct dp_itch_msg m;
 		msgs++;
-		if (dp_itch_decode(msg, mlen, &m) != 0) {
-			decode_err++;
+		struct dp_book_ev *ev = &ring[w & (RING - 1)];
+		int drc;
+		if (old_decode) {
+			struct dp_itch_msg m;
+			drc = dp_itch_decode(msg, mlen, &m);
+			if (drc == 0)
+				drc = dp_book_ev_from_itch(&m, ev);
+		} else {
+			uint8_t type;
+			drc = dp_itch_decode_book_ev(msg, mlen, ev, &type);
+		}
+		if (drc <= 0) {
+			decode_err += drc < 0;
 			continue;
 		}
-		struct dp_book_ev *ev = &ring[w & (RING - 1)];
-		if (!dp_book_ev_from_itch(&m, ev))
-			continue;
 		w++;
 		if (decode_only) {
 			r++;
@@ -195,6 +206,8 @@ int main(int argc, char **argv)
 	printf("tsc/message     %.1f\n", msgs ? (double)(c1 - c0) / (double)msgs : 0.0);
 	printf("prefetch        %u%s%s\n", k, huge ? ", book on THP (madvise)" : ", book on calloc",
 	       decode_only ? ", DECODE ONLY (no apply)" : "");
+	printf("decoder         %s\n", old_decode ? "dp_itch_decode + dp_book_ev_from_itch (--old-decode)"
+						   : "dp_itch_decode_book_ev (fused)");
 	printf("book cfg        max_orders %u max_levels %u max_symbols %u\n", cfg.max_orders,
 	       cfg.max_levels, cfg.max_symbols);
 	printf("book memory     %.1f MiB\n", (double)dp_book_mem_size(&cfg) / (1 << 20));
