@@ -42,26 +42,13 @@ import sys
 import tempfile
 import time
 
-SKIP = 77
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mgw_e2e import (SKIP, Failure, Procs, Skip, by_label, counters, ctr, fail, log,  # noqa: E402
+                     mgwctl, status)
+
 PORT = 26477
 GROUP = "233.54.12.111"
 SESSION = "MGWDEMO001"
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def fail(msg):
-    raise Failure(msg)
 
 
 # ---- capture helper (runs inside the namespace) ------------------------------
@@ -157,65 +144,6 @@ def run(argv, check=True, **kw):
     if check and r.returncode != 0:
         fail("%s exited %d: %s%s" % (" ".join(argv), r.returncode, r.stdout, r.stderr))
     return r
-
-
-class Procs:
-    def __init__(self):
-        self.procs = []
-
-    def start(self, argv, logpath):
-        f = open(logpath, "w")
-        p = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
-        self.procs.append((p, f, logpath))
-        return p
-
-    def stop_all(self):
-        for p, f, _ in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            f.close()
-
-    def dump_logs(self):
-        for _, _, path in self.procs:
-            log("---- " + path)
-            try:
-                with open(path) as f:
-                    log(f.read()[-4000:])
-            except OSError:
-                pass
-
-
-def mgwctl(b, sock, *args, check=True):
-    r = subprocess.run([b["mgwctl"], "-s", sock] + list(args), capture_output=True, text=True, timeout=30)
-    if check and r.returncode != 0:
-        fail("mgwctl %s exited %d: %s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
-    return r
-
-
-def counters(b, sock):
-    r = mgwctl(b, sock, "counters", "--json")
-    out = {}
-    for c in json.loads(r.stdout)["counters"]:
-        key = (c["name"], tuple(sorted(c["labels"].items())))
-        out[key] = c["value"]
-    return out
-
-
-def ctr(cs, name, **labels):
-    return cs.get((name, tuple(sorted(labels.items()))), 0)
-
-
-def by_label(cs, name):
-    """{label value: count} of the non-zero counters called NAME."""
-    return {",".join("%s=%s" % kv for kv in k[1]): v for k, v in cs.items() if k[0] == name and v}
-
-
-def status(b, sock):
-    r = mgwctl(b, sock, "status", "--json", check=False)
-    if r.returncode != 0:
-        return None
-    return json.loads(r.stdout)
 
 
 # ---- the test ----------------------------------------------------------------

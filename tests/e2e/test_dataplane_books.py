@@ -32,16 +32,8 @@ import sys
 import tempfile
 import time
 
-SKIP = 77
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def fail(msg):
-    log("FAIL: " + msg)
-    sys.exit(1)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mgw_e2e import SKIP, Failure, Procs, binaries, counters, ctr, fail, log, mgwctl  # noqa: E402
 
 
 # ---- frame builders (independent of the C code under test) -----------------
@@ -132,52 +124,6 @@ def write_pcap(path, ghdr, recs):
             f.write(fr)
 
 
-# ---- helpers around the processes -------------------------------------------
-
-class Procs:
-    def __init__(self):
-        self.procs = []
-
-    def start(self, argv, logpath):
-        f = open(logpath, "w")
-        p = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT)
-        self.procs.append((p, f, logpath))
-        return p
-
-    def stop_all(self):
-        for p, f, _ in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            f.close()
-
-    def dump_logs(self):
-        for _, _, path in self.procs:
-            log("---- " + path)
-            with open(path) as f:
-                log(f.read()[-4000:])
-
-
-def mgwctl(b, sock, *args, check=True):
-    r = subprocess.run([b["mgwctl"], "-s", sock] + list(args), capture_output=True, text=True, timeout=30)
-    if check and r.returncode != 0:
-        fail("mgwctl %s exited %d: %s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
-    return r
-
-
-def counters(b, sock):
-    r = mgwctl(b, sock, "counters", "--json")
-    out = {}
-    for c in json.loads(r.stdout)["counters"]:
-        key = (c["name"], tuple(sorted(c["labels"].items())))
-        out[key] = c["value"]
-    return out
-
-
-def ctr(cs, name, **labels):
-    return cs.get((name, tuple(sorted(labels.items()))), 0)
-
-
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -201,16 +147,11 @@ def main():
         if free_mb < 256:
             log("SKIP: %d MB of free hugepages, 256 needed (echo 512 > /proc/sys/vm/nr_hugepages)" % free_mb)
             return SKIP
-    b = {
-        "itchgen": build + "/tools/itchgen/mgw-itchgen",
-        "bookdump": build + "/tools/bookdump/mgw-bookdump",
-        "dataplane": build + "/dataplane/core/mgw-dataplane",
-        "control": build + "/control/server/mgw-control",
-        "mgwctl": build + "/control/cli/mgwctl",
-    }
+    b = binaries(build)
     for k, v in b.items():
         if not os.access(v, os.X_OK):
-            fail("missing binary %s" % v)
+            log("FAIL: missing binary %s" % v)
+            return 1
 
     tmp = tempfile.mkdtemp(prefix="mgw-e2e-")
     procs = Procs()
@@ -372,6 +313,9 @@ control:
         ok = True
         log("PASS")
         return 0
+    except Failure as e:
+        log("FAIL: %s" % e)
+        return 1
     finally:
         procs.stop_all()
         if ok:

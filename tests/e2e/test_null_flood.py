@@ -8,7 +8,6 @@ keep answering control, and stop cleanly on SIGTERM.
 
 Usage: test_null_flood.py BUILD_DIR     Exit 0 pass, 1 fail, 77 skip.
 """
-import json
 import os
 import shutil
 import signal
@@ -17,12 +16,8 @@ import sys
 import tempfile
 import time
 
-SKIP = 77
-
-
-def fail(msg):
-    print("FAIL: " + msg, flush=True)
-    sys.exit(1)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mgw_e2e import SKIP, Failure, binaries, counters, fail, mgwctl  # noqa: E402
 
 
 def main():
@@ -30,9 +25,7 @@ def main():
     if os.geteuid() != 0:
         print("SKIP: DPDK end-to-end tests need root")
         return SKIP
-    dp_bin = build + "/dataplane/core/mgw-dataplane"
-    ctl_bin = build + "/control/server/mgw-control"
-    mgwctl = build + "/control/cli/mgwctl"
+    b = binaries(build)
     tmp = tempfile.mkdtemp(prefix="mgw-null-")
     inst = "null%d" % os.getpid()
     sock = tmp + "/ctl.sock"
@@ -55,20 +48,14 @@ control:
 """ % (inst, sock))
     dlog = open(tmp + "/dataplane.log", "w")
     clog = open(tmp + "/control.log", "w")
-    dp = subprocess.Popen([dp_bin, "-c", cfg], stdout=dlog, stderr=subprocess.STDOUT)
-    ctl = subprocess.Popen([ctl_bin, "-c", cfg], stdout=clog, stderr=subprocess.STDOUT)
+    dp = subprocess.Popen([b["dataplane"], "-c", cfg], stdout=dlog, stderr=subprocess.STDOUT)
+    ctl = subprocess.Popen([b["control"], "-c", cfg], stdout=clog, stderr=subprocess.STDOUT)
     ok = False
     try:
-        def counters():
-            r = subprocess.run([mgwctl, "-s", sock, "counters", "--json"], capture_output=True,
-                               text=True, timeout=10)
-            if r.returncode != 0:
+        def snapshot():
+            if mgwctl(b, sock, "ping", check=False).returncode != 0:
                 return None
-            out = {}
-            for c in json.loads(r.stdout)["counters"]:
-                out[(c["name"], tuple(sorted(c["labels"].items())))] = out.get(
-                    (c["name"], tuple(sorted(c["labels"].items()))), 0) + c["value"]
-            return out
+            return counters(b, sock) if mgwctl(b, sock, "status", check=False).returncode == 0 else None
 
         cs = None
         for _ in range(100):
@@ -79,14 +66,14 @@ control:
                     print("SKIP: DPDK or net_null unavailable here:\n" + text)
                     return SKIP
                 fail("mgw-dataplane exited %d:\n%s" % (dp.returncode, text))
-            cs = counters()
+            cs = snapshot()
             if cs and cs.get(("mgw_rx_packets_total", ()), 0) > 0:
                 break
             time.sleep(0.1)
         if not cs:
             fail("dataplane never became visible through mgwctl")
         time.sleep(3)
-        cs = counters()
+        cs = snapshot()
         rx = cs[("mgw_rx_packets_total", ())]
         bad = cs[("mgw_pkt_dropped_total", (("reason", "not_ipv4"),))]
         events = sum(v for (n, _), v in cs.items() if n == "mgw_book_events_total")
@@ -98,7 +85,7 @@ control:
         # Frames of the last partial burst may be counted received a moment before dropped.
         if rx - bad > 64 or msgs or events:
             fail("junk reached the feed path or the book")
-        r = subprocess.run([mgwctl, "-s", sock, "status"], capture_output=True, text=True, timeout=10)
+        r = mgwctl(b, sock, "status", check=False)
         if r.returncode != 0:
             fail("status failed during the flood: " + r.stderr)
         dp.send_signal(signal.SIGTERM)
@@ -110,6 +97,9 @@ control:
         ok = True
         print("PASS")
         return 0
+    except Failure as e:
+        print("FAIL: %s" % e)
+        return 1
     finally:
         for p in (dp, ctl):
             if p.poll() is None:
