@@ -28,6 +28,9 @@
 #include "dp_book.h"
 
 #include <errno.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -794,6 +797,36 @@ void dp_book_apply(struct dp_book *b, const struct dp_book_ev *ev)
 }
 
 /*
+ * Prefetch helper: the level with side-array key `key` among the 4 entries
+ * at the touch of sd (the last 4, or the first 4 of a shorter array: the
+ * chunk always has 8), or 0 if none. Entries past n are stale but inside
+ * the arena; a stale match only costs a useless prefetch, and the result
+ * is clamped to the level pool.
+ */
+static inline uint32_t touch_level(const struct dp_book *b, const struct side *sd, uint32_t key)
+{
+	const struct pent *a = &b->arena[sd->off + (sd->n >= 4 ? sd->n - 4 : 0)];
+	uint32_t li;
+#if defined(__SSE2__)
+	/* Lanes: key0 lvl0 key1 lvl1 | key2 lvl2 key3 lvl3; keep the key lanes. */
+	__m128i k = _mm_set1_epi32((int)key);
+	__m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)a);
+	__m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(a + 2));
+	unsigned m = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v0, k))) |
+		     (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v1, k))) << 4;
+	m &= 0x55;
+	/* Highest matching entry (nearest the touch), like a scan from the end. */
+	unsigned lane = 31u - (unsigned)__builtin_clz(m | 1u);
+	li = a[lane >> 1].lvl & -(uint32_t)(m != 0); /* masks, not a branch on data */
+#else
+	li = 0;
+	for (uint32_t i = 0; i < 4; i++)
+		li = a[i].key == key ? a[i].lvl : li;
+#endif
+	return li < b->max_levels ? li : 0;
+}
+
+/*
  * Applying an event is a chain of dependent loads that miss the cache on a
  * big book: for a delete or execution, hash slot -> order -> its FIFO
  * neighbours and level; for an add, symbol -> side array at the touch ->
@@ -832,10 +865,13 @@ void dp_book_prefetch(const struct dp_book *b, const struct dp_book_ev *ev)
 	 */
 	e = &pf->q[(n - PF_STEP) & (PF_RING - 1)];
 	struct hslot s = b->tab[e->h & b->mask];
-	e->oi = (s.h == e->h && s.idx1) ? s.idx1 - 1 : 0;
+	/* Arithmetic, not ?: so gcc makes no branch (found or not is random). */
+	e->oi = (s.idx1 - 1) & -(uint32_t)((s.h == e->h) & (s.idx1 != 0));
 	__builtin_prefetch(&b->ord[e->oi], 1, 3);
 	const struct side *sd = &b->sym[e->locate].side[e->side];
-	__builtin_prefetch(&b->arena[sd->off + sd->n - (sd->n > 0)], 0, 3);
+	const struct pent *w = &b->arena[sd->off + (sd->n >= 4 ? sd->n - 4 : 0)];
+	__builtin_prefetch(w, 0, 3);
+	__builtin_prefetch(w + 3, 0, 3);
 
 	/* Stage 3: order -> FIFO neighbours and level; touch -> level of key. */
 	e = &pf->q[(n - 2 * PF_STEP) & (PF_RING - 1)];
@@ -847,14 +883,7 @@ void dp_book_prefetch(const struct dp_book *b, const struct dp_book_ev *ev)
 	__builtin_prefetch(&b->ord[x], 1, 3);
 	__builtin_prefetch(&b->lvl[l], 1, 3);
 	sd = &b->sym[e->locate].side[e->side];
-	const struct pent *a = &b->arena[sd->off];
-	uint32_t li = 0;
-	for (uint32_t i = 1; i <= 4; i++) {
-		/* Unrolled by the compiler into loads and conditional moves. */
-		uint32_t k = sd->n >= i ? sd->n - i : 0;
-		li = a[k].key == e->key ? a[k].lvl : li;
-	}
-	e->li = li < b->max_levels ? li : 0;
+	e->li = touch_level(b, sd, e->key);
 	__builtin_prefetch(&b->lvl[e->li], 1, 3);
 
 	/* Stage 4: level -> its tail order, which an add links after. */
