@@ -456,15 +456,6 @@ void ctl_cmd_timeout(struct ctl_server *srv, struct ctl_conn *c)
 
 /* ---- dispatch ---------------------------------------------------------------- */
 
-static const char help_text[] =
-	"commands:\n"
-	"  status                      processes, lcores, ports, feed sessions\n"
-	"  counters [PREFIX]           dataplane counters, summed over lcores\n"
-	"  book SYMBOL [--depth N]     depth of one symbol's exchange book (N <= 64, default 10)\n"
-	"  top [N]                     the N most active symbols with their best bid and offer\n"
-	"  ping                        check that mgw-control answers\n"
-	"every command takes --json\n";
-
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -478,78 +469,188 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/*
+ * Take option `name` with a number 1..max from the command's options.
+ * Returns 1 if present (and *out set), 0 if absent, -1 after replying with a
+ * usage error.
+ */
+int ctl_opt_uint(struct ctl_conn *c, struct ctl_args *a, const char *name, unsigned long max,
+		 unsigned long *out)
+{
+	for (int i = 0; i < a->nopt; i++) {
+		if (!a->opt[i] || strcmp(a->opt[i], name) != 0)
+			continue;
+		if (!a->optval[i] || parse_uint(a->optval[i], max, out) || *out == 0) {
+			fail(c, CTL_USAGE, "%s needs a number from 1 to %lu", name, max);
+			return -1;
+		}
+		a->opt[i] = NULL; /* consumed */
+		return 1;
+	}
+	return 0;
+}
+
+/* Take a flag without value. Returns 1 if present, 0 if not. */
+int ctl_opt_flag(struct ctl_args *a, const char *name)
+{
+	for (int i = 0; i < a->nopt; i++) {
+		if (a->opt[i] && !a->optval[i] && strcmp(a->opt[i], name) == 0) {
+			a->opt[i] = NULL;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* After a command took its options: refuse any left. Returns 0 or -1 (replied). */
+int ctl_args_done(struct ctl_conn *c, const struct ctl_args *a)
+{
+	for (int i = 0; i < a->nopt; i++) {
+		if (a->opt[i]) {
+			fail(c, CTL_USAGE, "unknown option '%s' for '%s' (see mgwctl help)", a->opt[i],
+			     a->cmd);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void do_help(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a);
+
+static void do_ping(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a)
+{
+	(void)srv;
+	if (ctl_args_done(c, a))
+		return;
+	ctl_buf_printf(&c->out, c->json ? "{\"pong\":true}\n" : "pong\n");
+	reply(c, CTL_OK);
+}
+
+static void do_status(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a)
+{
+	if (ctl_args_done(c, a))
+		return;
+	if (a->npos) {
+		fail(c, CTL_USAGE, "status takes no arguments");
+		return;
+	}
+	cmd_status(srv, c);
+}
+
+static void do_counters(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a)
+{
+	if (ctl_args_done(c, a))
+		return;
+	if (a->npos > 1) {
+		fail(c, CTL_USAGE, "usage: counters [PREFIX]");
+		return;
+	}
+	cmd_counters(srv, c, a->npos ? a->pos[0] : NULL);
+}
+
+static void do_book(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a)
+{
+	unsigned long depth = 10;
+	if (ctl_opt_uint(c, a, "--depth", MGW_SNAP_MAX_DEPTH, &depth) < 0 || ctl_args_done(c, a))
+		return;
+	if (a->npos != 1) {
+		fail(c, CTL_USAGE, "usage: book SYMBOL [--depth N]");
+		return;
+	}
+	size_t len = strlen(a->pos[0]);
+	if (len == 0 || len > 8) {
+		fail(c, CTL_USAGE, "a symbol has 1 to 8 characters, got '%s'", a->pos[0]);
+		return;
+	}
+	struct { char stock[9]; uint8_t pad; uint16_t depth; } req;
+	memset(&req, 0, sizeof(req));
+	memcpy(req.stock, a->pos[0], len);
+	req.depth = (uint16_t)depth;
+	_Static_assert(sizeof(req) == sizeof(((struct mgw_cmd_slot *)0)->req.snapshot), "req layout");
+	post(srv, c, MGW_CMD_BOOK_SNAPSHOT, &req, sizeof(req), book_done);
+}
+
+static void do_top(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a)
+{
+	unsigned long n = 10;
+	if (ctl_args_done(c, a))
+		return;
+	if (a->npos > 1 || (a->npos == 1 && (parse_uint(a->pos[0], MGW_TOP_MAX, &n) || !n))) {
+		fail(c, CTL_USAGE, "usage: top [N], N from 1 to %d", MGW_TOP_MAX);
+		return;
+	}
+	uint16_t req = (uint16_t)n;
+	post(srv, c, MGW_CMD_BOOK_TOP, &req, sizeof(req), top_done);
+}
+
+/*
+ * The command table. `access` is the least role that may run the command
+ * (docs/CLI.md); every command that changes state must need operator or
+ * admin. Commands with a `sub` word ("config show") match on both words.
+ */
+static const struct ctl_cmd_def commands[] = {
+	{"status", NULL, CTL_ACCESS_VIEWER, do_status, "status",
+	 "processes, lcores, ports, feed sessions"},
+	{"counters", NULL, CTL_ACCESS_VIEWER, do_counters, "counters [PREFIX]",
+	 "dataplane counters, summed over lcores"},
+	{"book", NULL, CTL_ACCESS_VIEWER, do_book, "book SYMBOL [--depth N]",
+	 "depth of one symbol's exchange book (N <= 64, default 10)"},
+	{"top", NULL, CTL_ACCESS_VIEWER, do_top, "top [N]",
+	 "the N most active symbols with their best bid and offer"},
+	{"ping", NULL, CTL_ACCESS_VIEWER, do_ping, "ping", "check that mgw-control answers"},
+	{"help", NULL, CTL_ACCESS_VIEWER, do_help, "help", "this list"},
+};
+
+static void do_help(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a)
+{
+	(void)srv;
+	(void)a;
+	ctl_buf_printf(&c->out, "commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		ctl_buf_printf(&c->out, "  %-34s %s\n", commands[i].usage, commands[i].help);
+	ctl_buf_printf(&c->out, "every command takes --json\n");
+	reply(c, CTL_OK);
+}
+
 void ctl_cmd_dispatch(struct ctl_server *srv, struct ctl_conn *c, int argc, char **argv)
 {
-	char *pos[CTL_PROTO_MAX_ARGS];
-	int npos = 0;
-	unsigned long depth = 10;
-	bool have_depth = false;
+	struct ctl_args a;
+	memset(&a, 0, sizeof(a));
+	a.cmd = argv[0];
 	c->json = false;
+	/* Split positionals from options; "--opt value" when the option takes one. */
+	static const char *const valued[] = {"--depth", NULL};
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			c->json = true;
-		} else if (strcmp(argv[i], "--depth") == 0) {
-			if (i + 1 >= argc || parse_uint(argv[i + 1], MGW_SNAP_MAX_DEPTH, &depth) || !depth) {
-				fail(c, CTL_USAGE, "--depth needs a number from 1 to %d", MGW_SNAP_MAX_DEPTH);
-				return;
-			}
-			have_depth = true;
-			i++;
 		} else if (strncmp(argv[i], "--", 2) == 0) {
-			fail(c, CTL_USAGE, "unknown option '%s' for '%s' (see mgwctl help)", argv[i], argv[0]);
-			return;
+			a.opt[a.nopt] = argv[i];
+			for (int k = 0; valued[k]; k++)
+				if (strcmp(argv[i], valued[k]) == 0)
+					a.optval[a.nopt] = i + 1 < argc ? argv[++i] : NULL;
+			a.nopt++;
 		} else {
-			pos[npos++] = argv[i];
+			a.pos[a.npos++] = argv[i];
 		}
 	}
-	const char *cmd = argv[0];
-	if (have_depth && strcmp(cmd, "book") != 0) {
-		fail(c, CTL_USAGE, "--depth only applies to 'book'");
+	const struct ctl_cmd_def *def = NULL;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]) && !def; i++) {
+		if (strcmp(commands[i].name, argv[0]) != 0)
+			continue;
+		if (!commands[i].sub)
+			def = &commands[i];
+		else if (a.npos && strcmp(commands[i].sub, a.pos[0]) == 0)
+			def = &commands[i];
+	}
+	if (!def) {
+		fail(c, CTL_USAGE, "unknown command '%s%s%s' (mgwctl help lists them)", argv[0],
+		     a.npos ? " " : "", a.npos ? a.pos[0] : "");
 		return;
 	}
-	if (strcmp(cmd, "help") == 0) {
-		ctl_buf_printf(&c->out, "%s", help_text);
-		reply(c, CTL_OK);
-	} else if (strcmp(cmd, "ping") == 0) {
-		ctl_buf_printf(&c->out, c->json ? "{\"pong\":true}\n" : "pong\n");
-		reply(c, CTL_OK);
-	} else if (strcmp(cmd, "status") == 0) {
-		if (npos) {
-			fail(c, CTL_USAGE, "status takes no arguments");
-			return;
-		}
-		cmd_status(srv, c);
-	} else if (strcmp(cmd, "counters") == 0) {
-		if (npos > 1) {
-			fail(c, CTL_USAGE, "usage: counters [PREFIX]");
-			return;
-		}
-		cmd_counters(srv, c, npos ? pos[0] : NULL);
-	} else if (strcmp(cmd, "book") == 0) {
-		if (npos != 1) {
-			fail(c, CTL_USAGE, "usage: book SYMBOL [--depth N]");
-			return;
-		}
-		size_t len = strlen(pos[0]);
-		if (len == 0 || len > 8) {
-			fail(c, CTL_USAGE, "a symbol has 1 to 8 characters, got '%s'", pos[0]);
-			return;
-		}
-		struct { char stock[9]; uint8_t pad; uint16_t depth; } req;
-		memset(&req, 0, sizeof(req));
-		memcpy(req.stock, pos[0], len);
-		req.depth = (uint16_t)depth;
-		_Static_assert(sizeof(req) == sizeof(((struct mgw_cmd_slot *)0)->req.snapshot), "req layout");
-		post(srv, c, MGW_CMD_BOOK_SNAPSHOT, &req, sizeof(req), book_done);
-	} else if (strcmp(cmd, "top") == 0) {
-		unsigned long n = 10;
-		if (npos > 1 || (npos == 1 && (parse_uint(pos[0], MGW_TOP_MAX, &n) || !n))) {
-			fail(c, CTL_USAGE, "usage: top [N], N from 1 to %d", MGW_TOP_MAX);
-			return;
-		}
-		uint16_t req = (uint16_t)n;
-		post(srv, c, MGW_CMD_BOOK_TOP, &req, sizeof(req), top_done);
-	} else {
-		fail(c, CTL_USAGE, "unknown command '%s' (mgwctl help lists them)", cmd);
+	if (def->sub) { /* drop the sub-command word */
+		for (int i = 1; i < a.npos; i++)
+			a.pos[i - 1] = a.pos[i];
+		a.npos--;
 	}
+	def->fn(srv, c, &a);
 }

@@ -53,6 +53,40 @@ struct ctl_server {
 	int listen_fd;
 };
 
+/* Who may run a command: the caller's role must be at least this. */
+enum ctl_access {
+	CTL_ACCESS_VIEWER = 0,   /* read-only views */
+	CTL_ACCESS_OPERATOR = 1, /* risk limits, kill switches */
+	CTL_ACCESS_ADMIN = 2,    /* config reload and everything else */
+};
+
+/* A request's words after dispatch split them. */
+struct ctl_args {
+	const char *cmd;
+	int npos;
+	char *pos[CTL_PROTO_MAX_ARGS];   /* positional words (sub-command removed) */
+	int nopt;
+	char *opt[CTL_PROTO_MAX_ARGS];   /* "--name"; NULL once a command took it */
+	char *optval[CTL_PROTO_MAX_ARGS];/* its value, for options that take one */
+};
+
+typedef void (*ctl_cmd_fn)(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a);
+
+struct ctl_cmd_def {
+	const char *name;
+	const char *sub;          /* second word ("config show"), or NULL */
+	enum ctl_access access;   /* least role allowed */
+	ctl_cmd_fn fn;
+	const char *usage;
+	const char *help;
+};
+
+/* Option helpers for command handlers (ctl_cmd.c). -1 means a usage error was replied. */
+int ctl_opt_uint(struct ctl_conn *c, struct ctl_args *a, const char *name, unsigned long max,
+		 unsigned long *out);
+int ctl_opt_flag(struct ctl_args *a, const char *name);
+int ctl_args_done(struct ctl_conn *c, const struct ctl_args *a);
+
 /* Run argv for c: fills c->out/status and sets WRITE, or sets PENDING. */
 void ctl_cmd_dispatch(struct ctl_server *srv, struct ctl_conn *c, int argc, char **argv);
 
