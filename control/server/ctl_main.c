@@ -281,6 +281,17 @@ int main(int argc, char **argv)
 					}
 					c->fd = fd;
 					c->state = CTL_CONN_READ;
+					struct ucred cred;
+					socklen_t clen = sizeof(cred);
+					if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+						c->peer_pid = cred.pid;
+						c->peer_uid = cred.uid;
+						c->peer_gid = cred.gid;
+					} else {
+						c->peer_pid = 0;
+						c->peer_uid = (uid_t)-1;
+						c->peer_gid = (gid_t)-1;
+					}
 					c->slot = -1;
 					c->deadline_ms = now + READ_TIMEOUT_MS;
 					conns[slot] = c;

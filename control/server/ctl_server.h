@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "ctl_buf.h"
 #include "ctl_config.h"
@@ -30,6 +31,10 @@ enum ctl_conn_state { CTL_CONN_READ, CTL_CONN_PENDING, CTL_CONN_WRITE };
 struct ctl_conn {
 	int fd;
 	enum ctl_conn_state state;
+	/* The peer, from SO_PEERCRED at accept (uid/gid -1 if unknown). */
+	pid_t peer_pid;
+	uid_t peer_uid;
+	gid_t peer_gid;
 	uint8_t in[8 + CTL_PROTO_MAX_REQ];
 	size_t in_len;
 	uint64_t deadline_ms;   /* for READ (slow client) and PENDING (dataplane) */
