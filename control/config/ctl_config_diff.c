@@ -1,0 +1,343 @@
+/*
+ * ctl_config_diff.c - config key list, live/restart classification and the
+ * diff used by `config show|validate|reload` (see ctl_config_diff.h).
+ *
+ * The key list is written once here (ctl_config_walk) and both the display
+ * and the diff come from it, so what an operator sees in `config show` is
+ * exactly what a reload compares.
+ */
+#include "ctl_config_diff.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- rendering ------------------------------------------------------------ */
+
+/* Append printf output to a bounded buffer; truncation keeps it terminated. */
+static void app(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void app(char *out, size_t cap, const char *fmt, ...)
+{
+	size_t len = strlen(out);
+	if (len + 1 >= cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out + len, cap - len, fmt, ap);
+	va_end(ap);
+}
+
+/* A JSON string literal (also a YAML double-quoted scalar). */
+static void str_val(char *out, size_t cap, const char *s)
+{
+	app(out, cap, "\"");
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			app(out, cap, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			app(out, cap, "\\u%04x", ch);
+		else
+			app(out, cap, "%c", ch);
+	}
+	app(out, cap, "\"");
+}
+
+static void ipv4_val(char *out, size_t cap, uint32_t ip)
+{
+	app(out, cap, "\"%u.%u.%u.%u\"", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+static const char *huge_name(enum ctl_hugepages h)
+{
+	switch (h) {
+	case CTL_HUGE_ON: return "on";
+	case CTL_HUGE_OFF: return "off";
+	default: return "auto";
+	}
+}
+
+struct walker {
+	ctl_config_visit_fn fn;
+	void *arg;
+	char key[CTL_CFG_KEY_MAX];
+	char val[CTL_CFG_VAL_MAX];
+};
+
+static void emit(struct walker *w)
+{
+	w->fn(w->arg, w->key, w->val);
+}
+
+static void kv_u(struct walker *w, uint64_t v, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void kv_u(struct walker *w, uint64_t v, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(w->key, sizeof(w->key), fmt, ap);
+	va_end(ap);
+	snprintf(w->val, sizeof(w->val), "%llu", (unsigned long long)v);
+	emit(w);
+}
+
+static void kv_s(struct walker *w, const char *s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void kv_s(struct walker *w, const char *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(w->key, sizeof(w->key), fmt, ap);
+	va_end(ap);
+	w->val[0] = '\0';
+	str_val(w->val, sizeof(w->val), s);
+	emit(w);
+}
+
+static void kv_b(struct walker *w, int b, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void kv_b(struct walker *w, int b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(w->key, sizeof(w->key), fmt, ap);
+	va_end(ap);
+	snprintf(w->val, sizeof(w->val), "%s", b ? "true" : "false");
+	emit(w);
+}
+
+void ctl_config_walk(const struct mgw_config *c, ctl_config_visit_fn fn, void *arg)
+{
+	struct walker w = {.fn = fn, .arg = arg};
+	kv_s(&w, c->instance, "instance");
+
+	const struct ctl_dataplane_cfg *d = &c->dataplane;
+	kv_s(&w, huge_name(d->hugepages), "dataplane.hugepages");
+	kv_u(&w, d->memory_mb, "dataplane.memory_mb");
+	kv_u(&w, d->main_lcore, "dataplane.main_lcore");
+	kv_u(&w, d->burst, "dataplane.burst");
+	kv_u(&w, d->ring_size, "dataplane.ring_size");
+	for (uint32_t i = 0; i < d->n_lcores && i < CTL_MAX_LCORES; i++) {
+		kv_u(&w, d->lcores[i].id, "dataplane.lcores[%u].id", i);
+		kv_u(&w, d->lcores[i].cpu, "dataplane.lcores[%u].cpu", i);
+		/* roles as a flow list of names, in the fixed bit order */
+		static const char *const names[] = {"rx", "book", "match", "oe"};
+		snprintf(w.key, sizeof(w.key), "dataplane.lcores[%u].roles", i);
+		snprintf(w.val, sizeof(w.val), "[");
+		int first = 1;
+		for (unsigned b = 0; b < 4; b++)
+			if (d->lcores[i].roles & (1u << b)) {
+				app(w.val, sizeof(w.val), "%s\"%s\"", first ? "" : ", ", names[b]);
+				first = 0;
+			}
+		app(w.val, sizeof(w.val), "]");
+		emit(&w);
+	}
+
+	for (uint32_t i = 0; i < c->n_ports && i < CTL_MAX_PORTS; i++) {
+		const struct ctl_port_cfg *p = &c->ports[i];
+		kv_s(&w, p->name, "ports[%u].name", i);
+		kv_s(&w, p->device, "ports[%u].device", i);
+		kv_u(&w, p->rx_queues, "ports[%u].rx_queues", i);
+		kv_u(&w, p->rx_desc, "ports[%u].rx_desc", i);
+		kv_u(&w, p->mtu, "ports[%u].mtu", i);
+		kv_b(&w, p->promiscuous, "ports[%u].promiscuous", i);
+		kv_b(&w, p->all_multicast, "ports[%u].all_multicast", i);
+	}
+
+	const struct ctl_feed_cfg *f = &c->feed;
+	snprintf(w.key, sizeof(w.key), "feed.udp_ports");
+	snprintf(w.val, sizeof(w.val), "[");
+	for (uint32_t i = 0; i < f->n_udp_ports && i < CTL_MAX_UDP_PORTS; i++)
+		app(w.val, sizeof(w.val), "%s%u", i ? ", " : "", f->udp_ports[i]);
+	app(w.val, sizeof(w.val), "]");
+	emit(&w);
+	snprintf(w.key, sizeof(w.key), "feed.groups");
+	snprintf(w.val, sizeof(w.val), "[");
+	for (uint32_t i = 0; i < f->n_groups && i < CTL_MAX_GROUPS; i++) {
+		if (i)
+			app(w.val, sizeof(w.val), ", ");
+		ipv4_val(w.val, sizeof(w.val), f->groups[i]);
+	}
+	app(w.val, sizeof(w.val), "]");
+	emit(&w);
+
+	kv_u(&w, c->book.max_orders, "book.max_orders");
+	kv_u(&w, c->book.max_levels, "book.max_levels");
+	kv_u(&w, c->book.max_symbols, "book.max_symbols");
+
+	kv_s(&w, c->control.socket, "control.socket");
+}
+
+/* ---- classification ---------------------------------------------------------- */
+
+/*
+ * The live keys; everything else needs a restart. Only the rx filter is
+ * live today: it is the one dataplane setting that does not size memory or
+ * set up hardware, and the rx lcore can switch it between bursts
+ * (dp_feed.h). Control-side keys join this table as they become live.
+ */
+static const struct {
+	const char *key;
+	uint32_t side;
+} live_keys[] = {
+	{"feed.udp_ports", CTL_CFG_SIDE_DATAPLANE},
+	{"feed.groups", CTL_CFG_SIDE_DATAPLANE},
+};
+
+enum ctl_cfg_apply ctl_config_key_apply(const char *key, uint32_t *side)
+{
+	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++) {
+		if (strcmp(key, live_keys[i].key) == 0) {
+			if (side)
+				*side = live_keys[i].side;
+			return CTL_CFG_LIVE;
+		}
+	}
+	if (side)
+		*side = 0;
+	return CTL_CFG_RESTART;
+}
+
+const char *ctl_cfg_apply_name(enum ctl_cfg_apply a)
+{
+	return a == CTL_CFG_LIVE ? "live" : "restart";
+}
+
+/* ---- diff ---------------------------------------------------------------------- */
+
+struct kv {
+	char key[CTL_CFG_KEY_MAX];
+	char val[CTL_CFG_VAL_MAX];
+};
+
+struct kv_list {
+	struct kv *v;
+	size_t n, cap;
+	int oom;
+};
+
+static void collect(void *arg, const char *key, const char *value)
+{
+	struct kv_list *l = arg;
+	if (l->oom)
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 128;
+		struct kv *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			l->oom = 1;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n].key, sizeof(l->v[l->n].key), "%s", key);
+	snprintf(l->v[l->n].val, sizeof(l->v[l->n].val), "%s", value);
+	l->n++;
+}
+
+static void add_change(struct ctl_config_diff *d, const char *key, const char *ov, const char *nv)
+{
+	uint32_t side = 0;
+	enum ctl_cfg_apply a = ctl_config_key_apply(key, &side);
+	d->n++;
+	if (a == CTL_CFG_LIVE) {
+		d->n_live++;
+		d->live_sides |= side;
+	} else {
+		d->n_restart++;
+	}
+	if (d->n_kept >= CTL_DIFF_MAX)
+		return;
+	struct ctl_config_change *c = &d->ch[d->n_kept++];
+	snprintf(c->key, sizeof(c->key), "%s", key);
+	snprintf(c->old_value, sizeof(c->old_value), "%s", ov);
+	snprintf(c->new_value, sizeof(c->new_value), "%s", nv);
+	c->apply = a;
+	c->side = side;
+}
+
+static const struct kv *find(const struct kv_list *l, const char *key)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].key, key) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
+/* Did any change so far name a key under prefix (a section)? */
+static int section_listed(const struct kv_list *a, const struct kv_list *b, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	for (size_t i = 0; i < a->n; i++) {
+		if (strncmp(a->v[i].key, prefix, pl) != 0)
+			continue;
+		const struct kv *o = find(b, a->v[i].key);
+		if (!o || strcmp(o->val, a->v[i].val) != 0)
+			return 1;
+	}
+	for (size_t i = 0; i < b->n; i++)
+		if (strncmp(b->v[i].key, prefix, pl) == 0 && !find(a, b->v[i].key))
+			return 1;
+	return 0;
+}
+
+int ctl_config_diff(const struct mgw_config *old_cfg, const struct mgw_config *new_cfg,
+		    struct ctl_config_diff *d)
+{
+	memset(d, 0, sizeof(*d));
+	struct kv_list a = {0}, b = {0};
+	ctl_config_walk(old_cfg, collect, &a);
+	ctl_config_walk(new_cfg, collect, &b);
+	if (a.oom || b.oom) {
+		free(a.v);
+		free(b.v);
+		return -1;
+	}
+	/* Keys in the new document order, then keys that went away. */
+	for (size_t i = 0; i < b.n; i++) {
+		const struct kv *o = find(&a, b.v[i].key);
+		if (!o)
+			add_change(d, b.v[i].key, "(absent)", b.v[i].val);
+		else if (strcmp(o->val, b.v[i].val) != 0)
+			add_change(d, b.v[i].key, o->val, b.v[i].val);
+	}
+	for (size_t i = 0; i < a.n; i++)
+		if (!find(&b, a.v[i].key))
+			add_change(d, a.v[i].key, a.v[i].val, "(absent)");
+
+	/*
+	 * Safety net for fields added to struct mgw_config before this key list
+	 * learns them: compare the sections' bytes (both configs start from the
+	 * same memset defaults, so equal values mean equal bytes). A difference
+	 * no listed key explains is a restart-only change, never a silent live one.
+	 */
+#define SECTION(name, field)                                                                  \
+	do {                                                                                  \
+		if (memcmp(&old_cfg->field, &new_cfg->field, sizeof(old_cfg->field)) != 0 &&   \
+		    !section_listed(&b, &a, name))                                            \
+			add_change(d, name " (unlisted key)", "?", "?");                      \
+	} while (0)
+	SECTION("instance", instance);
+	SECTION("dataplane", dataplane);
+	SECTION("ports", ports);
+	SECTION("feed", feed);
+	SECTION("book", book);
+	SECTION("control", control);
+#undef SECTION
+	/* Sections after `control` (added later): compare the tail of the struct. */
+	size_t tail = offsetof(struct mgw_config, control) + sizeof(old_cfg->control);
+	if (tail < sizeof(*old_cfg) &&
+	    memcmp((const char *)old_cfg + tail, (const char *)new_cfg + tail, sizeof(*old_cfg) - tail) != 0) {
+		int listed = 0;
+		for (uint32_t i = 0; i < d->n_kept; i++)
+			if (strncmp(d->ch[i].key, "instance", 8) && strncmp(d->ch[i].key, "dataplane", 9) &&
+			    strncmp(d->ch[i].key, "ports", 5) && strncmp(d->ch[i].key, "feed", 4) &&
+			    strncmp(d->ch[i].key, "book", 4) && strncmp(d->ch[i].key, "control", 7))
+				listed = 1;
+		if (!listed)
+			add_change(d, "(unlisted section)", "?", "?");
+	}
+	free(a.v);
+	free(b.v);
+	return 0;
+}
