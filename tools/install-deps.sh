@@ -9,6 +9,7 @@ PKGS=(
   libnuma-dev liburing-dev libbpf-dev libsqlite3-dev sqlite3
   libyaml-dev check libpcap-dev
   tshark iproute2 procps python3 tcpreplay
+  libmicrohttpd-dev prometheus
 )
 
 missing=()

@@ -938,12 +938,64 @@ static int parse_book(struct ld *l, const yaml_node_t *n)
 	return 0;
 }
 
+/*
+ * control.metrics: "IP:PORT" or "off". Only loopback addresses: the exporter
+ * has no authentication, so it must not be reachable from the network; a
+ * scraper elsewhere goes through a local proxy or agent the site controls.
+ */
+static int get_metrics(struct ld *l, const yaml_node_t *n, const char *path,
+		       struct ctl_control_cfg *c)
+{
+	const char *want = "must be \"off\" or IP:PORT with a loopback IPv4 address "
+			   "(127.0.0.0/8) and a port 1 to 65535";
+	char shown[CFG_SHOW_MAX + 8];
+	const char *colon;
+	uint32_t ip, port = 0;
+	size_t plen;
+
+	if (get_str(l, n, path, want) < 0)
+		return -1;
+	show(l->txt, l->txt_len, shown, sizeof shown);
+	if (l->txt_len == 3 && memcmp(l->txt, "off", 3) == 0) {
+		fmt(c->metrics, sizeof c->metrics, "off");
+		c->metrics_ip = 0;
+		c->metrics_port = 0;
+		return 0;
+	}
+	colon = memchr(l->txt, ':', l->txt_len);
+	if (!colon)
+		return fail(l, line_of(n), path, "%s, got \"%s\" (no :PORT)", want, shown);
+	if (!parse_ipv4(l->txt, (size_t)(colon - l->txt), &ip))
+		return fail(l, line_of(n), path, "%s, got \"%s\" (bad IPv4 address)", want, shown);
+	if ((ip >> 24) != 127)
+		return fail(l, line_of(n), path,
+			    "%s, got \"%s\": the exporter has no authentication, so only "
+			    "loopback addresses are allowed", want, shown);
+	plen = l->txt_len - (size_t)(colon - l->txt) - 1;
+	if (plen == 0 || plen > 5 || colon[1] == '0')
+		return fail(l, line_of(n), path, "%s, got \"%s\" (bad port)", want, shown);
+	for (size_t i = 1; i <= plen; i++) {
+		if (!is_digit(colon[i]))
+			return fail(l, line_of(n), path, "%s, got \"%s\" (bad port)", want, shown);
+		port = port * 10 + (uint32_t)(colon[i] - '0');
+	}
+	if (port > 65535)
+		return fail(l, line_of(n), path, "%s, got \"%s\" (bad port)", want, shown);
+	/* At most 15 + 1 + 5 characters, so it fits the field. */
+	fmt(c->metrics, sizeof c->metrics, "%.*s", (int)l->txt_len, l->txt);
+	c->metrics_ip = ip;
+	c->metrics_port = (uint16_t)port;
+	return 0;
+}
+
 static int parse_control(struct ld *l, const yaml_node_t *n)
 {
-	static const char *const keys[] = {"socket"};
-	yaml_node_t *v[1];
+	static const char *const keys[] = {"socket", "metrics"};
+	yaml_node_t *v[2];
 
-	if (get_map(l, n, "control", keys, 1, v) < 0)
+	if (get_map(l, n, "control", keys, 2, v) < 0)
+		return -1;
+	if (v[1] && get_metrics(l, v[1], "control.metrics", &l->cfg->control) < 0)
 		return -1;
 	if (v[0]) {
 		if (get_text(l, v[0], "control.socket", CFG_SOCK_MAX, "unix socket path",
@@ -1015,6 +1067,9 @@ void ctl_config_defaults(struct mgw_config *c)
 	c->book.max_levels = 262144;
 	c->book.max_symbols = 65536;
 	fmt(c->control.socket, sizeof c->control.socket, "/run/mgw/%s.sock", c->instance);
+	fmt(c->control.metrics, sizeof c->control.metrics, "127.0.0.1:9464");
+	c->control.metrics_ip = 0x7f000001u;
+	c->control.metrics_port = 9464;
 }
 
 int ctl_config_parse(const char *buf, size_t len, const char *name, struct mgw_config *out,

@@ -84,6 +84,11 @@ struct ctl_dataplane_cfg {
 
 struct ctl_control_cfg {
 	char socket[CTL_PATH_MAX];    /* CLI unix socket, default /run/mgw/<instance>.sock */
+	/* Prometheus /metrics listener: "IP:PORT" on a loopback address, or "off".
+	   Default "127.0.0.1:9464". Parsed into metrics_ip/port (both 0 when off). */
+	char metrics[CTL_NAME_MAX];
+	uint32_t metrics_ip;          /* host order, within 127.0.0.0/8 */
+	uint16_t metrics_port;        /* 1..65535 */
 };
 
 struct mgw_config {

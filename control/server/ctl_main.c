@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_metrics.h"
 #include "ctl_server.h"
 
 #define MAX_CONNS 64
@@ -176,6 +177,7 @@ int main(int argc, char **argv)
 {
 	static struct ctl_server srv;
 	static struct ctl_conn *conns[MAX_CONNS];
+	static struct ctl_metrics metrics;
 	const char *cfg_path = NULL, *sock_override = NULL;
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -218,6 +220,12 @@ int main(int argc, char **argv)
 		return 1;
 	printf("mgw-control: instance '%s', CLI socket %s, pid %d\n", srv.cfg.instance,
 	       srv.cfg.control.socket, (int)getpid());
+	/* A busy metrics port must not take the CLI down: log, keep retrying. */
+	if (ctl_metrics_init(&metrics, srv.cfg.control.metrics_ip, srv.cfg.control.metrics_port,
+			     &srv.dp, MGW_VERSION, srv.start_ns) != 0)
+		fprintf(stderr, "mgw-control: metrics: %s (retrying every 5 s)\n", metrics.err);
+	else if (metrics.ip)
+		printf("mgw-control: metrics on http://%s/metrics\n", srv.cfg.control.metrics);
 
 	bool was_attached = false;
 	uint64_t next_tick = 0;
@@ -234,13 +242,20 @@ int main(int argc, char **argv)
 				was_attached = att;
 			}
 			next_tick = now + TICK_MS;
+			if (ctl_metrics_tick(&metrics, now))
+				printf("mgw-control: metrics on http://%s/metrics\n", srv.cfg.control.metrics);
 		}
 
-		struct pollfd pfd[MAX_CONNS + 1];
-		int idx[MAX_CONNS + 1];
+		struct pollfd pfd[MAX_CONNS + 2];
+		int idx[MAX_CONNS + 2];
 		int n = 0, pending = 0;
 		pfd[n] = (struct pollfd){.fd = srv.listen_fd, .events = POLLIN};
 		idx[n++] = -1;
+		/* MHD's epoll fd: readable when any HTTP socket needs MHD_run. */
+		if (ctl_metrics_fd(&metrics) >= 0) {
+			pfd[n] = (struct pollfd){.fd = ctl_metrics_fd(&metrics), .events = POLLIN};
+			idx[n++] = -2;
+		}
 		for (int i = 0; i < MAX_CONNS; i++) {
 			struct ctl_conn *c = conns[i];
 			if (!c)
@@ -254,14 +269,16 @@ int main(int argc, char **argv)
 			idx[n++] = i;
 		}
 		/* Pending dataplane answers are polled every millisecond. */
-		int timeout = pending ? 1 : TICK_MS;
+		int timeout = ctl_metrics_timeout(&metrics, pending ? 1 : TICK_MS);
 		int rc = poll(pfd, (nfds_t)n, timeout);
 		if (rc < 0 && errno != EINTR)
 			break;
 		now = ctl_now_ms();
+		/* Every pass, not only when readable: MHD also runs its timeouts here. */
+		ctl_metrics_run(&metrics);
 
 		for (int k = 0; rc > 0 && k < n; k++) {
-			if (!pfd[k].revents)
+			if (!pfd[k].revents || idx[k] == -2)
 				continue;
 			if (idx[k] < 0) {
 				for (;;) {
@@ -332,6 +349,7 @@ int main(int argc, char **argv)
 	}
 
 	printf("mgw-control: stopping\n");
+	ctl_metrics_stop(&metrics);
 	for (int i = 0; i < MAX_CONNS; i++)
 		if (conns[i])
 			conn_close(&conns[i]);

@@ -421,6 +421,22 @@ static const struct bad bad_docs[] = {
 	 7, "ports[0].device", "at most 255 characters"},
 	{"too-long socket", MINIMAL "control:\n  socket: /" S256 S256 "\n", 11, "control.socket",
 	 "at most 107 characters"},
+	{"metrics not loopback", MINIMAL "control:\n  metrics: 10.0.0.1:9464\n", 11, "control.metrics",
+	 "only loopback addresses are allowed"},
+	{"metrics any address", MINIMAL "control:\n  metrics: 0.0.0.0:9464\n", 11, "control.metrics",
+	 "only loopback addresses are allowed"},
+	{"metrics hostname", MINIMAL "control:\n  metrics: localhost:9464\n", 11, "control.metrics",
+	 "bad IPv4 address"},
+	{"metrics no port", MINIMAL "control:\n  metrics: 127.0.0.1\n", 11, "control.metrics",
+	 "no :PORT"},
+	{"metrics port 0", MINIMAL "control:\n  metrics: 127.0.0.1:0\n", 11, "control.metrics",
+	 "bad port"},
+	{"metrics port too big", MINIMAL "control:\n  metrics: 127.0.0.1:65536\n", 11,
+	 "control.metrics", "bad port"},
+	{"metrics port junk", MINIMAL "control:\n  metrics: \"127.0.0.1:80x\"\n", 11,
+	 "control.metrics", "bad port"},
+	{"metrics not a string", MINIMAL "control:\n  metrics: [1]\n", 11, "control.metrics",
+	 "must be \"off\" or IP:PORT"},
 	{"empty device", DP "ports:\n  - name: feed0\n    device: \"\"\n" FEED, 7, "ports[0].device",
 	 "got an empty string"},
 	{"bool yes refused", DP "ports:\n  - name: feed0\n    device: d\n    promiscuous: yes\n" FEED,
@@ -639,6 +655,32 @@ START_TEST(test_random_mutations)
 }
 END_TEST
 
+/* control.metrics: default, loopback addresses, "off". */
+START_TEST(test_metrics_addr)
+{
+	struct mgw_config c;
+	struct ctl_config_err e;
+
+	ck_assert_int_eq(parse(MINIMAL, &c, &e), 0);
+	ck_assert_str_eq(c.control.metrics, "127.0.0.1:9464");
+	ck_assert_uint_eq(c.control.metrics_ip, 0x7f000001u);
+	ck_assert_uint_eq(c.control.metrics_port, 9464);
+
+	ck_assert_msg(parse(MINIMAL "control:\n  metrics: 127.1.2.3:65535\n", &c, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(c.control.metrics, "127.1.2.3:65535");
+	ck_assert_uint_eq(c.control.metrics_ip, 0x7f010203u);
+	ck_assert_uint_eq(c.control.metrics_port, 65535);
+
+	ck_assert_int_eq(parse(MINIMAL "control:\n  metrics: \"127.0.0.1:1\"\n", &c, &e), 0);
+	ck_assert_uint_eq(c.control.metrics_port, 1);
+
+	ck_assert_int_eq(parse(MINIMAL "control:\n  metrics: off\n", &c, &e), 0);
+	ck_assert_str_eq(c.control.metrics, "off");
+	ck_assert_uint_eq(c.control.metrics_ip, 0);
+	ck_assert_uint_eq(c.control.metrics_port, 0);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -649,6 +691,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_defaults_applied);
 	tcase_add_test(tc, test_env_expansion);
 	tcase_add_test(tc, test_load_file);
+	tcase_add_test(tc, test_metrics_addr);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad");
