@@ -17,6 +17,8 @@
 #include "ctl_config.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -988,13 +990,177 @@ static int get_metrics(struct ld *l, const yaml_node_t *n, const char *path,
 	return 0;
 }
 
+/*
+ * A user or group name, resolved through NSS now rather than at each
+ * connection: an unknown name is a config error with its line, not a rule
+ * that silently never matches.
+ */
+static int resolve_name(struct ld *l, const yaml_node_t *n, const char *path, bool group,
+			uint32_t *id, char *name_out)
+{
+	char buf[16384], shown[CFG_SHOW_MAX + 8];
+	bool found = false;
+
+	if (get_name(l, n, path, name_out) < 0)
+		return -1;
+	if (group) {
+		struct group gr, *res = NULL;
+		if (getgrnam_r(name_out, &gr, buf, sizeof buf, &res) == 0 && res) {
+			*id = (uint32_t)res->gr_gid;
+			found = true;
+		}
+	} else {
+		struct passwd pw, *res = NULL;
+		if (getpwnam_r(name_out, &pw, buf, sizeof buf, &res) == 0 && res) {
+			*id = (uint32_t)res->pw_uid;
+			found = true;
+		}
+	}
+	if (!found) {
+		show(name_out, strlen(name_out), shown, sizeof shown);
+		return fail(l, line_of(n), path, "unknown %s \"%s\" (not in the %s database)",
+			    group ? "group" : "user", shown, group ? "group" : "passwd");
+	}
+	return 0;
+}
+
+/* Socket permission bits: an octal string such as "0660" (quoted or not). */
+static int get_mode(struct ld *l, const yaml_node_t *n, const char *path, uint32_t *out)
+{
+	const char *want = "must be octal permission bits from 0600 to 0666, such as \"0660\"";
+	char shown[CFG_SHOW_MAX + 8];
+	uint32_t v = 0;
+	bool ok;
+
+	if (get_str(l, n, path, want) < 0)
+		return -1;
+	ok = l->txt_len >= 3 && l->txt_len <= 4;
+	for (size_t i = 0; ok && i < l->txt_len; i++) {
+		ok = l->txt[i] >= '0' && l->txt[i] <= '7';
+		v = v * 8 + (uint32_t)(l->txt[i] - '0');
+	}
+	/* The owner (mgw-control's user) keeps read+write; execute and special
+	 * bits mean nothing on a socket and are refused as typos. */
+	if (ok && ((v & 0600) != 0600 || (v & ~0666u) != 0))
+		ok = false;
+	if (!ok) {
+		show(l->txt, l->txt_len, shown, sizeof shown);
+		return fail(l, line_of(n), path, "%s, got \"%s\"", want, shown);
+	}
+	*out = v;
+	return 0;
+}
+
+/* A group given as a number or as a name (resolved now). */
+static int get_gid(struct ld *l, const yaml_node_t *n, const char *path, uint32_t *out)
+{
+	char name[CTL_NAME_MAX];
+
+	if (n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    n->data.scalar.length > 0 && is_digit((char)n->data.scalar.value[0]))
+		return get_u32(l, n, path, 0, UINT32_MAX - 1, false, out);
+	return resolve_name(l, n, path, true, out, name);
+}
+
+static int get_acl_role(struct ld *l, const yaml_node_t *n, const char *path, bool allow_none,
+			enum ctl_acl_role *out)
+{
+	const char *want = allow_none ? "must be none or viewer" : "must be viewer, operator or admin";
+	char shown[CFG_SHOW_MAX + 8];
+
+	if (get_str(l, n, path, want) < 0)
+		return -1;
+	if (allow_none && strcmp(l->txt, "none") == 0) {
+		*out = CTL_ACL_NONE;
+	} else if (strcmp(l->txt, "viewer") == 0) {
+		*out = CTL_ACL_VIEWER;
+	} else if (!allow_none && strcmp(l->txt, "operator") == 0) {
+		*out = CTL_ACL_OPERATOR;
+	} else if (!allow_none && strcmp(l->txt, "admin") == 0) {
+		*out = CTL_ACL_ADMIN;
+	} else {
+		show(l->txt, l->txt_len, shown, sizeof shown);
+		return fail(l, line_of(n), path, "%s, got %s", want, shown);
+	}
+	return 0;
+}
+
+/*
+ * access: default_role and grants, a list of {uid|user|gid|group, role}.
+ * Each grant names exactly one identity, so every rule reads as one grant.
+ * default_role may not exceed viewer: anything more must be granted by name.
+ */
+static int parse_access(struct ld *l, const yaml_node_t *n)
+{
+	static const char *const keys[] = {"default_role", "grants"};
+	static const char *const ekeys[] = {"uid", "user", "gid", "group", "role"};
+	enum { UID, USER, GID, GROUP, ROLE, NE };
+	struct ctl_access_cfg *a = &l->cfg->access;
+	yaml_node_t *v[2];
+	int count;
+
+	if (get_map(l, n, "access", keys, 2, v) < 0)
+		return -1;
+	if (v[0] && get_acl_role(l, v[0], "access.default_role", true, &a->default_role) < 0)
+		return -1;
+	if (!v[1])
+		return 0;
+	count = get_seq(l, v[1], "access.grants", 0, CTL_MAX_ACL, "grants");
+	if (count < 0)
+		return -1;
+	for (size_t i = 0; i < (size_t)count; i++) {
+		struct ctl_acl_entry *e = &a->entries[i];
+		const yaml_node_t *it = seq_item(l, v[1], i);
+		yaml_node_t *ev[NE];
+		char ip[KEY_CAP], kp[KEY_CAP];
+		int which = -1, nid = 0;
+
+		path_idx(ip, "access.grants", i);
+		if (get_map(l, it, ip, ekeys, NE, ev) < 0)
+			return -1;
+		for (int k = UID; k <= GROUP; k++) {
+			if (!ev[k])
+				continue;
+			nid++;
+			if (which < 0)
+				which = k;
+		}
+		if (nid != 1)
+			return fail(l, line_of(it), ip,
+				    "must name exactly one of uid, user, gid, group (got %d)", nid);
+		if (!ev[ROLE])
+			return missing(l, it, ip, "role", "viewer, operator or admin");
+		path_key(kp, ip, ekeys[which]);
+		memset(e, 0, sizeof *e);
+		e->is_gid = which == GID || which == GROUP;
+		if (which == UID || which == GID) {
+			if (get_u32(l, ev[which], kp, 0, UINT32_MAX - 1, false, &e->id) < 0)
+				return -1;
+		} else if (resolve_name(l, ev[which], kp, which == GROUP, &e->id, e->name) < 0) {
+			return -1;
+		}
+		path_key(kp, ip, "role");
+		if (get_acl_role(l, ev[ROLE], kp, false, &e->role) < 0)
+			return -1;
+		a->n_entries = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
 static int parse_control(struct ld *l, const yaml_node_t *n)
 {
-	static const char *const keys[] = {"socket", "metrics"};
-	yaml_node_t *v[2];
+	static const char *const keys[] = {"socket", "metrics", "socket_mode", "socket_group"};
+	yaml_node_t *v[4];
 
-	if (get_map(l, n, "control", keys, 2, v) < 0)
+	if (get_map(l, n, "control", keys, 4, v) < 0)
 		return -1;
+	if (v[2] && get_mode(l, v[2], "control.socket_mode", &l->cfg->control.socket_mode) < 0)
+		return -1;
+	if (v[3]) {
+		if (get_gid(l, v[3], "control.socket_group", &l->cfg->control.socket_group) < 0)
+			return -1;
+		l->cfg->control.socket_group_set = true;
+	}
 	if (v[1] && get_metrics(l, v[1], "control.metrics", &l->cfg->control) < 0)
 		return -1;
 	if (v[0]) {
@@ -1009,8 +1175,8 @@ static int parse_control(struct ld *l, const yaml_node_t *n)
 static int parse_root(struct ld *l, const yaml_node_t *root)
 {
 	static const char *const keys[] = {"instance", "dataplane", "ports",
-					   "feed",     "book",      "control"};
-	enum { INST, DP, PORTS, FEED, BOOK, CTL, NK };
+					   "feed",     "book",      "control", "access"};
+	enum { INST, DP, PORTS, FEED, BOOK, CTL, ACCESS, NK };
 	yaml_node_t *v[NK];
 
 	if (get_map(l, root, "", keys, NK, v) < 0)
@@ -1034,6 +1200,8 @@ static int parse_root(struct ld *l, const yaml_node_t *root)
 	if (v[BOOK] && parse_book(l, v[BOOK]) < 0)
 		return -1;
 	if (v[CTL] && parse_control(l, v[CTL]) < 0)
+		return -1;
+	if (v[ACCESS] && parse_access(l, v[ACCESS]) < 0)
 		return -1;
 	if (!l->socket_set)
 		fmt(l->cfg->control.socket, sizeof l->cfg->control.socket, "/run/mgw/%s.sock",
@@ -1067,6 +1235,10 @@ void ctl_config_defaults(struct mgw_config *c)
 	c->book.max_levels = 262144;
 	c->book.max_symbols = 65536;
 	fmt(c->control.socket, sizeof c->control.socket, "/run/mgw/%s.sock", c->instance);
+	/* Owner and group only: who may connect at all is a deliberate choice
+	 * (socket_group / socket_mode); roles then decide what each peer may do. */
+	c->control.socket_mode = 0660;
+	c->access.default_role = CTL_ACL_VIEWER;
 	fmt(c->control.metrics, sizeof c->control.metrics, "127.0.0.1:9464");
 	c->control.metrics_ip = 0x7f000001u;
 	c->control.metrics_port = 9464;
@@ -1216,6 +1388,16 @@ int ctl_config_err_format(const struct ctl_config_err *err, char *out, size_t ca
 	}
 	sb_put(&b, err->msg);
 	return b.len > INT32_MAX ? -1 : (int)b.len;
+}
+
+const char *ctl_acl_role_name(enum ctl_acl_role r)
+{
+	switch (r) {
+	case CTL_ACL_VIEWER: return "viewer";
+	case CTL_ACL_OPERATOR: return "operator";
+	case CTL_ACL_ADMIN: return "admin";
+	default: return "none";
+	}
 }
 
 int ctl_roles_format(uint32_t roles, char *out, size_t cap)

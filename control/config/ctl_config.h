@@ -89,6 +89,38 @@ struct ctl_control_cfg {
 	char metrics[CTL_NAME_MAX];
 	uint32_t metrics_ip;          /* host order, within 127.0.0.0/8 */
 	uint16_t metrics_port;        /* 1..65535 */
+	uint32_t socket_mode;         /* permission bits of the CLI socket, default 0660 */
+	bool socket_group_set;        /* socket_group given: chown the socket to it */
+	uint32_t socket_group;        /* gid (a group name is resolved at load) */
+};
+
+/*
+ * CLI access roles (`access:` section, docs/CONFIG.md). The values equal
+ * enum ctl_access in control/server/ctl_server.h, so a role compares
+ * directly with a command's least access level; NONE (only as default_role)
+ * may run nothing.
+ */
+enum ctl_acl_role {
+	CTL_ACL_NONE = -1,
+	CTL_ACL_VIEWER = 0,
+	CTL_ACL_OPERATOR = 1,
+	CTL_ACL_ADMIN = 2,
+};
+
+#define CTL_MAX_ACL 64
+
+/* One access grant: a uid or a gid (names resolved at load) and its role. */
+struct ctl_acl_entry {
+	bool is_gid;                 /* false: matches a uid; true: a gid */
+	uint32_t id;
+	enum ctl_acl_role role;      /* viewer, operator or admin */
+	char name[CTL_NAME_MAX];     /* user/group name as written, "" if numeric */
+};
+
+struct ctl_access_cfg {
+	enum ctl_acl_role default_role; /* peers matching nothing: viewer (default) or none */
+	struct ctl_acl_entry entries[CTL_MAX_ACL];
+	uint32_t n_entries;
 };
 
 struct mgw_config {
@@ -100,6 +132,7 @@ struct mgw_config {
 	struct ctl_feed_cfg feed;
 	struct ctl_book_cfg book;
 	struct ctl_control_cfg control;
+	struct ctl_access_cfg access;
 };
 
 /* Where and why a load failed. */
@@ -125,6 +158,9 @@ int ctl_config_parse(const char *buf, size_t len, const char *name,
 
 /* "file:line: key: msg" (parts omitted when empty) into out. */
 int ctl_config_err_format(const struct ctl_config_err *err, char *out, size_t cap);
+
+/* "viewer", "operator", "admin" or "none". */
+const char *ctl_acl_role_name(enum ctl_acl_role r);
 
 /* Role bits to text "rx,book"; names of single roles. */
 int ctl_roles_format(uint32_t roles, char *out, size_t cap);

@@ -268,10 +268,19 @@ static void labels_json(struct ctl_buf *b, const char *labels)
 	ctl_buf_printf(b, "}");
 }
 
-static void cmd_counters(struct ctl_server *srv, struct ctl_conn *c, const char *prefix)
+/*
+ * Counters as the operator sees them: raw totals minus the `counters clear`
+ * baseline (counters only; gauges are levels, not totals, and show as is),
+ * or the raw totals with --raw. --tsv gives "name{labels}<TAB>value" lines
+ * for scripts and `mgwctl counters --watch`.
+ */
+static void cmd_counters(struct ctl_server *srv, struct ctl_conn *c, const char *prefix, bool raw,
+			 bool tsv)
 {
 	if (!need_dataplane(srv, c))
 		return;
+	ctl_baseline_check(srv);
+	const struct ctl_baseline *bl = &srv->baseline;
 	const struct mgw_shm *s = &srv->dp.shm;
 	const struct mgw_shm_counter_desc *d = mgw_shm_desc(s);
 	uint32_t n = s->hdr->n_counters;
@@ -285,12 +294,16 @@ static void cmd_counters(struct ctl_server *srv, struct ctl_conn *c, const char 
 		snprintf(labels, sizeof(labels), "%.*s", (int)sizeof(d[i].labels), d[i].labels);
 		if (prefix && strncmp(name, prefix, strlen(prefix)) != 0)
 			continue;
-		uint64_t v = mgw_shm_counter_total(s, d[i].id);
+		uint64_t rv = mgw_shm_counter_total(s, d[i].id);
+		uint64_t v = raw || d[i].kind == MGW_CTR_GAUGE ? rv : ctl_baseline_apply(bl, d[i].id, rv);
 		if (c->json) {
 			ctl_buf_printf(b, "%s{\"name\":\"%s\",\"labels\":", shown ? "," : "", name);
 			labels_json(b, labels);
-			ctl_buf_printf(b, ",\"kind\":\"%s\",\"value\":%" PRIu64 "}",
-				       d[i].kind == MGW_CTR_GAUGE ? "gauge" : "counter", v);
+			ctl_buf_printf(b, ",\"kind\":\"%s\",\"value\":%" PRIu64 ",\"raw\":%" PRIu64 "}",
+				       d[i].kind == MGW_CTR_GAUGE ? "gauge" : "counter", v, rv);
+		} else if (tsv) {
+			ctl_buf_printf(b, "%s%s%s%s\t%" PRIu64 "\n", name, labels[0] ? "{" : "", labels,
+				       labels[0] ? "}" : "", v);
 		} else {
 			char full[160];
 			snprintf(full, sizeof(full), "%s%s%s%s", name, labels[0] ? "{" : "", labels,
@@ -300,7 +313,7 @@ static void cmd_counters(struct ctl_server *srv, struct ctl_conn *c, const char 
 		shown++;
 	}
 	if (c->json)
-		ctl_buf_printf(b, "]}\n");
+		ctl_buf_printf(b, "],\"baseline\":%s}\n", bl->valid && !raw ? "true" : "false");
 	if (!shown && prefix) {
 		fail(c, CTL_NOT_FOUND, "no counter name starts with '%s' (try mgwctl counters)", prefix);
 		return;
@@ -539,13 +552,98 @@ static void do_status(struct ctl_server *srv, struct ctl_conn *c, struct ctl_arg
 
 static void do_counters(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a)
 {
+	bool raw = ctl_opt_flag(a, "--raw"), tsv = ctl_opt_flag(a, "--tsv");
 	if (ctl_args_done(c, a))
 		return;
 	if (a->npos > 1) {
-		fail(c, CTL_USAGE, "usage: counters [PREFIX]");
+		fail(c, CTL_USAGE, "usage: counters [PREFIX] [--raw] [--tsv]");
 		return;
 	}
-	cmd_counters(srv, c, a->npos ? a->pos[0] : NULL);
+	cmd_counters(srv, c, a->npos ? a->pos[0] : NULL, raw, tsv);
+}
+
+/*
+ * counters clear: the current raw totals become the baseline of the
+ * `counters` view. The dataplane's counters are untouched (they never
+ * reset; Prometheus and --raw keep the raw totals).
+ */
+static void do_counters_clear(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a)
+{
+	if (ctl_args_done(c, a))
+		return;
+	if (a->npos) {
+		fail(c, CTL_USAGE, "usage: counters clear");
+		return;
+	}
+	if (!need_dataplane(srv, c))
+		return;
+	const struct mgw_shm *s = &srv->dp.shm;
+	const struct mgw_shm_counter_desc *d = mgw_shm_desc(s);
+	struct ctl_baseline *nb = calloc(1, sizeof(*nb));
+	if (!nb) {
+		fail(c, CTL_ERR, "out of memory");
+		return;
+	}
+	nb->start_ns = s->hdr->start_ns;
+	nb->taken_ns = realtime_ns();
+	for (uint32_t i = 0; i < s->hdr->n_counters; i++) {
+		if (d[i].id >= CTL_BASELINE_MAX || d[i].kind == MGW_CTR_GAUGE)
+			continue;
+		nb->values[d[i].id] = mgw_shm_counter_total(s, d[i].id);
+		if (d[i].id + 1 > nb->n)
+			nb->n = d[i].id + 1;
+	}
+	nb->valid = true;
+	/* Persist first: a baseline that would be lost on restart is refused
+	 * rather than shown, so the operator's view never silently jumps back. */
+	int rc = ctl_baseline_save(srv->baseline_path, nb);
+	if (rc) {
+		free(nb);
+		fail(c, CTL_ERR, "cannot save the counters baseline to %s: %s", srv->baseline_path,
+		     strerror(-rc));
+		return;
+	}
+	srv->baseline = *nb;
+	free(nb);
+	printf("mgw-control: counters baseline taken (%u counters), saved to %s\n", srv->baseline.n,
+	       srv->baseline_path);
+	if (c->json)
+		ctl_buf_printf(&c->out, "{\"cleared\":true,\"taken_ns\":%" PRIu64 "}\n",
+			       srv->baseline.taken_ns);
+	else
+		ctl_buf_printf(&c->out, "counters cleared: `counters` now counts from here; "
+			       "`counters --raw` shows the raw totals\n");
+	reply(c, CTL_OK);
+}
+
+void ctl_baseline_init(struct ctl_server *srv)
+{
+	char err[512];
+	if (ctl_baseline_path(srv->cfg.control.socket, srv->baseline_path,
+			      sizeof(srv->baseline_path)) != 0) {
+		srv->baseline_path[0] = '\0';
+		return;
+	}
+	int rc = ctl_baseline_load(srv->baseline_path, &srv->baseline, err, sizeof(err));
+	if (rc == 0)
+		printf("mgw-control: counters baseline loaded from %s\n", srv->baseline_path);
+	else if (rc != -ENOENT)
+		printf("mgw-control: ignoring counters baseline: %s\n", err);
+}
+
+void ctl_baseline_check(struct ctl_server *srv)
+{
+	if (!srv->baseline.valid || !srv->dp.attached)
+		return;
+	uint64_t cur = srv->dp.shm.hdr->start_ns;
+	if (srv->baseline.start_ns == cur)
+		return;
+	printf("mgw-control: discarding counters baseline of another dataplane run (baseline for "
+	       "start_ns %" PRIu64 ", attached dataplane started %" PRIu64 ")\n",
+	       srv->baseline.start_ns, cur);
+	srv->baseline.valid = false;
+	if (srv->baseline_path[0])
+		unlink(srv->baseline_path);
 }
 
 static void do_book(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a)
@@ -591,8 +689,10 @@ static void do_top(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *
 static const struct ctl_cmd_def commands[] = {
 	{"status", NULL, CTL_ACCESS_VIEWER, do_status, "status",
 	 "processes, lcores, ports, feed sessions"},
-	{"counters", NULL, CTL_ACCESS_VIEWER, do_counters, "counters [PREFIX]",
-	 "dataplane counters, summed over lcores"},
+	{"counters", "clear", CTL_ACCESS_OPERATOR, do_counters_clear, "counters clear",
+	 "counters view counts from now (raw totals untouched)"},
+	{"counters", NULL, CTL_ACCESS_VIEWER, do_counters, "counters [PREFIX] [--raw] [--tsv]",
+	 "dataplane counters, summed over lcores, since the last clear"},
 	{"book", NULL, CTL_ACCESS_VIEWER, do_book, "book SYMBOL [--depth N]",
 	 "depth of one symbol's exchange book (N <= 64, default 10)"},
 	{"top", NULL, CTL_ACCESS_VIEWER, do_top, "top [N]",
@@ -607,9 +707,36 @@ static void do_help(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args 
 	(void)a;
 	ctl_buf_printf(&c->out, "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		ctl_buf_printf(&c->out, "  %-34s %s\n", commands[i].usage, commands[i].help);
-	ctl_buf_printf(&c->out, "every command takes --json\n");
+		ctl_buf_printf(&c->out, "  %-34s %s%s%s%s\n", commands[i].usage, commands[i].help,
+			       commands[i].access > CTL_ACCESS_VIEWER ? " (needs " : "",
+			       commands[i].access > CTL_ACCESS_VIEWER
+				       ? ctl_acl_role_name((enum ctl_acl_role)commands[i].access) : "",
+			       commands[i].access > CTL_ACCESS_VIEWER ? ")" : "");
+	ctl_buf_printf(&c->out, "every command takes --json; your role: %s\n",
+		       ctl_acl_role_name(c->role));
 	reply(c, CTL_OK);
+}
+
+/* The command line for the audit log: words joined by spaces, with quotes,
+ * backslashes and control bytes escaped so one line stays one line. */
+static void audit_cmd_text(struct ctl_conn *c, int argc, char **argv)
+{
+	size_t n = 0, cap = sizeof(c->audit_cmd);
+	for (int i = 0; i < argc && n + 8 < cap; i++) {
+		if (i)
+			c->audit_cmd[n++] = ' ';
+		for (const unsigned char *p = (const unsigned char *)argv[i]; *p && n + 8 < cap; p++) {
+			if (*p == '"' || *p == '\\') {
+				c->audit_cmd[n++] = '\\';
+				c->audit_cmd[n++] = (char)*p;
+			} else if (*p < 0x20 || *p >= 0x7f) {
+				n += (size_t)snprintf(c->audit_cmd + n, cap - n, "\\x%02x", *p);
+			} else {
+				c->audit_cmd[n++] = (char)*p;
+			}
+		}
+	}
+	c->audit_cmd[n] = '\0';
 }
 
 void ctl_cmd_dispatch(struct ctl_server *srv, struct ctl_conn *c, int argc, char **argv)
@@ -652,5 +779,48 @@ void ctl_cmd_dispatch(struct ctl_server *srv, struct ctl_conn *c, int argc, char
 			a.pos[i - 1] = a.pos[i];
 		a.npos--;
 	}
+	/* Roles: state-changing commands need operator or admin (the table
+	 * says which); the refusal and every state-changing call are audited. */
+	struct ctl_peer peer;
+	ctl_peer_lookup(&peer, c->peer_uid, c->peer_gid);
+	c->role = ctl_access_role(&srv->cfg.access, &peer);
+	snprintf(c->peer_user, sizeof(c->peer_user), "%s", peer.user);
+	audit_cmd_text(c, argc, argv);
+	char cmdname[64];
+	snprintf(cmdname, sizeof(cmdname), "%s%s%s", def->name, def->sub ? " " : "",
+		 def->sub ? def->sub : "");
+	if ((int)c->role < (int)def->access) {
+		c->audit = true;
+		fail(c, CTL_DENIED, "'%s' needs role %s; uid %ld (%s) has role %s", cmdname,
+		     ctl_acl_role_name((enum ctl_acl_role)def->access), (long)(int32_t)c->peer_uid,
+		     c->peer_user[0] ? c->peer_user : "unknown user", ctl_acl_role_name(c->role));
+		return;
+	}
+	c->audit = def->access >= CTL_ACCESS_OPERATOR;
 	def->fn(srv, c, &a);
+}
+
+static const char *status_word(int32_t st)
+{
+	switch (st) {
+	case CTL_OK: return "ok";
+	case CTL_ERR: return "error";
+	case CTL_USAGE: return "usage";
+	case CTL_NOT_FOUND: return "not_found";
+	case CTL_NO_DATAPLANE: return "no_dataplane";
+	case CTL_TIMEOUT: return "timeout";
+	case CTL_DENIED: return "denied";
+	default: return "unknown";
+	}
+}
+
+void ctl_cmd_audit(const struct ctl_conn *c)
+{
+	if (!c->audit)
+		return;
+	/* One line per attempt; the journal issue makes these durable. */
+	printf("audit: uid=%ld gid=%ld pid=%ld user=%s role=%s cmd=\"%s\" result=%s\n",
+	       (long)(int32_t)c->peer_uid, (long)(int32_t)c->peer_gid, (long)c->peer_pid,
+	       c->peer_user[0] ? c->peer_user : "-", ctl_acl_role_name(c->role), c->audit_cmd,
+	       status_word(c->status));
 }

@@ -60,7 +60,7 @@ static int mkdirs(const char *dir)
 }
 
 /* Listen on path; refuse if another mgw-control answers there. */
-static int listen_unix(const char *path)
+static int listen_unix(const char *path, const struct ctl_control_cfg *cc)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -91,8 +91,20 @@ static int listen_unix(const char *path)
 			close(fd);
 		return -1;
 	}
-	/* Access control by role comes with SO_PEERCRED; until then, owner and group only. */
-	chmod(path, 0660);
+	/*
+	 * Who may connect at all: socket_mode (default 0660) and socket_group.
+	 * Roles (access:) decide what a connected peer may run; the mode only
+	 * limits who reaches the request parser. Failing to apply them is fatal:
+	 * a socket wider or narrower than configured is a surprise either way.
+	 */
+	if ((cc->socket_group_set && chown(path, (uid_t)-1, (gid_t)cc->socket_group) != 0) ||
+	    chmod(path, (mode_t)cc->socket_mode) != 0) {
+		fprintf(stderr, "mgw-control: cannot set owner group/mode %04o of %s: %s\n",
+			cc->socket_mode, path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
 	return fd;
 }
 
@@ -107,6 +119,7 @@ static void conn_close(struct ctl_conn **slot)
 
 static void conn_start_write(struct ctl_conn *c)
 {
+	ctl_cmd_audit(c); /* the response is final here, for immediate and dataplane commands */
 	ctl_proto_resp_hdr(c->hdr, c->status, (uint32_t)c->out.len);
 	c->sent = 0;
 }
@@ -215,7 +228,8 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
-	srv.listen_fd = listen_unix(srv.cfg.control.socket);
+	ctl_baseline_init(&srv);
+	srv.listen_fd = listen_unix(srv.cfg.control.socket, &srv.cfg.control);
 	if (srv.listen_fd < 0)
 		return 1;
 	printf("mgw-control: instance '%s', CLI socket %s, pid %d\n", srv.cfg.instance,
@@ -234,10 +248,12 @@ int main(int argc, char **argv)
 		if (now >= next_tick) {
 			bool att = ctl_dp_check(&srv.dp);
 			if (att != was_attached) {
-				if (att)
+				if (att) {
 					printf("mgw-control: attached to dataplane pid %d (%s)\n",
 					       srv.dp.shm.hdr->dp_pid, srv.dp.shm.path);
-				else
+					ctl_baseline_check(&srv);
+				}
+				if (!att)
 					printf("mgw-control: detached from dataplane: %s\n", srv.dp.last_err);
 				was_attached = att;
 			}

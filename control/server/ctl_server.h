@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ctl_access.h"
+#include "ctl_baseline.h"
 #include "ctl_buf.h"
 #include "ctl_config.h"
 #include "ctl_dp.h"
@@ -35,6 +37,12 @@ struct ctl_conn {
 	pid_t peer_pid;
 	uid_t peer_uid;
 	gid_t peer_gid;
+	/* Access: the peer's role and name, set by dispatch; `audit` asks for
+	 * one audit line when the response is final (ctl_cmd_audit). */
+	enum ctl_acl_role role;
+	char peer_user[CTL_NAME_MAX];
+	bool audit;
+	char audit_cmd[256];
 	uint8_t in[8 + CTL_PROTO_MAX_REQ];
 	size_t in_len;
 	uint64_t deadline_ms;   /* for READ (slow client) and PENDING (dataplane) */
@@ -56,6 +64,9 @@ struct ctl_server {
 	struct ctl_dp dp;
 	uint64_t start_ns;
 	int listen_fd;
+	/* `counters clear` baseline and the file it persists in (ctl_baseline.h). */
+	struct ctl_baseline baseline;
+	char baseline_path[CTL_PATH_MAX + 16];
 };
 
 /* Who may run a command: the caller's role must be at least this. */
@@ -94,6 +105,16 @@ int ctl_args_done(struct ctl_conn *c, const struct ctl_args *a);
 
 /* Run argv for c: fills c->out/status and sets WRITE, or sets PENDING. */
 void ctl_cmd_dispatch(struct ctl_server *srv, struct ctl_conn *c, int argc, char **argv);
+
+/* Print the audit line of c if its command asked for one (response final). */
+void ctl_cmd_audit(const struct ctl_conn *c);
+
+/*
+ * Load the persisted baseline (at start) / drop it when the attached
+ * dataplane is another run than the baseline's. Both log what they did.
+ */
+void ctl_baseline_init(struct ctl_server *srv);
+void ctl_baseline_check(struct ctl_server *srv);
 
 /* Finish a PENDING conn whose deadline passed. */
 void ctl_cmd_timeout(struct ctl_server *srv, struct ctl_conn *c);
