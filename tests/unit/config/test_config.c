@@ -36,6 +36,46 @@ static bool is_defaults(const struct mgw_config *c)
 
 /* ---- good documents ---------------------------------------------------- */
 
+/* access: every form of grant; names resolve through NSS (root is uid/gid 0 everywhere). */
+START_TEST(test_access_section)
+{
+	struct mgw_config c;
+	struct ctl_config_err e;
+	const char *doc = MINIMAL "control:\n  socket_mode: 0666\n  socket_group: root\n"
+			  "access:\n  default_role: none\n  grants:\n"
+			  "    - uid: 1000\n      role: operator\n"
+			  "    - user: root\n      role: admin\n"
+			  "    - gid: 100\n      role: viewer\n"
+			  "    - group: root\n      role: operator\n";
+
+	ck_assert_msg(parse(doc, &c, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(c.control.socket_mode, 0666);
+	ck_assert(c.control.socket_group_set);
+	ck_assert_uint_eq(c.control.socket_group, 0);
+	ck_assert_int_eq(c.access.default_role, CTL_ACL_NONE);
+	ck_assert_uint_eq(c.access.n_entries, 4);
+	ck_assert(!c.access.entries[0].is_gid);
+	ck_assert_uint_eq(c.access.entries[0].id, 1000);
+	ck_assert_int_eq(c.access.entries[0].role, CTL_ACL_OPERATOR);
+	ck_assert_str_eq(c.access.entries[1].name, "root");
+	ck_assert_uint_eq(c.access.entries[1].id, 0);
+	ck_assert_int_eq(c.access.entries[1].role, CTL_ACL_ADMIN);
+	ck_assert(c.access.entries[2].is_gid);
+	ck_assert_uint_eq(c.access.entries[2].id, 100);
+	ck_assert(c.access.entries[3].is_gid);
+	ck_assert_str_eq(c.access.entries[3].name, "root");
+
+	/* Defaults: 0660, no group change, viewer for unknown peers, no grants. */
+	ck_assert_int_eq(parse(MINIMAL, &c, &e), 0);
+	ck_assert_uint_eq(c.control.socket_mode, 0660);
+	ck_assert(!c.control.socket_group_set);
+	ck_assert_int_eq(c.access.default_role, CTL_ACL_VIEWER);
+	ck_assert_uint_eq(c.access.n_entries, 0);
+	ck_assert_str_eq(ctl_acl_role_name(CTL_ACL_OPERATOR), "operator");
+	ck_assert_str_eq(ctl_acl_role_name(CTL_ACL_NONE), "none");
+}
+END_TEST
+
 START_TEST(test_bundled_loads)
 {
 	struct mgw_config c;
@@ -437,6 +477,30 @@ static const struct bad bad_docs[] = {
 	 "control.metrics", "bad port"},
 	{"metrics not a string", MINIMAL "control:\n  metrics: [1]\n", 11, "control.metrics",
 	 "must be \"off\" or IP:PORT"},
+	{"access unknown user", MINIMAL "access:\n  grants:\n    - user: no_such_user_mgw\n      role: viewer\n",
+	 12, "access.grants[0].user", "unknown user \"no_such_user_mgw\""},
+	{"access unknown group", MINIMAL "access:\n  grants:\n    - uid: 7\n      role: admin\n"
+	 "    - group: no_such_group_mgw\n      role: viewer\n", 14, "access.grants[1].group",
+	 "unknown group"},
+	{"access bad role", MINIMAL "access:\n  grants:\n    - uid: 1000\n      role: root\n", 13,
+	 "access.grants[0].role", "must be viewer, operator or admin, got root"},
+	{"access two identities", MINIMAL "access:\n  grants:\n    - uid: 1\n      gid: 2\n      role: viewer\n",
+	 12, "access.grants[0]", "exactly one of uid, user, gid, group"},
+	{"access no identity", MINIMAL "access:\n  grants:\n    - role: viewer\n", 12, "access.grants[0]",
+	 "exactly one of"},
+	{"access missing role", MINIMAL "access:\n  grants:\n    - uid: 5\n", 12, "access.grants[0].role",
+	 "required key missing"},
+	{"access default operator", MINIMAL "access:\n  default_role: operator\n", 11,
+	 "access.default_role", "must be none or viewer"},
+	{"access unknown key", MINIMAL "access:\n  roles: []\n", 11, "access.roles", "unknown key"},
+	{"socket_mode executable", MINIMAL "control:\n  socket_mode: \"0777\"\n", 11,
+	 "control.socket_mode", "from 0600 to 0666"},
+	{"socket_mode owner cannot write", MINIMAL "control:\n  socket_mode: \"0466\"\n", 11,
+	 "control.socket_mode", "from 0600 to 0666"},
+	{"socket_mode not octal", MINIMAL "control:\n  socket_mode: 0690\n", 11, "control.socket_mode",
+	 "got \"0690\""},
+	{"socket_group unknown", MINIMAL "control:\n  socket_group: no_such_group_mgw\n", 11,
+	 "control.socket_group", "unknown group"},
 	{"empty device", DP "ports:\n  - name: feed0\n    device: \"\"\n" FEED, 7, "ports[0].device",
 	 "got an empty string"},
 	{"bool yes refused", DP "ports:\n  - name: feed0\n    device: d\n    promiscuous: yes\n" FEED,
@@ -692,6 +756,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_env_expansion);
 	tcase_add_test(tc, test_load_file);
 	tcase_add_test(tc, test_metrics_addr);
+	tcase_add_test(tc, test_access_section);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad");
