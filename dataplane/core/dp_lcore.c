@@ -31,6 +31,9 @@ static uint32_t rx_stage(struct dp_lcore_ctx *c)
 	struct rte_mbuf *pkts[256];
 	uint32_t work = 0;
 
+	/* A new filter from a config epoch takes effect here, between bursts:
+	   one acquire load per pass (dp_feed.h). */
+	dp_feed_sync(&c->feed);
 	for (uint32_t q = 0; q < c->n_rxq; q++) {
 		uint32_t room = rte_ring_free_count(c->ring) / c->ev_per_frame;
 		uint16_t want = (uint16_t)(room < c->burst ? room : c->burst);

@@ -53,6 +53,12 @@ struct dp_lcore_ctx {
 
 	/* book role */
 	struct dp_book *book;
+	/* config epochs (dp_cmd.c): served here, applied to the rx lcore's filter */
+	struct dp_feed *rx_feed;  /* the rx lcore's feed */
+	uint32_t epoch_busy;      /* 1 while an epoch waits for rx's acknowledgement */
+	uint32_t epoch_slot;      /* its command slot, answered when rx acks */
+	uint64_t epoch_gen;       /* the filter generation it published */
+	uint64_t epoch_deadline;  /* TSC: retract and refuse if rx has not acked by then */
 	struct dp_book_ev book_evs[DP_BOOK_BURST];
 } __rte_cache_aligned;
 

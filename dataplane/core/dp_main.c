@@ -350,6 +350,14 @@ static int setup(struct dp_app *app)
 		if (c->roles & CTL_ROLE_BOOK)
 			c->book = app->book;
 	}
+	/* Config epochs are served on the book lcore but change the rx lcore's
+	   filter (the hand-over protocol is in dp_feed.h). */
+	for (uint32_t i = 0; i < d->n_lcores; i++)
+		if (app->ctx[i]->roles & CTL_ROLE_BOOK)
+			for (uint32_t k = 0; k < d->n_lcores; k++)
+				if (app->ctx[k]->roles & CTL_ROLE_RX)
+					app->ctx[i]->rx_feed = &app->ctx[k]->feed;
+	atomic_store(&app->shm.hdr->config_epoch, 1); /* the file as read at start */
 	return 0;
 }
 

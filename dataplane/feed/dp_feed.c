@@ -17,10 +17,42 @@ void dp_feed_init(struct dp_feed *f, const struct ctl_feed_cfg *cfg, uint64_t *c
 {
 	memset(f, 0, sizeof(*f));
 	f->ctr = ctr;
-	f->n_udp_ports = cfg->n_udp_ports;
-	memcpy(f->udp_ports, cfg->udp_ports, sizeof(f->udp_ports));
-	f->n_groups = cfg->n_groups;
-	memcpy(f->groups, cfg->groups, sizeof(f->groups));
+	dp_feed_filter_from_cfg(&f->filter[0], cfg);
+	f->cur = &f->filter[0];
+	f->cur_gen = 0;
+	atomic_init(&f->pub_gen, 0);
+	atomic_init(&f->ack_gen, 0);
+}
+
+void dp_feed_filter_from_cfg(struct dp_feed_filter *out, const struct ctl_feed_cfg *cfg)
+{
+	memset(out, 0, sizeof(*out));
+	out->n_udp_ports = cfg->n_udp_ports <= CTL_MAX_UDP_PORTS ? cfg->n_udp_ports : CTL_MAX_UDP_PORTS;
+	memcpy(out->udp_ports, cfg->udp_ports, sizeof(out->udp_ports));
+	out->n_groups = cfg->n_groups <= CTL_MAX_GROUPS ? cfg->n_groups : CTL_MAX_GROUPS;
+	memcpy(out->groups, cfg->groups, sizeof(out->groups));
+}
+
+uint64_t dp_feed_filter_publish(struct dp_feed *f, const struct dp_feed_filter *nf)
+{
+	uint64_t pub = atomic_load_explicit(&f->pub_gen, memory_order_relaxed);
+	/* Acquire: rx's reads of the copy we are about to overwrite are done. */
+	if (atomic_load_explicit(&f->ack_gen, memory_order_acquire) != pub)
+		return 0;
+	uint64_t g = pub + 1;
+	f->filter[g & 1] = *nf;
+	atomic_store_explicit(&f->pub_gen, g, memory_order_release);
+	return g;
+}
+
+uint64_t dp_feed_filter_retract(struct dp_feed *f, uint64_t gen)
+{
+	if (atomic_load_explicit(&f->pub_gen, memory_order_relaxed) != gen)
+		return 0;
+	/* gen + 1 maps to the copy of gen - 1, which nobody wrote since: the old
+	   filter comes back without touching a buffer rx may be reading. */
+	atomic_store_explicit(&f->pub_gen, gen + 1, memory_order_release);
+	return gen + 1;
 }
 
 static const enum mgw_ctr_id pkt_drop_ctr[DP_PKT_DROP__COUNT] = {
@@ -40,7 +72,7 @@ static const enum mgw_ctr_id mold_drop_ctr[DP_MOLD_ERR__COUNT] = {
 	[DP_MOLD_ERR_ZERO_LEN] = MGW_CTR_MOLD_DROP_ZERO_LEN,
 };
 
-static int accept_dst(const struct dp_feed *f, const struct dp_pkt_udp *u)
+static int accept_dst(const struct dp_feed_filter *f, const struct dp_pkt_udp *u)
 {
 	uint32_t i;
 	for (i = 0; i < f->n_udp_ports; i++)
@@ -79,7 +111,7 @@ uint32_t dp_feed_frame(struct dp_feed *f, const uint8_t *frame, uint32_t len,
 		mgw_ctr_add(ctr, pkt_drop_ctr[-rc], 1);
 		return 0;
 	}
-	rc = accept_dst(f, &u);
+	rc = accept_dst(f->cur, &u);
 	if (rc < 0) {
 		mgw_ctr_add(ctr, (enum mgw_ctr_id)-rc, 1);
 		return 0;

@@ -44,7 +44,8 @@
 struct rte_ring;
 
 #define MGW_SHM_MAGIC 0x31304d4853574d47ull /* "GMWSHM01" little endian */
-#define MGW_SHM_ABI_VERSION 1u
+/* 2: command slot gained the config epoch request/response; header gained config_epoch. */
+#define MGW_SHM_ABI_VERSION 2u
 #define MGW_SHM_MAX_LCORES 65 /* main + 64 configured */
 #define MGW_SHM_MAX_SESSIONS 8
 #define MGW_SHM_MAX_PORTS 8
@@ -92,6 +93,10 @@ struct mgw_shm_hdr {
 	uint64_t cmd_slots_off;
 	uint32_t n_cmd_slots;
 	uint32_t cmd_slot_size;
+	/* Config epoch the dataplane runs with: 1 = the file as read at start,
+	   then the epoch of each MGW_CMD_CONFIG_EPOCH it applied (stored by the
+	   book lcore with release once rx runs with it). */
+	_Atomic uint64_t config_epoch;
 
 	_Atomic uint32_t ready;    /* 1 once everything above is written */
 };
@@ -140,6 +145,7 @@ enum mgw_cmd_type {
 	MGW_CMD_NONE = 0,
 	MGW_CMD_BOOK_SNAPSHOT = 1, /* depth of one symbol */
 	MGW_CMD_BOOK_TOP = 2,      /* busiest symbols with their BBO */
+	MGW_CMD_CONFIG_EPOCH = 3,  /* apply the dataplane's live config keys as one epoch */
 };
 
 enum mgw_cmd_state {
@@ -169,6 +175,23 @@ struct mgw_snap_symbol {
 	struct mgw_snap_level bid, ask; /* best; qty 0 when the side is empty */
 };
 
+#define MGW_EPOCH_MAX_UDP_PORTS 16 /* = CTL_MAX_UDP_PORTS */
+#define MGW_EPOCH_MAX_GROUPS 32    /* = CTL_MAX_GROUPS */
+#define MGW_EPOCH_REASON_MAX 160
+
+/*
+ * MGW_CMD_CONFIG_EPOCH request: every live dataplane key, whole (not a
+ * delta), so the result does not depend on what the dataplane ran before.
+ * The dataplane applies all of it or none; result 0 or -errno with a reason.
+ */
+struct mgw_cmd_config_epoch {
+	uint64_t epoch;            /* number control gives this epoch (> 0) */
+	uint32_t n_udp_ports;      /* feed.udp_ports, 1..16 */
+	uint16_t udp_ports[MGW_EPOCH_MAX_UDP_PORTS];
+	uint32_t n_groups;         /* feed.groups, 0..32, host order; 0 = any */
+	uint32_t groups[MGW_EPOCH_MAX_GROUPS];
+};
+
 struct mgw_cmd_slot {
 	_Atomic uint32_t state; /* mgw_cmd_state */
 	uint32_t seq;           /* request id chosen by control, echoed */
@@ -177,6 +200,7 @@ struct mgw_cmd_slot {
 	union {
 		struct { char stock[9]; uint8_t pad; uint16_t depth; } snapshot;
 		struct { uint16_t count; } top;
+		struct mgw_cmd_config_epoch epoch;
 	} req;
 	union {
 		struct {
@@ -191,6 +215,10 @@ struct mgw_cmd_slot {
 			uint32_t pad;
 			struct mgw_snap_symbol syms[MGW_TOP_MAX];
 		} top;
+		struct {
+			uint64_t epoch;    /* the dataplane's config_epoch after the command */
+			char reason[MGW_EPOCH_REASON_MAX]; /* why it was refused, "" if applied */
+		} epoch;
 	} resp;
 };
 

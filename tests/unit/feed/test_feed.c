@@ -940,10 +940,10 @@ END_TEST
 
 START_TEST(test_init_copies_cfg)
 {
-	ck_assert_uint_eq(feed.n_udp_ports, 2);
-	ck_assert_uint_eq(feed.udp_ports[1], PORT_B);
-	ck_assert_uint_eq(feed.n_groups, 2);
-	ck_assert_uint_eq(feed.groups[1], GROUP_B);
+	ck_assert_uint_eq(feed.cur->n_udp_ports, 2);
+	ck_assert_uint_eq(feed.cur->udp_ports[1], PORT_B);
+	ck_assert_uint_eq(feed.cur->n_groups, 2);
+	ck_assert_uint_eq(feed.cur->groups[1], GROUP_B);
 	ck_assert_uint_eq(feed.n_sessions, 0);
 	ck_assert_ptr_eq(feed.ctr, ctr);
 }
