@@ -32,6 +32,7 @@
 
 #include "ctl_config.h"
 #include "dp_lcore.h"
+#include "dp_telemetry.h"
 #include "drv_port.h"
 #include "mgw_shm.h"
 
@@ -461,6 +462,9 @@ int main(int argc, char **argv)
 	atomic_store(&app.shm.hdr->state, MGW_DP_RUNNING);
 	atomic_store(&app.shm.hdr->heartbeat_ns, realtime_ns());
 	mgw_shm_publish(&app.shm);
+	/* Telemetry is for operators: without it the feed still runs. */
+	if (dp_telemetry_init(&app.shm) != 0)
+		fprintf(stderr, "mgw-dataplane: DPDK telemetry commands not registered\n");
 	for (uint32_t i = 0; i < app.cfg.dataplane.n_lcores; i++) {
 		struct dp_lcore_ctx *c = app.ctx[i];
 		char roles[64];
@@ -487,6 +491,7 @@ wait:
 	publish_ports(&app);
 	printf("mgw-dataplane: stopped\n");
 out:
+	dp_telemetry_stop(); /* before the segment is unmapped */
 	teardown(&app);
 	rte_eal_cleanup();
 	return rc;
