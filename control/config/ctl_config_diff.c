@@ -165,6 +165,23 @@ void ctl_config_walk(const struct mgw_config *c, ctl_config_visit_fn fn, void *a
 	kv_u(&w, c->book.max_symbols, "book.max_symbols");
 
 	kv_s(&w, c->control.socket, "control.socket");
+	snprintf(w.key, sizeof(w.key), "control.socket_mode");
+	snprintf(w.val, sizeof(w.val), "\"%04o\"", c->control.socket_mode);
+	emit(&w);
+	if (c->control.socket_group_set)
+		kv_u(&w, c->control.socket_group, "control.socket_group");
+	kv_s(&w, c->control.metrics, "control.metrics");
+
+	kv_s(&w, ctl_acl_role_name(c->access.default_role), "access.default_role");
+	for (uint32_t i = 0; i < c->access.n_entries && i < CTL_MAX_ACL; i++) {
+		const struct ctl_acl_entry *e = &c->access.entries[i];
+		/* names as written, resolved ids otherwise: both say who it is */
+		if (e->name[0])
+			kv_s(&w, e->name, "access.grants[%u].%s", i, e->is_gid ? "group" : "user");
+		else
+			kv_u(&w, e->id, "access.grants[%u].%s", i, e->is_gid ? "gid" : "uid");
+		kv_s(&w, ctl_acl_role_name(e->role), "access.grants[%u].role", i);
+	}
 }
 
 /* ---- classification ---------------------------------------------------------- */
@@ -181,12 +198,18 @@ static const struct {
 } live_keys[] = {
 	{"feed.udp_ports", CTL_CFG_SIDE_DATAPLANE},
 	{"feed.groups", CTL_CFG_SIDE_DATAPLANE},
+	/* mgw-control looks the caller's role up on every command */
+	{"access.", CTL_CFG_SIDE_CONTROL},
 };
 
 enum ctl_cfg_apply ctl_config_key_apply(const char *key, uint32_t *side)
 {
 	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++) {
-		if (strcmp(key, live_keys[i].key) == 0) {
+		/* an entry ending in '.' covers a whole section */
+		size_t n = strlen(live_keys[i].key);
+		int match = live_keys[i].key[n - 1] == '.' ? strncmp(key, live_keys[i].key, n) == 0
+							  : strcmp(key, live_keys[i].key) == 0;
+		if (match) {
 			if (side)
 				*side = live_keys[i].side;
 			return CTL_CFG_LIVE;
@@ -323,16 +346,18 @@ int ctl_config_diff(const struct mgw_config *old_cfg, const struct mgw_config *n
 	SECTION("feed", feed);
 	SECTION("book", book);
 	SECTION("control", control);
+	SECTION("access", access);
 #undef SECTION
-	/* Sections after `control` (added later): compare the tail of the struct. */
-	size_t tail = offsetof(struct mgw_config, control) + sizeof(old_cfg->control);
+	/* Sections after `access` (added later): compare the tail of the struct. */
+	size_t tail = offsetof(struct mgw_config, access) + sizeof(old_cfg->access);
 	if (tail < sizeof(*old_cfg) &&
 	    memcmp((const char *)old_cfg + tail, (const char *)new_cfg + tail, sizeof(*old_cfg) - tail) != 0) {
 		int listed = 0;
 		for (uint32_t i = 0; i < d->n_kept; i++)
 			if (strncmp(d->ch[i].key, "instance", 8) && strncmp(d->ch[i].key, "dataplane", 9) &&
 			    strncmp(d->ch[i].key, "ports", 5) && strncmp(d->ch[i].key, "feed", 4) &&
-			    strncmp(d->ch[i].key, "book", 4) && strncmp(d->ch[i].key, "control", 7))
+			    strncmp(d->ch[i].key, "book", 4) && strncmp(d->ch[i].key, "control", 7) &&
+			    strncmp(d->ch[i].key, "access", 6))
 				listed = 1;
 		if (!listed)
 			add_change(d, "(unlisted section)", "?", "?");

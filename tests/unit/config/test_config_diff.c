@@ -117,6 +117,19 @@ START_TEST(test_list_entries_appear_and_go)
 }
 END_TEST
 
+START_TEST(test_access_is_live_on_control)
+{
+	load(BASE, &a);
+	load(BASE "access:\n  default_role: none\n  grants:\n    - uid: 1000\n      role: operator\n", &b);
+	ck_assert_int_eq(ctl_config_diff(&a, &b, &d), 0);
+	ck_assert_uint_eq(d.n, 3);
+	ck_assert_uint_eq(d.n_live, 3);
+	ck_assert_uint_eq(d.live_sides, CTL_CFG_SIDE_CONTROL);
+	ck_assert_str_eq(change("access.default_role")->new_value, "\"none\"");
+	ck_assert_str_eq(change("access.grants[0].uid")->new_value, "1000");
+}
+END_TEST
+
 START_TEST(test_unlisted_field_is_restart)
 {
 	/* A field the key list does not know (simulated by poking the bytes of a
@@ -153,6 +166,9 @@ START_TEST(test_walk_and_classes)
 	ck_assert_int_eq(ctl_config_key_apply("dataplane.burst", &side), CTL_CFG_RESTART);
 	ck_assert_uint_eq(side, 0);
 	ck_assert_int_eq(ctl_config_key_apply("ports[0].mtu", NULL), CTL_CFG_RESTART);
+	ck_assert_int_eq(ctl_config_key_apply("access.grants[3].role", &side), CTL_CFG_LIVE);
+	ck_assert_uint_eq(side, CTL_CFG_SIDE_CONTROL);
+	ck_assert_int_eq(ctl_config_key_apply("control.metrics", NULL), CTL_CFG_RESTART);
 	ck_assert_str_eq(ctl_cfg_apply_name(CTL_CFG_LIVE), "live");
 }
 END_TEST
@@ -166,6 +182,7 @@ int main(void)
 	tcase_add_test(tc, test_restart_only);
 	tcase_add_test(tc, test_mixed);
 	tcase_add_test(tc, test_list_entries_appear_and_go);
+	tcase_add_test(tc, test_access_is_live_on_control);
 	tcase_add_test(tc, test_unlisted_field_is_restart);
 	tcase_add_test(tc, test_walk_and_classes);
 	suite_add_tcase(s, tc);
