@@ -15,33 +15,7 @@
  * The result must be identical to dp_itch_decode + dp_book_ev_from_itch on
  * every input (tests/unit/book/test_book_fused.c checks that).
  */
-#include "dp_book.h"
-
-#include <string.h>
-
-#include "dp_itch.h"
-
-#if defined(__GNUC__)
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-#else
-#define likely(x) (x)
-#define unlikely(x) (x)
-#endif
-
-/*
- * One row per type byte. len = spec length (0 = not an ITCH type); kind =
- * book event kind (0 = not a book message); side_chk = the type has a B/S
- * side that the codec validates (A, F, P), at o_side. o_* = offset of each
- * field the event takes, m_* = 0xff if the type has it, else 0 (the read is
- * then at offset 1, in bounds for every type: the shortest is 12 bytes, and
- * masked away). Masks are bytes that sign-extend to all-ones or zero.
- */
-struct fused_row {
-	uint8_t len, kind, side_chk;
-	uint8_t o_qty, o_price, o_ref, o_ref2, o_stock, o_flag, o_side;
-	int8_t m_hdr, m_qty, m_price, m_ref, m_ref2, m_stock, m_flag, m_side;
-};
+#include "dp_book_fused.h"
 
 /* Offsets, then which fields the type has (Y/N). */
 #define Y (-1)
@@ -52,7 +26,7 @@ struct fused_row {
 /* A non-book type: only its length (and the side check for P) matters. */
 #define NB(len_) ROW(len_, DP_BEV_NONE, 0, 1, 1, 1, 1, 1, 1, 1, N, N, N, N, N, N, N, N)
 
-static const struct fused_row fused_tab[256] = {
+const struct dp_book_fused_row dp_book_fused_tab[256] = {
 	/*          len kind               chk qty px ref ref2 stk flag side  hdr qty px ref ref2 stk flag side */
 	['A'] = ROW(36, DP_BEV_ADD,           1, 20, 32, 11,  1,  24,  1, 19,  Y,  Y,  Y, Y,  N,  Y,  N,  Y),
 	['F'] = ROW(40, DP_BEV_ADD,           1, 20, 32, 11,  1,  24,  1, 19,  Y,  Y,  Y, Y,  N,  Y,  N,  Y),
@@ -71,60 +45,8 @@ static const struct fused_row fused_tab[256] = {
 #undef Y
 #undef N
 
-/* All-ones or zero from a row mask byte. */
-static inline uint64_t m64(int8_t m)
-{
-	return (uint64_t)(int64_t)m;
-}
-
-/* Big-endian loads; memcpy keeps them alignment-safe and lets gcc use movbe/bswap. */
-static inline uint32_t be32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return __builtin_bswap32(v);
-}
-
-static inline uint64_t be64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return __builtin_bswap64(v);
-}
-
 int dp_itch_decode_book_ev(const uint8_t *buf, size_t len, struct dp_book_ev *ev,
 			   uint8_t *type_out)
 {
-	if (unlikely(len == 0))
-		return -DP_ITCH_ERR_EMPTY;
-	const uint8_t t = buf[0];
-	const struct fused_row *r = &fused_tab[t];
-	if (unlikely(r->len == 0))
-		return -DP_ITCH_ERR_UNKNOWN_TYPE;
-	if (unlikely(len != r->len))
-		return -DP_ITCH_ERR_BAD_LENGTH;
-	/* len is the spec length: every offset in the row is in bounds. */
-	const uint8_t side = buf[r->o_side];
-	if (unlikely(r->side_chk & (side != 'B') & (side != 'S')))
-		return -DP_ITCH_ERR_BAD_FIELD;
-	*type_out = t;
-
-	/* Bytes 1..2 locate, 3..4 tracking, 5..10 timestamp. */
-	const uint64_t hmask = m64(r->m_hdr);
-	uint64_t stock;
-	memcpy(&stock, buf + r->o_stock, 8);
-
-	ev->kind = r->kind;
-	ev->side = (char)(side & (uint8_t)r->m_side);
-	ev->locate = (uint16_t)(be32(buf + 1) >> 16 & hmask);
-	ev->qty = be32(buf + r->o_qty) & (uint32_t)m64(r->m_qty);
-	ev->price = be32(buf + r->o_price) & (uint32_t)m64(r->m_price);
-	ev->flag = (char)(buf[r->o_flag] & (uint8_t)r->m_flag);
-	memset(ev->pad, 0, sizeof ev->pad);
-	ev->ref = be64(buf + r->o_ref) & m64(r->m_ref);
-	ev->ref2 = be64(buf + r->o_ref2) & m64(r->m_ref2);
-	ev->ts = be64(buf + 3) & 0xffffffffffffULL & hmask; /* tracking masked off */
-	stock &= m64(r->m_stock);
-	memcpy(ev->stock, &stock, 8);
-	return r->kind != DP_BEV_NONE;
+	return dp_itch_decode_book_ev_inl(buf, len, ev, type_out);
 }

@@ -38,6 +38,7 @@
 #include <x86intrin.h>
 
 #include "dp_book.h"
+#include "dp_book_fused.h"
 #include "dp_itch.h"
 
 #define RING 128 /* event pipeline slots; K must stay below */
@@ -154,7 +155,23 @@ int main(int argc, char **argv)
 
 	double t0 = now();
 	uint64_t c0 = __rdtsc();
-	while ((frc = dp_itch_file_next(buf, len, &off, &msg, &mlen)) == 1) {
+	for (;;) {
+		/*
+		 * BinaryFILE framing inline (what dp_itch_file_next does: 0 at a
+		 * clean end, -TRUNCATED for a cut length or body), so that the
+		 * loop is straight-line with the inlined decoder.
+		 */
+		if (off >= len) {
+			frc = 0;
+			break;
+		}
+		size_t left = len - off;
+		if (left < 2 || left - 2 < (mlen = (size_t)buf[off] << 8 | buf[off + 1])) {
+			frc = -DP_ITCH_ERR_TRUNCATED;
+			break;
+		}
+		msg = buf + off + 2;
+		off += 2 + mlen;
 		msgs++;
 		struct dp_book_ev *ev = &ring[w & (RING - 1)];
 		int drc;
@@ -165,7 +182,7 @@ int main(int argc, char **argv)
 				drc = dp_book_ev_from_itch(&m, ev);
 		} else {
 			uint8_t type;
-			drc = dp_itch_decode_book_ev(msg, mlen, ev, &type);
+			drc = dp_itch_decode_book_ev_inl(msg, mlen, ev, &type);
 		}
 		if (drc <= 0) {
 			decode_err += drc < 0;
