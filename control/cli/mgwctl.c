@@ -6,6 +6,7 @@
  *   mgwctl [-s SOCKET | -c CONFIG] [-t MS] COMMAND [ARGS...] [--json]
  */
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -32,7 +33,8 @@ static void usage(FILE *f)
 		"  -t MS       give up after MS milliseconds (default 5000)\n"
 		"commands: status | counters [PREFIX] [--raw] [--tsv] | counters clear |\n"
 		"          counters [PREFIX] [--raw] --watch [SECONDS] [--count N] |\n"
-		"          book SYMBOL [--depth N] | top [N] | ping | help\n"
+		"          book SYMBOL [--depth N] | top [N] | ping | help |\n"
+		"          config show | config validate FILE | config reload\n"
 		"exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 dataplane not attached,\n"
 		"            5 dataplane timeout, 6 mgw-control unreachable, 7 permission denied\n");
 }
@@ -312,6 +314,23 @@ int main(int argc, char **argv)
 	}
 	if (!sock || !*sock)
 		sock = DEFAULT_SOCKET;
+	/* `config validate FILE`: mgw-control reads the file itself, from its own
+	   working directory, so send an absolute path. */
+	static char abs_path[PATH_MAX];
+	if (argc - i >= 3 && !strcmp(argv[i], "config") && !strcmp(argv[i + 1], "validate") &&
+	    argv[i + 2][0] != '/' && strncmp(argv[i + 2], "--", 2) != 0) {
+		char cwd[PATH_MAX];
+		if (realpath(argv[i + 2], abs_path)) {
+			argv[i + 2] = abs_path;
+		} else if (getcwd(cwd, sizeof(cwd)) &&
+			   (size_t)snprintf(abs_path, sizeof(abs_path), "%s/%s", cwd, argv[i + 2]) <
+				   sizeof(abs_path)) {
+			argv[i + 2] = abs_path; /* missing file: mgw-control says so */
+		} else {
+			fprintf(stderr, "mgwctl: %s: %s\n", argv[i + 2], strerror(errno));
+			return CTL_USAGE;
+		}
+	}
 
 	if (!strcmp(argv[i], "counters")) {
 		for (int k = i + 1; k < argc; k++)

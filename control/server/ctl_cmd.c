@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl_server.h"
+#include "ctl_reload.h"
 
 #ifndef MGW_VERSION
 #define MGW_VERSION "0.0.0"
@@ -112,7 +113,8 @@ static void cmd_status(struct ctl_server *srv, struct ctl_conn *c)
 			       ",\"instance\":", (int)getpid(), MGW_VERSION,
 			       (uint64_t)((now - srv->start_ns) / 1000000000ull));
 		ctl_buf_json_str(b, srv->cfg.instance);
-		ctl_buf_printf(b, ",\"attaches\":%" PRIu64 "},\"dataplane\":", srv->dp.attaches);
+		ctl_buf_printf(b, ",\"attaches\":%" PRIu64 ",\"config_epoch\":%" PRIu64 "},\"dataplane\":",
+			       srv->dp.attaches, srv->cfg_epoch);
 		if (!att) {
 			ctl_buf_printf(b, "{\"attached\":false,\"reason\":");
 			ctl_buf_json_str(b, srv->dp.last_err);
@@ -123,6 +125,7 @@ static void cmd_status(struct ctl_server *srv, struct ctl_conn *c)
 	} else {
 		ctl_buf_printf(b, "mgw-control    pid %-7d version %-8s up %s  instance %s\n", (int)getpid(),
 			       MGW_VERSION, up, srv->cfg.instance);
+		ctl_buf_printf(b, "config         epoch %" PRIu64 "  %s\n", srv->cfg_epoch, srv->cfg.source);
 		if (!att) {
 			ctl_buf_printf(b, "mgw-dataplane  not attached: %s\n", srv->dp.last_err);
 			reply(c, CTL_NO_DATAPLANE);
@@ -141,13 +144,16 @@ static void cmd_status(struct ctl_server *srv, struct ctl_conn *c)
 		ctl_buf_printf(b, "{\"attached\":true,\"pid\":%d,\"version\":", h->dp_pid);
 		ctl_buf_json_str(b, h->version);
 		ctl_buf_printf(b, ",\"state\":\"%s\",\"uptime_s\":%" PRIu64 ",\"heartbeat_age_ms\":%" PRIu64
-			       ",\"hugepages\":%s,\"tsc_hz\":%" PRIu64 ",\"lcores\":[", dp_state_name(state),
+			       ",\"hugepages\":%s,\"tsc_hz\":%" PRIu64 ",\"config_epoch\":%" PRIu64
+			       ",\"lcores\":[", dp_state_name(state),
 			       dp_up, hb, h->hugepages ? "true" : "false",
-			       (uint64_t)h->tsc_hz_hi << 32 | h->tsc_hz_lo);
+			       (uint64_t)h->tsc_hz_hi << 32 | h->tsc_hz_lo,
+			       (uint64_t)atomic_load(&h->config_epoch));
 	} else {
 		ctl_buf_printf(b, "mgw-dataplane  pid %-7d version %-8s up %s  %s, heartbeat %" PRIu64
-			       " ms ago, %s\n", h->dp_pid, h->version, up, dp_state_name(state), hb,
-			       h->hugepages ? "hugepages" : "no hugepages (--no-huge)");
+			       " ms ago, %s, config epoch %" PRIu64 "\n", h->dp_pid, h->version, up,
+			       dp_state_name(state), hb, h->hugepages ? "hugepages" : "no hugepages (--no-huge)",
+			       (uint64_t)atomic_load(&h->config_epoch));
 		ctl_buf_printf(b, "\nLCORE  ROLES        BUSY%%        PASSES\n");
 	}
 	for (uint32_t i = 0; i < h->n_lcores && i < MGW_SHM_MAX_LCORES; i++) {
@@ -463,6 +469,10 @@ static void post(struct ctl_server *srv, struct ctl_conn *c, uint32_t type, cons
 void ctl_cmd_timeout(struct ctl_server *srv, struct ctl_conn *c)
 {
 	ctl_dp_abandon(&srv->dp, c->slot);
+	if (c->on_timeout) { /* the command answers (and audits) its own timeout */
+		c->on_timeout(srv, c);
+		return;
+	}
 	fail(c, CTL_TIMEOUT, "the dataplane did not answer within %d ms (is the book lcore stuck? "
 	     "see mgwctl status)", CTL_CMD_TIMEOUT_MS);
 }
@@ -697,6 +707,12 @@ static const struct ctl_cmd_def commands[] = {
 	 "depth of one symbol's exchange book (N <= 64, default 10)"},
 	{"top", NULL, CTL_ACCESS_VIEWER, do_top, "top [N]",
 	 "the N most active symbols with their best bid and offer"},
+	{"config", "show", CTL_ACCESS_VIEWER, ctl_config_show, "config show",
+	 "the config in force: file, epoch, every key (live or restart)"},
+	{"config", "validate", CTL_ACCESS_VIEWER, ctl_config_validate, "config validate FILE",
+	 "check a config file; OK or file:line: key: error, and what it would change"},
+	{"config", "reload", CTL_ACCESS_ADMIN, ctl_config_reload, "config reload",
+	 "re-read the config file, apply live keys as one epoch or refuse it whole"},
 	{"ping", NULL, CTL_ACCESS_VIEWER, do_ping, "ping", "check that mgw-control answers"},
 	{"help", NULL, CTL_ACCESS_VIEWER, do_help, "help", "this list"},
 };

@@ -29,17 +29,26 @@
 
 #include "ctl_metrics.h"
 #include "ctl_server.h"
+#include "ctl_reload.h"
 
 #define MAX_CONNS 64
 #define READ_TIMEOUT_MS 5000
 #define TICK_MS 200
 
 static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t hup_flag;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
+}
+
+/* SIGHUP = `mgwctl config reload`, run from the loop (ctl_reload.c). */
+static void on_hup(int sig)
+{
+	(void)sig;
+	hup_flag = 1;
 }
 
 static int mkdirs(const char *dir)
@@ -222,11 +231,15 @@ int main(int argc, char **argv)
 	if (sock_override)
 		snprintf(srv.cfg.control.socket, sizeof(srv.cfg.control.socket), "%s", sock_override);
 	srv.start_ns = realtime_ns();
+	srv.cfg_epoch = 1; /* the file as read at start */
+	srv.cfg_loaded_ns = srv.start_ns;
+	srv.socket_overridden = sock_override != NULL;
 	ctl_dp_init(&srv.dp, srv.cfg.instance);
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, on_hup);
 
 	ctl_baseline_init(&srv);
 	srv.listen_fd = listen_unix(srv.cfg.control.socket, &srv.cfg.control);
@@ -260,6 +273,28 @@ int main(int argc, char **argv)
 			next_tick = now + TICK_MS;
 			if (ctl_metrics_tick(&metrics, now))
 				printf("mgw-control: metrics on http://%s/metrics\n", srv.cfg.control.metrics);
+		}
+		if (hup_flag) {
+			/* An internal connection (fd -1) carries the reload, so a dataplane
+			   epoch is completed by the same pending-slot code as a CLI call. */
+			hup_flag = 0;
+			int slot = -1;
+			for (int i = 0; i < MAX_CONNS && slot < 0; i++)
+				if (!conns[i])
+					slot = i;
+			struct ctl_conn *hc = slot >= 0 ? calloc(1, sizeof(*hc)) : NULL;
+			if (!hc) {
+				printf("audit: config reload by SIGHUP result=refused epoch=%llu keys=- "
+				       "detail=\"mgw-control has no free connection slot\"\n",
+				       (unsigned long long)srv.cfg_epoch);
+			} else {
+				hc->fd = -1;
+				hc->slot = -1;
+				hc->peer_uid = (uid_t)-1;
+				hc->peer_gid = (gid_t)-1;
+				conns[slot] = hc;
+				ctl_config_reload_sighup(&srv, hc);
+			}
 		}
 
 		struct pollfd pfd[MAX_CONNS + 2];
@@ -361,6 +396,9 @@ int main(int argc, char **argv)
 			} else if (c->state == CTL_CONN_READ && now >= c->deadline_ms) {
 				conn_close(&conns[i]);
 			}
+			c = conns[i];
+			if (c && c->fd < 0 && c->state == CTL_CONN_WRITE)
+				conn_close(&conns[i]); /* SIGHUP's connection: the audit line said it all */
 		}
 	}
 

@@ -57,6 +57,11 @@ struct ctl_conn {
 	struct ctl_buf out;
 	uint8_t hdr[12];
 	size_t sent;
+	/* config reload (ctl_reload.c): the candidate waiting for the dataplane's
+	   ack, the timeout hook that refuses it, and whether SIGHUP asked */
+	struct mgw_config *reload_cfg;
+	void (*on_timeout)(struct ctl_server *srv, struct ctl_conn *c);
+	bool sighup;
 };
 
 struct ctl_server {
@@ -64,6 +69,11 @@ struct ctl_server {
 	struct ctl_dp dp;
 	uint64_t start_ns;
 	int listen_fd;
+	/* Config epochs (ctl_reload.c): cfg is the config in force, epoch cfg_epoch. */
+	uint64_t cfg_epoch;
+	uint64_t cfg_loaded_ns;      /* CLOCK_REALTIME when it came into force */
+	bool socket_overridden;      /* --socket given: not a config change on reload */
+	bool reload_busy;            /* a reload waits for the dataplane */
 	/* `counters clear` baseline and the file it persists in (ctl_baseline.h). */
 	struct ctl_baseline baseline;
 	char baseline_path[CTL_PATH_MAX + 16];
