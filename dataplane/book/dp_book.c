@@ -155,21 +155,33 @@ _Static_assert(sizeof(struct sym) == 64, "symbol record is one cache line");
 
 /*
  * Prefetch pipeline (see dp_book_prefetch): entry i of q[] is the hint made
- * at call number i (mod PF_RING), with what its earlier stages found.
+ * at call number i (mod PF_RING), with what its earlier stages found. The
+ * ring is longer than the pipeline so that an entry outlives its last stage
+ * until the event is applied (up to PF_RING - 1 events later): dp_book_apply
+ * takes the entry of apply number i as the hint for its event, and only as
+ * a guess that it verifies against the book (a stale hint, or one made for
+ * another event when the caller does not hint every event, costs the
+ * normal path, never a wrong result).
  */
 #define PF_STEP 4
-#define PF_RING 16 /* power of two > 3 * PF_STEP */
+#define PF_RING 32 /* power of two > 3 * PF_STEP */
+struct pfe {
+	uint32_t h;      /* ref_hash(ref) */
+	uint32_t oi;     /* stage 2: order in the home slot (or 0) */
+	uint32_t key;    /* side-array key of the event's price */
+	uint32_t wi;     /* stage 2: arena index of the 4 entries at the touch */
+	uint32_t li;     /* stage 3: level with that key near the touch (or 0), < max_levels */
+	uint32_t pos;    /* stage 3: where key is or would go in the side array */
+	uint32_t wrel;   /* stage 2: wi - the side's off */
+	uint16_t locate; /* clamped to the book */
+	uint8_t side;
+	uint8_t wn;      /* stage 2: entries of the window in use (n < 4: n) */
+};
+_Static_assert(sizeof(struct pfe) == 32, "hint entry is 32 bytes");
 struct pf {
-	uint32_t calls;
-	struct {
-		uint32_t h;      /* hash of ref */
-		uint32_t oi;     /* stage 2: order in the home slot (or 0) */
-		uint32_t key;    /* side-array key of the event's price */
-		uint32_t li;     /* stage 3: level with that key near the touch (or 0) */
-		uint16_t locate; /* clamped to the book */
-		uint8_t side;
-		uint8_t pad;
-	} q[PF_RING];
+	uint32_t calls;   /* dp_book_prefetch calls */
+	uint32_t applies; /* dp_book_apply calls */
+	struct pfe q[PF_RING];
 };
 
 struct dp_book {
@@ -477,6 +489,33 @@ static inline uint32_t side_find(const struct pent *a, uint32_t n, uint32_t key,
 	return lo;
 }
 
+/*
+ * side_find for a key that is in the side (n >= 1): compare the last 8
+ * entries (or the first 8 of a shorter array: a chunk has at least 8) at
+ * once, so that where the key sits near the touch is not a branch.
+ */
+static inline uint32_t side_find_present(const struct pent *a, uint32_t n, uint32_t key, int *found)
+{
+#if defined(__SSE2__)
+	uint32_t base = n > 8 ? n - 8 : 0, used = n - base;
+	__m128i k = _mm_set1_epi32((int)key);
+	unsigned m = 0;
+	for (int j = 0; j < 4; j++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(a + base + 2 * j));
+		m |= (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v, k))) << (4 * j);
+	}
+	/* Key lanes of the entries in use. */
+	m &= 0x5555u & ((1u << (2 * used)) - 1);
+	if (likely(m != 0)) {
+		*found = 1;
+		return base + ((unsigned)__builtin_ctz(m) >> 1);
+	}
+	return side_find(a, base, key, found);
+#else
+	return side_find(a, n, key, found);
+#endif
+}
+
 /* Insert {key, lvl} at pos; returns false if the arena cannot grow. */
 static bool side_insert(struct dp_book *b, struct side *s, uint32_t pos, uint32_t key, uint32_t lvl)
 {
@@ -550,14 +589,12 @@ static void order_remove(struct dp_book *b, uint32_t oi)
 	uint32_t li = o->lvl;
 	struct lvl *l = &b->lvl[li];
 
-	if (o->prev != NIL)
-		b->ord[o->prev].next = o->next;
-	else
-		l->head = o->next;
-	if (o->next != NIL)
-		b->ord[o->next].prev = o->prev;
-	else
-		l->tail = o->prev;
+	/* Head or tail of its level is data-dependent: select, do not branch. */
+	uint32_t prev = o->prev, next = o->next;
+	uint32_t *pn = prev != NIL ? &b->ord[prev != NIL ? prev : 0].next : &l->head;
+	uint32_t *np = next != NIL ? &b->ord[next != NIL ? next : 0].prev : &l->tail;
+	*pn = next;
+	*np = prev;
 	l->qty -= o->qty;
 	l->count--;
 
@@ -566,7 +603,8 @@ static void order_remove(struct dp_book *b, uint32_t oi)
 	if (l->count == 0) {
 		struct side *sd = &sy->side[l->side];
 		int found;
-		uint32_t pos = side_find(&b->arena[sd->off], sd->n, key_of(l->price, l->side), &found);
+		uint32_t pos = side_find_present(&b->arena[sd->off], sd->n, key_of(l->price, l->side),
+						 &found);
 		side_remove(b, sd, pos);
 		l->head = b->lvl_free;
 		b->lvl_free = li;
@@ -581,21 +619,36 @@ static void order_remove(struct dp_book *b, uint32_t oi)
 /*
  * Add a new order whose ref is known to be absent, hash slot `slot` being
  * the empty end of its probe run. Arguments already validated except pool
- * space. Returns true if added.
+ * space. hint_pos is a guess at the position of the price in its side
+ * array, from dp_book_prefetch (checked before use). Returns true if added.
  */
 static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsigned side,
-		      uint32_t price, uint32_t qty, uint64_t ref, uint32_t h, uint32_t slot)
+		      uint32_t price, uint32_t qty, uint64_t ref, uint32_t h, uint32_t slot,
+		      uint32_t hint_pos)
 {
 	if (unlikely(b->ord_free == NIL && b->ord_bump == b->max_orders)) {
 		b->st.orders_full++;
 		return false;
 	}
+	uint32_t li;
 	struct side *sd = &sy->side[side];
 	uint32_t key = key_of(price, side);
-	uint32_t li;
 	int found;
 	struct pent *a = &b->arena[sd->off];
-	uint32_t pos = side_find(a, sd->n, key, &found);
+	/*
+	 * hint_pos: where dp_book_prefetch saw key go among the entries at the
+	 * touch. Right iff the entry before it is smaller and the one at it (if
+	 * any) is not; the reads are clamped into the used part of the array
+	 * (or the arena's first entries for an empty side), and a wrong hint
+	 * falls back to the search.
+	 */
+	uint32_t n = sd->n;
+	uint32_t pos = hint_pos < n ? hint_pos : n;
+	uint32_t k_lo = a[pos - (pos != 0)].key, k_hi = a[pos - (pos == n && n != 0)].key;
+	if (likely(((pos == 0) | (k_lo < key)) & ((pos == n) | (k_hi >= key))))
+		found = (pos != n) & (k_hi == key);
+	else
+		pos = side_find(a, n, key, &found);
 	if (found) {
 		li = a[pos].lvl;
 	} else {
@@ -657,20 +710,22 @@ static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsign
 	return true;
 }
 
+/* Side + 1 of an add from its wire byte: B, S, else 0 (refused). */
+static const uint8_t side_code1[256] = {
+	['B'] = DP_BOOK_BID + 1, ['S'] = DP_BOOK_ASK + 1,
+};
+
 /* Checks shared by ADD and the add half of REPLACE; then adds. */
 static bool add_checked(struct dp_book *b, uint16_t locate, char side_ch, uint32_t price,
-			uint32_t qty, uint64_t ref, const char *stock)
+			uint32_t qty, uint64_t ref, const char *stock, uint32_t hint_pos)
 {
 	if (unlikely(locate >= b->max_symbols)) {
 		b->st.bad_locate++;
 		return false;
 	}
-	unsigned side;
-	if (side_ch == 'B')
-		side = DP_BOOK_BID;
-	else if (side_ch == 'S')
-		side = DP_BOOK_ASK;
-	else {
+	/* B or S is random: a table, not a branch on it. */
+	unsigned side = side_code1[(uint8_t)side_ch] - 1u;
+	if (unlikely(side > DP_BOOK_ASK)) {
 		b->st.bad_side++;
 		return false;
 	}
@@ -686,7 +741,7 @@ static bool add_checked(struct dp_book *b, uint16_t locate, char side_ch, uint32
 		return false;
 	}
 	struct sym *sy = &b->sym[locate];
-	if (!order_add(b, sy, locate, side, price, qty, ref, h, slot))
+	if (!order_add(b, sy, locate, side, price, qty, ref, h, slot, hint_pos))
 		return false;
 	if (unlikely(!sy->named) && stock) {
 		memcpy(sy->stock, stock, sizeof sy->stock);
@@ -722,9 +777,12 @@ static void reduce(struct dp_book *b, const struct dp_book_ev *ev)
 
 void dp_book_apply(struct dp_book *b, const struct dp_book_ev *ev)
 {
+	/* The hint made for apply number i is entry i (see struct pf). */
+	const struct pfe *hint = &b->pf->q[b->pf->applies++ & (PF_RING - 1)];
 	switch (ev->kind) {
 	case DP_BEV_ADD:
-		if (add_checked(b, ev->locate, ev->side, ev->price, ev->qty, ev->ref, ev->stock))
+		if (add_checked(b, ev->locate, ev->side, ev->price, ev->qty, ev->ref, ev->stock,
+				hint->pos))
 			applied(b, &b->sym[ev->locate], ev->locate, DP_BEV_ADD);
 		return;
 	case DP_BEV_EXEC:
@@ -764,7 +822,7 @@ void dp_book_apply(struct dp_book *b, const struct dp_book_ev *ev)
 		char side = b->ord[oi].side == DP_BOOK_BID ? 'B' : 'S';
 		tab_erase(b, slot);
 		order_remove(b, oi);
-		if (add_checked(b, locate, side, ev->price, ev->qty, ev->ref2, NULL))
+		if (add_checked(b, locate, side, ev->price, ev->qty, ev->ref2, NULL, hint->pos))
 			applied(b, &b->sym[locate], locate, DP_BEV_REPLACE);
 		return;
 	}
@@ -798,14 +856,15 @@ void dp_book_apply(struct dp_book *b, const struct dp_book_ev *ev)
 
 /*
  * Prefetch helper: the level with side-array key `key` among the 4 entries
- * at the touch of sd (the last 4, or the first 4 of a shorter array: the
- * chunk always has 8), or 0 if none. Entries past n are stale but inside
+ * a[0..3] at the touch of a side (the last 4, or the first 4 of a shorter
+ * array: the chunk always has 8), or 0 if none; and in *below how many of
+ * the first wn entries (those in use) have a smaller key. Entries past n are stale but inside
  * the arena; a stale match only costs a useless prefetch, and the result
  * is clamped to the level pool.
  */
-static inline uint32_t touch_level(const struct dp_book *b, const struct side *sd, uint32_t key)
+static inline uint32_t touch_scan(const struct dp_book *b, const struct pent *a, uint32_t key,
+				  uint32_t wn, uint32_t *below)
 {
-	const struct pent *a = &b->arena[sd->off + (sd->n >= 4 ? sd->n - 4 : 0)];
 	uint32_t li;
 #if defined(__SSE2__)
 	/* Lanes: key0 lvl0 key1 lvl1 | key2 lvl2 key3 lvl3; keep the key lanes. */
@@ -814,14 +873,28 @@ static inline uint32_t touch_level(const struct dp_book *b, const struct side *s
 	__m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(a + 2));
 	unsigned m = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v0, k))) |
 		     (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v1, k))) << 4;
+	/* Unsigned key < key: signed compare with the sign bits flipped. */
+	__m128i bias = _mm_set1_epi32(INT32_MIN);
+	__m128i kb = _mm_xor_si128(k, bias);
+	unsigned lt = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
+			      _mm_cmplt_epi32(_mm_xor_si128(v0, bias), kb))) |
+		      (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
+			      _mm_cmplt_epi32(_mm_xor_si128(v1, bias), kb))) << 4;
+	unsigned valid = 0x55u & ((1u << (2 * wn)) - 1);
 	m &= 0x55;
+	/* Keys are sorted: the entries below key are a prefix of the window. */
+	*below = (uint32_t)__builtin_popcount(lt & valid);
 	/* Highest matching entry (nearest the touch), like a scan from the end. */
 	unsigned lane = 31u - (unsigned)__builtin_clz(m | 1u);
 	li = a[lane >> 1].lvl & -(uint32_t)(m != 0); /* masks, not a branch on data */
 #else
 	li = 0;
-	for (uint32_t i = 0; i < 4; i++)
+	uint32_t nb = 0;
+	for (uint32_t i = 0; i < 4; i++) {
 		li = a[i].key == key ? a[i].lvl : li;
+		nb += (i < wn) & (a[i].key < key);
+	}
+	*below = nb;
 #endif
 	return li < b->max_levels ? li : 0;
 }
@@ -847,21 +920,25 @@ void dp_book_prefetch(const struct dp_book *b, const struct dp_book_ev *ev)
 {
 	struct pf *pf = b->pf;
 	uint32_t n = pf->calls++;
-	typeof(&pf->q[0]) e = &pf->q[n & (PF_RING - 1)];
+	struct pfe *e = &pf->q[n & (PF_RING - 1)];
 
 	/* Stage 1: slot of ref (for an add: where it goes), symbol line. */
-	e->h = ref_hash(ev->ref);
-	e->locate = ev->locate < b->max_symbols ? ev->locate : 0;
-	e->side = ev->side == 'S';
-	e->key = key_of(ev->price, e->side);
-	__builtin_prefetch(&b->tab[e->h & b->mask], 1, 3);
-	__builtin_prefetch(&b->sym[e->locate], 0, 3);
+	uint32_t h = ref_hash(ev->ref);
+	uint32_t side = ev->side == 'S';
+	uint16_t locate = ev->locate < b->max_symbols ? ev->locate : 0;
+	e->h = h;
+	e->locate = locate;
+	e->side = (uint8_t)side;
+	e->key = key_of(ev->price, side);
+	__builtin_prefetch(&b->tab[h & b->mask], 1, 3);
+	__builtin_prefetch(&b->sym[locate], 0, 3);
 	if (unlikely(ev->kind == DP_BEV_REPLACE))
 		__builtin_prefetch(&b->tab[ref_hash(ev->ref2) & b->mask], 1, 3);
 
 	/*
 	 * Stage 2: home slot -> order (the home slot holds it nearly always);
-	 * symbol -> side-array entries at the touch.
+	 * symbol -> side-array entries at the touch (the last 4, or the first
+	 * 4 of a shorter array: a chunk always has 8).
 	 */
 	e = &pf->q[(n - PF_STEP) & (PF_RING - 1)];
 	struct hslot s = b->tab[e->h & b->mask];
@@ -869,27 +946,37 @@ void dp_book_prefetch(const struct dp_book *b, const struct dp_book_ev *ev)
 	e->oi = (s.idx1 - 1) & -(uint32_t)((s.h == e->h) & (s.idx1 != 0));
 	__builtin_prefetch(&b->ord[e->oi], 1, 3);
 	const struct side *sd = &b->sym[e->locate].side[e->side];
-	const struct pent *w = &b->arena[sd->off + (sd->n >= 4 ? sd->n - 4 : 0)];
+	uint32_t sn = sd->n;
+	uint32_t wn = sn < 4 ? sn : 4;
+	e->wrel = sn - wn;
+	e->wn = (uint8_t)wn;
+	e->wi = sd->off + e->wrel;
+	const struct pent *w = &b->arena[e->wi];
 	__builtin_prefetch(w, 0, 3);
 	__builtin_prefetch(w + 3, 0, 3);
 
-	/* Stage 3: order -> FIFO neighbours and level; touch -> level of key. */
+	/*
+	 * Stage 3: order -> FIFO neighbours and level; touch -> level of key.
+	 * Order fields hold a valid index or NIL, and these addresses are only
+	 * prefetched (which never faults), so NIL is not clamped but mapped
+	 * to the record just before the array by the +1 / -1 (no branch).
+	 */
 	e = &pf->q[(n - 2 * PF_STEP) & (PF_RING - 1)];
 	const struct ord *o = &b->ord[e->oi];
-	uint32_t p = o->prev < b->max_orders ? o->prev : 0;
-	uint32_t x = o->next < b->max_orders ? o->next : 0;
-	uint32_t l = o->lvl < b->max_levels ? o->lvl : 0;
-	__builtin_prefetch(&b->ord[p], 1, 3);
-	__builtin_prefetch(&b->ord[x], 1, 3);
-	__builtin_prefetch(&b->lvl[l], 1, 3);
-	sd = &b->sym[e->locate].side[e->side];
-	e->li = touch_level(b, sd, e->key);
+	uintptr_t ob = (uintptr_t)b->ord - sizeof(struct ord);
+	uintptr_t lb = (uintptr_t)b->lvl - sizeof(struct lvl);
+	__builtin_prefetch((const void *)(ob + (uintptr_t)(uint32_t)(o->prev + 1) * sizeof(struct ord)), 1, 3);
+	__builtin_prefetch((const void *)(ob + (uintptr_t)(uint32_t)(o->next + 1) * sizeof(struct ord)), 1, 3);
+	__builtin_prefetch((const void *)(lb + (uintptr_t)(uint32_t)(o->lvl + 1) * sizeof(struct lvl)), 1, 3);
+	uint32_t below;
+	e->li = touch_scan(b, &b->arena[e->wi], e->key, e->wn, &below);
+	e->pos = e->wrel + below;
 	__builtin_prefetch(&b->lvl[e->li], 1, 3);
 
 	/* Stage 4: level -> its tail order, which an add links after. */
 	e = &pf->q[(n - 3 * PF_STEP) & (PF_RING - 1)];
 	uint32_t t = b->lvl[e->li].tail;
-	__builtin_prefetch(&b->ord[t < b->max_orders ? t : 0], 1, 3);
+	__builtin_prefetch((const void *)(ob + (uintptr_t)(uint32_t)(t + 1) * sizeof(struct ord)), 1, 3);
 }
 
 /* ------------------------------------------------------------------ */
