@@ -52,7 +52,7 @@ static inline uint64_t dp_bf_be64(const uint8_t *p)
 }
 
 /* Same contract as dp_itch_decode_book_ev() (dp_book.h). */
-static inline int dp_itch_decode_book_ev_inl(const uint8_t *buf, size_t len,
+static inline __attribute__((always_inline)) int dp_itch_decode_book_ev_inl(const uint8_t *buf, size_t len,
 					     struct dp_book_ev *ev, uint8_t *type_out)
 {
 	if (__builtin_expect(len == 0, 0))
