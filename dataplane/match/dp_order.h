@@ -28,7 +28,7 @@ enum dp_ord_type { DP_ORD_LIMIT = 1, DP_ORD_MARKET = 2 };
 
 enum dp_tif { DP_TIF_DAY = 1, DP_TIF_IOC = 2, DP_TIF_FOK = 3 };
 
-enum dp_mass_scope { DP_MASS_ACCOUNT = 1, DP_MASS_SESSION = 2, DP_MASS_SYMBOL = 3 };
+enum dp_mass_scope { DP_MASS_ACCOUNT = 1, DP_MASS_SESSION = 2, DP_MASS_SYMBOL = 3, DP_MASS_ALL = 4 };
 
 #define DP_ORD_F_POST_ONLY 0x01 /* reject if it would take liquidity on arrival */
 
