@@ -775,7 +775,8 @@ static void reduce(struct dp_book *b, const struct dp_book_ev *ev)
 	applied(b, &b->sym[locate], locate, ev->kind);
 }
 
-void dp_book_apply(struct dp_book *b, const struct dp_book_ev *ev)
+static inline __attribute__((always_inline)) void apply_one(struct dp_book *b,
+							    const struct dp_book_ev *ev)
 {
 	/* The hint made for apply number i is entry i (see struct pf). */
 	const struct pfe *hint = &b->pf->q[b->pf->applies++ & (PF_RING - 1)];
@@ -916,7 +917,8 @@ static inline uint32_t touch_scan(const struct dp_book *b, const struct pent *a,
  * does not apply to the event, or a hint made stale by events applied in
  * between, only costs a useless prefetch, never a wrong result.
  */
-void dp_book_prefetch(const struct dp_book *b, const struct dp_book_ev *ev)
+static inline __attribute__((always_inline)) void prefetch_one(const struct dp_book *b,
+							       const struct dp_book_ev *ev)
 {
 	struct pf *pf = b->pf;
 	uint32_t n = pf->calls++;
@@ -977,6 +979,23 @@ void dp_book_prefetch(const struct dp_book *b, const struct dp_book_ev *ev)
 	e = &pf->q[(n - 3 * PF_STEP) & (PF_RING - 1)];
 	uint32_t t = b->lvl[e->li].tail;
 	__builtin_prefetch((const void *)(ob + (uintptr_t)(uint32_t)(t + 1) * sizeof(struct ord)), 1, 3);
+}
+
+void dp_book_apply(struct dp_book *b, const struct dp_book_ev *ev)
+{
+	apply_one(b, ev);
+}
+
+void dp_book_prefetch(const struct dp_book *b, const struct dp_book_ev *ev)
+{
+	prefetch_one(b, ev);
+}
+
+void dp_book_prefetch_apply(struct dp_book *b, const struct dp_book_ev *hint,
+			    const struct dp_book_ev *ev)
+{
+	prefetch_one(b, hint);
+	apply_one(b, ev);
 }
 
 /* ------------------------------------------------------------------ */

@@ -124,6 +124,14 @@ void dp_book_apply(struct dp_book *b, const struct dp_book_ev *ev);
  */
 void dp_book_prefetch(const struct dp_book *b, const struct dp_book_ev *ev);
 
+/*
+ * dp_book_prefetch(b, hint) then dp_book_apply(b, ev) in one call (one
+ * call's overhead and the book's fields loaded once): the steady state of
+ * a loop that hints each event K events before applying it.
+ */
+void dp_book_prefetch_apply(struct dp_book *b, const struct dp_book_ev *hint,
+			    const struct dp_book_ev *ev);
+
 const struct dp_book_stats *dp_book_stats(const struct dp_book *b);
 
 struct dp_book_level {

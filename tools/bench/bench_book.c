@@ -104,10 +104,11 @@ static int run_pipelined(const uint8_t *buf, size_t len, struct dp_book *b, uint
 			continue;
 		}
 		w++;
-		dp_book_prefetch(b, ev);
 		if (__builtin_expect(w - r > k, 1)) {
-			dp_book_apply(b, &ring[r & (RING - 1)]);
+			dp_book_prefetch_apply(b, ev, &ring[r & (RING - 1)]);
 			r++;
+		} else {
+			dp_book_prefetch(b, ev);
 		}
 	}
 	*msgs_io = msgs;

@@ -477,8 +477,13 @@ START_TEST(differential)
 		int i = (ev.kind >= DP_BEV_EXEC && ev.kind <= DP_BEV_REPLACE) ? m_find(ev.ref) : -1;
 		uint16_t loc = i >= 0 ? mo[i].locate : ev.locate < NSYM ? ev.locate : 0;
 
-		dp_book_prefetch(b, &ev);
-		dp_book_apply(b, &ev);
+		/* Both ways of hinting: separate calls, and the combined call. */
+		if (step & 1) {
+			dp_book_prefetch(b, &ev);
+			dp_book_apply(b, &ev);
+		} else {
+			dp_book_prefetch_apply(b, &ev, &ev);
+		}
 		m_apply(&ev);
 
 		cmp_stats(b, step);
