@@ -88,11 +88,11 @@ static uint32_t book_stage(struct dp_lcore_ctx *c)
 	const unsigned int ahead = 16;
 	for (unsigned int i = 0; i < n && i < ahead; i++)
 		dp_book_prefetch(c->book, &c->book_evs[i]);
-	for (unsigned int i = 0; i < n; i++) {
-		if (i + ahead < n)
-			dp_book_prefetch(c->book, &c->book_evs[i + ahead]);
+	unsigned int i = 0;
+	for (; i + ahead < n; i++)
+		dp_book_prefetch_apply(c->book, &c->book_evs[i + ahead], &c->book_evs[i]);
+	for (; i < n; i++)
 		dp_book_apply(c->book, &c->book_evs[i]);
-	}
 	mgw_ctr_add(c->ctr, MGW_CTR_RING_DEQUEUED, n);
 	return n;
 }

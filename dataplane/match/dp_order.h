@@ -48,7 +48,8 @@ struct dp_order_msg {
 	uint32_t price;      /* Price(4) ticks; ignored for MARKET */
 	uint32_t qty;        /* shares, > 0 */
 	uint64_t ts;         /* receive time, UTC ns */
-	uint64_t seq;        /* order-entry sequence, echoed in reports */
+	uint64_t seq;        /* order-entry sequence */
+	uint64_t reserved;   /* zero; room for a later field without changing the size */
 };
 _Static_assert(sizeof(struct dp_order_msg) == 64, "dp_order_msg is 64 bytes");
 
