@@ -1,0 +1,1403 @@
+/*
+ * dp_match.c - the client matching engine (central limit order books of
+ * client orders, one per symbol). Rules: docs/MATCHING.md.
+ *
+ * Layout, chosen so that the common messages (a new order resting or
+ * taking at the touch, a cancel, a replace) touch few cache lines:
+ *
+ *   - an order is one 64-byte record (one cache line) in a pool addressed
+ *     by 32-bit indices; a free record keeps its free-list link in `next`;
+ *   - the order table is an open-addressing hash of 8-byte slots {order
+ *     index + 1, 32-bit hash} from (session, cl_ord_id) to resting orders,
+ *     with backward-shift deletion (no tombstones);
+ *   - price levels are 32-byte records in a second pool, each with an
+ *     intrusive FIFO (doubly linked through the orders) of its orders;
+ *   - per symbol and side the live levels sit in a sorted array of {key,
+ *     level} with the best price LAST (key = price for bids, ~price for
+ *     asks), so taking out the best level is a pop and inserting near the
+ *     touch moves few entries. The arrays live in chunks of 2^k entries
+ *     from one preallocated arena (free list per size class).
+ *
+ * Everything is allocated in dp_match_create(). Single owner, no locks,
+ * no floating point: money is u32 Price(4) ticks times u32 shares, and a
+ * cumulative notional is at most (2^32-1)^2 < 2^64, so u64 never wraps.
+ */
+#include "dp_match.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NIL UINT32_MAX
+#define MIN_CLS 3   /* smallest side-array chunk: 8 entries */
+#define MAX_CLS 31
+#define NEAR_SCAN 8 /* linear scan from the touch before a binary search */
+
+#if defined(__GNUC__)
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#else
+#define likely(x) (x)
+#define unlikely(x) (x)
+#endif
+
+/* Order bits in ord.bits. */
+#define OB_TIF 0x03      /* dp_tif */
+#define OB_MARKET 0x04
+#define OB_POST 0x08
+#define OB_RESTING 0x10  /* in a level FIFO and in the order table */
+#define OB_USED 0x20     /* record taken from the pool */
+
+/*
+ * One order, 64 bytes (one cache line).
+ *
+ *   0          8          16         24     28     32     36     40     44
+ *   +----------+----------+----------+------+------+------+------+------+
+ *   | cl_ord_id| order_id | notional |acct  |sess  |price |qty   |cum   |
+ *   +------+------+------+------+------+----+------+------+------+------+
+ *   44     48     52     56     60     62   63   64
+ *   | prev | next | lvl  | tseq |symbol|side|bits|
+ *   +------+------+------+------+------+----+----+
+ *
+ * qty is the order quantity (after replaces), cum the executed shares,
+ * leaves = qty - cum. notional = sum of px * shares executed (avg_px).
+ * tseq is the time-priority stamp given when the order joined its level
+ * (only dp_match_check reads it; compared modulo 2^32).
+ */
+struct ord {
+	uint64_t cl_ord_id;
+	uint64_t order_id;
+	uint64_t notional;
+	uint32_t account;
+	uint32_t session;
+	uint32_t price;
+	uint32_t qty;
+	uint32_t cum;
+	uint32_t prev;
+	uint32_t next;
+	uint32_t lvl;
+	uint32_t tseq;
+	uint16_t symbol;
+	uint8_t side; /* DP_MATCH_BID / DP_MATCH_ASK */
+	uint8_t bits; /* OB_* */
+};
+_Static_assert(sizeof(struct ord) == 64, "order record is one cache line");
+
+/*
+ * One price level, 32 bytes. head = oldest (first to trade). A free level
+ * keeps its free-list link in head.
+ *
+ *   0            8      12     16     20     24     26   27       32
+ *   +------------+------+------+------+------+------+----+--------+
+ *   | qty        |price |count |head  |tail  |symbol|side| pad    |
+ *   +------------+------+------+------+------+------+----+--------+
+ */
+struct lvl {
+	uint64_t qty;
+	uint32_t price;
+	uint32_t count;
+	uint32_t head;
+	uint32_t tail;
+	uint16_t symbol;
+	uint8_t side;
+	uint8_t pad[5];
+};
+_Static_assert(sizeof(struct lvl) == 32, "level record is 32 bytes");
+
+/* Order table slot: idx1 = order index + 1 (0 = empty), h = its hash. */
+struct hslot {
+	uint32_t idx1;
+	uint32_t h;
+};
+
+/*
+ * Side-array entry; both sides ascend by key so the best is last:
+ *
+ *   arena + off: [ worst | lvl ] ... [ next | lvl ] [ best | lvl ]   n used of 2^cls
+ */
+struct pent {
+	uint32_t key;
+	uint32_t lvl;
+};
+
+struct side {
+	uint32_t off;
+	uint32_t n;
+	uint32_t cls; /* 0 = no chunk */
+};
+
+/* Per symbol, 32 bytes: two sides and the resting order count. */
+struct sym {
+	struct side side[2];
+	uint32_t orders;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct sym) == 32, "symbol record is 32 bytes");
+
+/* STP table slot (open addressing, never deleted). */
+struct stpslot {
+	uint32_t account;
+	uint8_t used;
+	uint8_t mode;
+	uint8_t pad[2];
+};
+
+/* Why matching stopped with shares left. */
+enum stop { ST_EXHAUSTED, ST_REFERENCE, ST_STP };
+
+/* A message paused for lack of report slots (dp_match_resume). */
+enum { PEND_NONE = 0, PEND_MATCH = 1, PEND_MASS = 2 };
+struct pend {
+	uint32_t kind;
+	uint32_t oi;          /* PEND_MATCH: the aggressor */
+	struct dp_ref_px ref; /* PEND_MATCH: reference of the message */
+	uint32_t cursor;      /* PEND_MASS: next pool index to look at */
+	uint32_t key;         /* PEND_MASS: account / session / symbol */
+	uint8_t scope;
+};
+
+struct dp_match {
+	struct ord *ord;
+	struct lvl *lvl;
+	struct hslot *tab;
+	struct sym *sym;
+	struct pent *arena;
+	struct stpslot *stp;
+	uint32_t mask;      /* order table capacity - 1 */
+	uint32_t stp_mask;  /* STP table capacity - 1 */
+	uint32_t stp_used, max_accounts;
+	uint32_t max_orders, max_levels, max_symbols, max_sessions;
+	uint8_t stp_default;
+
+	uint32_t ord_free, ord_bump, ord_live; /* ord_live: resting orders */
+	uint32_t lvl_free, lvl_bump, lvl_live;
+	uint32_t arena_size, arena_bump;
+	uint32_t chunk_free[MAX_CLS + 1];
+
+	uint64_t order_seq; /* last order_id given */
+	uint64_t exec_seq;  /* last exec event number (exec_id >> 1) */
+	uint32_t tseq;
+
+	/* Report writer of the current call. */
+	struct dp_exec_report *out;
+	uint32_t n, cap;
+
+	struct pend pend;
+	struct dp_match_stats st;
+	struct dp_match_mem mem;
+};
+
+/* ------------------------------------------------------------------ */
+/* Memory                                                              */
+
+/* calloc aligned to 64 by hand; the raw pointer is kept just below. */
+static void *def_zalloc(size_t size, void *arg)
+{
+	(void)arg;
+	uint8_t *raw = calloc(1, size + 64 + sizeof(void *));
+	if (!raw)
+		return NULL;
+	uintptr_t p = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
+	((void **)p)[-1] = raw;
+	return (void *)p;
+}
+
+static void def_free(void *p, void *arg)
+{
+	(void)arg;
+	if (p)
+		free(((void **)p)[-1]);
+}
+
+static uint64_t pow2_ge(uint64_t x)
+{
+	uint64_t p = 1;
+	while (p < x)
+		p <<= 1;
+	return p;
+}
+
+static size_t r64(size_t x)
+{
+	return (x + 63) & ~(size_t)63;
+}
+
+struct layout {
+	uint64_t hcap, scap, arena;
+	size_t sz_m, sz_ord, sz_lvl, sz_tab, sz_sym, sz_arena, sz_stp;
+};
+
+/*
+ * A side of n levels holds a chunk of at most max(8, 2n) entries, so live
+ * chunks need at most 2 * max_levels + 16 per symbol; chunks given back
+ * wait on free lists (larger ones are split on demand), so twice that is
+ * reserved. If the arena still runs dry, the order that needed a new level
+ * is refused (DP_RJ_BOOK_FULL) and the book stays consistent.
+ */
+static void layout_of(const struct dp_match_cfg *c, struct layout *l)
+{
+	l->hcap = pow2_ge(2 * (uint64_t)c->max_orders);
+	if (l->hcap < 8)
+		l->hcap = 8;
+	l->scap = pow2_ge(2 * (uint64_t)c->max_accounts);
+	if (l->scap < 8)
+		l->scap = 8;
+	l->arena = 4 * pow2_ge(c->max_levels) + 32 * (uint64_t)c->max_symbols;
+	if (l->arena > ((uint64_t)1 << 31))
+		l->arena = (uint64_t)1 << 31;
+	l->sz_m = r64(sizeof(struct dp_match));
+	l->sz_ord = r64((size_t)c->max_orders * sizeof(struct ord));
+	l->sz_lvl = r64((size_t)c->max_levels * sizeof(struct lvl));
+	l->sz_tab = r64((size_t)l->hcap * sizeof(struct hslot));
+	l->sz_sym = r64((size_t)c->max_symbols * sizeof(struct sym));
+	l->sz_arena = r64((size_t)l->arena * sizeof(struct pent));
+	l->sz_stp = r64((size_t)l->scap * sizeof(struct stpslot));
+}
+
+static bool cfg_ok(const struct dp_match_cfg *c)
+{
+	return c && c->max_orders && c->max_levels && c->max_symbols && c->max_sessions &&
+	       c->max_accounts && c->max_symbols <= 65536 && c->max_orders < (1u << 31) &&
+	       c->max_levels < (1u << 31) && c->max_accounts < (1u << 30) &&
+	       c->stp_default <= DP_STP_CANCEL_BOTH;
+}
+
+size_t dp_match_mem_size(const struct dp_match_cfg *cfg)
+{
+	struct layout l;
+	if (!cfg_ok(cfg))
+		return 0;
+	layout_of(cfg, &l);
+	return l.sz_m + l.sz_ord + l.sz_lvl + l.sz_tab + l.sz_sym + l.sz_arena + l.sz_stp;
+}
+
+void dp_match_destroy(struct dp_match *m)
+{
+	if (!m)
+		return;
+	struct dp_match_mem mm = m->mem;
+	mm.free(m->ord, mm.arg);
+	mm.free(m->lvl, mm.arg);
+	mm.free(m->tab, mm.arg);
+	mm.free(m->sym, mm.arg);
+	mm.free(m->arena, mm.arg);
+	mm.free(m->stp, mm.arg);
+	mm.free(m, mm.arg);
+}
+
+int dp_match_create(struct dp_match **out, const struct dp_match_cfg *cfg,
+		    const struct dp_match_mem *mem)
+{
+	struct dp_match_mem mm = { def_zalloc, def_free, NULL };
+	struct layout l;
+
+	if (!out || !cfg_ok(cfg))
+		return -EINVAL;
+	if (mem && mem->zalloc && mem->free)
+		mm = *mem;
+	layout_of(cfg, &l);
+	struct dp_match *m = mm.zalloc(l.sz_m, mm.arg);
+	if (!m)
+		return -ENOMEM;
+	m->mem = mm;
+	m->ord = mm.zalloc(l.sz_ord, mm.arg);
+	m->lvl = mm.zalloc(l.sz_lvl, mm.arg);
+	m->tab = mm.zalloc(l.sz_tab, mm.arg);
+	m->sym = mm.zalloc(l.sz_sym, mm.arg);
+	m->arena = mm.zalloc(l.sz_arena, mm.arg);
+	m->stp = mm.zalloc(l.sz_stp, mm.arg);
+	if (!m->ord || !m->lvl || !m->tab || !m->sym || !m->arena || !m->stp) {
+		dp_match_destroy(m);
+		return -ENOMEM;
+	}
+	m->mask = (uint32_t)(l.hcap - 1);
+	m->stp_mask = (uint32_t)(l.scap - 1);
+	m->max_accounts = cfg->max_accounts;
+	m->max_orders = cfg->max_orders;
+	m->max_levels = cfg->max_levels;
+	m->max_symbols = cfg->max_symbols;
+	m->max_sessions = cfg->max_sessions;
+	m->stp_default = cfg->stp_default;
+	m->ord_free = NIL;
+	m->lvl_free = NIL;
+	m->arena_size = (uint32_t)l.arena;
+	for (int c = 0; c <= MAX_CLS; c++)
+		m->chunk_free[c] = NIL;
+	*out = m;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Order table: (session, cl_ord_id) -> resting order                  */
+
+static inline uint32_t key_hash(uint32_t session, uint64_t cl)
+{
+	uint64_t x = cl * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)session << 17) ^ session;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (uint32_t)x;
+}
+
+/* Slot holding the key (*found = 1) or the empty slot ending its run. */
+static inline uint32_t tab_probe(const struct dp_match *m, uint32_t session, uint64_t cl,
+				 uint32_t h, int *found)
+{
+	uint32_t i = h & m->mask;
+	for (;;) {
+		struct hslot s = m->tab[i];
+		if (s.idx1 == 0) {
+			*found = 0;
+			return i;
+		}
+		if (s.h == h) {
+			const struct ord *o = &m->ord[s.idx1 - 1];
+			if (o->cl_ord_id == cl && o->session == session) {
+				*found = 1;
+				return i;
+			}
+		}
+		i = (i + 1) & m->mask;
+	}
+}
+
+/* Backward-shift delete: entries whose home is not in (i, j] move back. */
+static void tab_erase(struct dp_match *m, uint32_t i)
+{
+	uint32_t mask = m->mask, j = i;
+	for (;;) {
+		j = (j + 1) & mask;
+		struct hslot s = m->tab[j];
+		if (s.idx1 == 0)
+			break;
+		uint32_t home = s.h & mask;
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			m->tab[i] = s;
+			i = j;
+		}
+	}
+	m->tab[i].idx1 = 0;
+	m->tab[i].h = 0;
+}
+
+static void tab_insert(struct dp_match *m, uint32_t oi)
+{
+	const struct ord *o = &m->ord[oi];
+	uint32_t h = key_hash(o->session, o->cl_ord_id);
+	int found;
+	uint32_t slot = tab_probe(m, o->session, o->cl_ord_id, h, &found);
+	/* The caller checked the key is absent; the table is 2x max_orders. */
+	m->tab[slot].idx1 = oi + 1;
+	m->tab[slot].h = h;
+}
+
+static void tab_remove(struct dp_match *m, uint32_t oi)
+{
+	const struct ord *o = &m->ord[oi];
+	int found;
+	uint32_t slot = tab_probe(m, o->session, o->cl_ord_id, key_hash(o->session, o->cl_ord_id),
+				  &found);
+	if (found)
+		tab_erase(m, slot);
+}
+
+/* Resting order index for (session, cl), or NIL. */
+static inline uint32_t tab_find(const struct dp_match *m, uint32_t session, uint64_t cl)
+{
+	int found;
+	uint32_t slot = tab_probe(m, session, cl, key_hash(session, cl), &found);
+	return found ? m->tab[slot].idx1 - 1 : NIL;
+}
+
+/* ------------------------------------------------------------------ */
+/* STP modes                                                           */
+
+static inline uint32_t acct_hash(uint32_t a)
+{
+	uint64_t x = (uint64_t)a * 0x9e3779b97f4a7c15ULL;
+	return (uint32_t)(x >> 32);
+}
+
+int dp_match_set_stp(struct dp_match *m, uint32_t account, uint8_t mode)
+{
+	if (!m || mode > DP_STP_CANCEL_BOTH)
+		return -EINVAL;
+	uint32_t i = acct_hash(account) & m->stp_mask;
+	while (m->stp[i].used && m->stp[i].account != account)
+		i = (i + 1) & m->stp_mask;
+	if (!m->stp[i].used) {
+		if (m->stp_used >= m->max_accounts)
+			return -ENOSPC;
+		m->stp[i].used = 1;
+		m->stp[i].account = account;
+		m->stp_used++;
+	}
+	m->stp[i].mode = mode;
+	return 0;
+}
+
+uint8_t dp_match_get_stp(const struct dp_match *m, uint32_t account)
+{
+	if (likely(m->stp_used == 0))
+		return m->stp_default;
+	uint32_t i = acct_hash(account) & m->stp_mask;
+	while (m->stp[i].used) {
+		if (m->stp[i].account == account)
+			return m->stp[i].mode;
+		i = (i + 1) & m->stp_mask;
+	}
+	return m->stp_default;
+}
+
+/* ------------------------------------------------------------------ */
+/* Side arrays                                                          */
+
+static uint32_t chunk_get(struct dp_match *m, uint32_t cls)
+{
+	uint32_t off = m->chunk_free[cls];
+	if (off != NIL) {
+		m->chunk_free[cls] = m->arena[off].lvl;
+		return off;
+	}
+	uint32_t size = 1u << cls;
+	if (m->arena_size - m->arena_bump >= size) {
+		off = m->arena_bump;
+		m->arena_bump += size;
+		return off;
+	}
+	/* Split a larger free chunk; the upper halves go to the lists. */
+	for (uint32_t c = cls + 1; c <= MAX_CLS; c++) {
+		off = m->chunk_free[c];
+		if (off == NIL)
+			continue;
+		m->chunk_free[c] = m->arena[off].lvl;
+		while (c > cls) {
+			c--;
+			uint32_t half = off + (1u << c);
+			m->arena[half].lvl = m->chunk_free[c];
+			m->chunk_free[c] = half;
+		}
+		return off;
+	}
+	return NIL;
+}
+
+static void chunk_put(struct dp_match *m, uint32_t off, uint32_t cls)
+{
+	m->arena[off].lvl = m->chunk_free[cls];
+	m->chunk_free[cls] = off;
+}
+
+static inline uint32_t key_of(uint32_t price, unsigned side)
+{
+	return side == DP_MATCH_BID ? price : ~price;
+}
+
+/* Index of key (*found = 1) or where it would be inserted (*found = 0). */
+static inline uint32_t side_find(const struct pent *a, uint32_t n, uint32_t key, int *found)
+{
+	uint32_t i = n, stop = n > NEAR_SCAN ? n - NEAR_SCAN : 0;
+	while (i > stop) {
+		uint32_t k = a[i - 1].key;
+		if (k <= key) {
+			*found = (k == key);
+			return i - (k == key);
+		}
+		i--;
+	}
+	uint32_t lo = 0, hi = i;
+	while (lo < hi) {
+		uint32_t mid = lo + ((hi - lo) >> 1);
+		if (a[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = (lo < i && a[lo].key == key);
+	return lo;
+}
+
+static bool side_insert(struct dp_match *m, struct side *s, uint32_t pos, uint32_t key,
+			uint32_t li)
+{
+	if (s->cls == 0 || s->n == (1u << s->cls)) {
+		uint32_t cls = s->cls ? s->cls + 1 : MIN_CLS;
+		if (cls > MAX_CLS)
+			return false;
+		uint32_t off = chunk_get(m, cls);
+		if (off == NIL)
+			return false;
+		if (s->cls) {
+			memcpy(&m->arena[off], &m->arena[s->off], (size_t)s->n * sizeof(struct pent));
+			chunk_put(m, s->off, s->cls);
+		}
+		s->off = off;
+		s->cls = cls;
+	}
+	struct pent *a = &m->arena[s->off];
+	if (pos < s->n)
+		memmove(&a[pos + 1], &a[pos], (size_t)(s->n - pos) * sizeof(struct pent));
+	a[pos].key = key;
+	a[pos].lvl = li;
+	s->n++;
+	return true;
+}
+
+static void side_remove_at(struct dp_match *m, struct side *s, uint32_t pos)
+{
+	struct pent *a = &m->arena[s->off];
+	s->n--;
+	if (pos < s->n)
+		memmove(&a[pos], &a[pos + 1], (size_t)(s->n - pos) * sizeof(struct pent));
+	if (s->n == 0) {
+		chunk_put(m, s->off, s->cls);
+		s->cls = 0;
+		s->off = 0;
+	}
+}
+
+/* Best level of a side, or NIL. */
+static inline uint32_t side_best(const struct dp_match *m, const struct side *s)
+{
+	return s->n ? m->arena[s->off + s->n - 1].lvl : NIL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Orders in levels                                                    */
+
+static inline uint32_t ord_alloc(struct dp_match *m)
+{
+	uint32_t oi;
+	if (m->ord_free != NIL) {
+		oi = m->ord_free;
+		m->ord_free = m->ord[oi].next;
+	} else if (m->ord_bump < m->max_orders) {
+		oi = m->ord_bump++;
+	} else {
+		return NIL;
+	}
+	return oi;
+}
+
+static inline bool ord_avail(const struct dp_match *m)
+{
+	return m->ord_free != NIL || m->ord_bump < m->max_orders;
+}
+
+static inline void ord_release(struct dp_match *m, uint32_t oi)
+{
+	m->ord[oi].bits = 0;
+	m->ord[oi].next = m->ord_free;
+	m->ord_free = oi;
+}
+
+/*
+ * Unlink a resting order from its level (freeing the level when it
+ * empties) but keep the record; the table entry is the caller's job.
+ */
+static void unlink_order(struct dp_match *m, uint32_t oi)
+{
+	struct ord *o = &m->ord[oi];
+	uint32_t li = o->lvl;
+	struct lvl *l = &m->lvl[li];
+	if (o->prev != NIL)
+		m->ord[o->prev].next = o->next;
+	else
+		l->head = o->next;
+	if (o->next != NIL)
+		m->ord[o->next].prev = o->prev;
+	else
+		l->tail = o->prev;
+	l->qty -= o->qty - o->cum;
+	l->count--;
+	struct sym *sy = &m->sym[o->symbol];
+	sy->orders--;
+	if (l->count == 0) {
+		struct side *sd = &sy->side[l->side];
+		uint32_t pos;
+		if (likely(m->arena[sd->off + sd->n - 1].lvl == li)) {
+			pos = sd->n - 1;
+		} else {
+			int found;
+			pos = side_find(&m->arena[sd->off], sd->n, key_of(l->price, l->side), &found);
+		}
+		side_remove_at(m, sd, pos);
+		l->head = m->lvl_free;
+		m->lvl_free = li;
+		m->lvl_live--;
+	}
+	o->bits &= (uint8_t)~OB_RESTING;
+	m->ord_live--;
+}
+
+/*
+ * Put order oi (leaves > 0) at the tail of its price level, creating the
+ * level if needed, and into the order table. Returns false (nothing
+ * changed) if the level pool or the side-array arena is exhausted.
+ */
+static bool rest_order(struct dp_match *m, uint32_t oi)
+{
+	struct ord *o = &m->ord[oi];
+	struct sym *sy = &m->sym[o->symbol];
+	struct side *sd = &sy->side[o->side];
+	uint32_t key = key_of(o->price, o->side);
+	int found;
+	uint32_t pos = side_find(&m->arena[sd->off], sd->n, key, &found);
+	uint32_t li;
+	if (found) {
+		li = m->arena[sd->off + pos].lvl;
+	} else {
+		if (m->lvl_free == NIL && m->lvl_bump == m->max_levels)
+			return false;
+		li = m->lvl_free != NIL ? m->lvl_free : m->lvl_bump;
+		if (!side_insert(m, sd, pos, key, li))
+			return false;
+		if (m->lvl_free != NIL)
+			m->lvl_free = m->lvl[li].head;
+		else
+			m->lvl_bump++;
+		m->lvl_live++;
+		struct lvl *nl = &m->lvl[li];
+		nl->qty = 0;
+		nl->price = o->price;
+		nl->count = 0;
+		nl->head = NIL;
+		nl->tail = NIL;
+		nl->symbol = o->symbol;
+		nl->side = o->side;
+	}
+	struct lvl *l = &m->lvl[li];
+	o->lvl = li;
+	o->prev = l->tail;
+	o->next = NIL;
+	o->tseq = ++m->tseq;
+	if (l->tail != NIL)
+		m->ord[l->tail].next = oi;
+	else
+		l->head = oi;
+	l->tail = oi;
+	l->qty += o->qty - o->cum;
+	l->count++;
+	sy->orders++;
+	o->bits |= OB_RESTING;
+	m->ord_live++;
+	tab_insert(m, oi);
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reports                                                              */
+
+static inline uint32_t avg_px(const struct ord *o)
+{
+	/* notional <= (2^32-1)^2 and cum/2 < 2^31: the sum fits in u64. */
+	return o->cum ? (uint32_t)((o->notional + o->cum / 2) / o->cum) : 0;
+}
+
+/* A report about order o; leaves as in the record unless `done`. */
+static inline struct dp_exec_report *rep_order(struct dp_match *m, const struct ord *o,
+					       uint8_t kind, uint8_t reason, bool done)
+{
+	struct dp_exec_report *r = &m->out[m->n++];
+	r->kind = kind;
+	r->reason = reason;
+	r->side = o->side == DP_MATCH_BID ? 'B' : 'S';
+	r->flags = 0;
+	r->symbol = o->symbol;
+	r->pad = 0;
+	r->account = o->account;
+	r->session = o->session;
+	r->cl_ord_id = o->cl_ord_id;
+	r->order_id = o->order_id;
+	r->exec_id = (++m->exec_seq) << 1;
+	r->last_px = 0;
+	r->last_qty = 0;
+	r->leaves_qty = done ? 0 : o->qty - o->cum;
+	r->cum_qty = o->cum;
+	r->avg_px = avg_px(o);
+	r->contra = 0;
+	return r;
+}
+
+/* REJECTED / CANCEL_REJECTED about a message (no live order involved). */
+static void rep_msg(struct dp_match *m, const struct dp_order_msg *msg, uint8_t kind,
+		    uint8_t reason, const struct ord *target)
+{
+	struct dp_exec_report *r = &m->out[m->n++];
+	memset(r, 0, sizeof *r);
+	r->kind = kind;
+	r->reason = reason;
+	r->side = msg->side;
+	r->symbol = msg->symbol;
+	r->account = msg->account;
+	r->session = msg->session;
+	r->cl_ord_id = msg->cl_ord_id;
+	r->exec_id = (++m->exec_seq) << 1;
+	if (target) {
+		r->side = target->side == DP_MATCH_BID ? 'B' : 'S';
+		r->order_id = target->order_id;
+		r->leaves_qty = target->qty - target->cum;
+		r->cum_qty = target->cum;
+		r->avg_px = avg_px(target);
+	}
+	if (reason < 64)
+		m->st.rejected[reason]++;
+}
+
+/* CANCELLED for o, which is then released (off book and table already). */
+static void cancel_done(struct dp_match *m, uint32_t oi, uint8_t reason)
+{
+	rep_order(m, &m->ord[oi], DP_EXEC_CANCELLED, reason, true);
+	m->st.cancelled++;
+	ord_release(m, oi);
+}
+
+/* Cancel a resting order: off the book, out of the table, report. */
+static void cancel_resting(struct dp_match *m, uint32_t oi, uint8_t reason)
+{
+	tab_remove(m, oi);
+	unlink_order(m, oi);
+	cancel_done(m, oi, reason);
+}
+
+/* ------------------------------------------------------------------ */
+/* Matching                                                             */
+
+/* Usable reference: valid, both sides, not crossed. */
+static inline bool ref_ok(const struct dp_ref_px *r)
+{
+	return r && r->valid && r->bid && r->ask && r->bid <= r->ask;
+}
+
+/* Would an order of side/limit (market: any) trade at price p? */
+static inline bool within_limit(const struct ord *o, uint32_t p)
+{
+	if (o->bits & OB_MARKET)
+		return true;
+	return o->side == DP_MATCH_BID ? p <= o->price : p >= o->price;
+}
+
+/* Marketable against the client book on the other side. */
+static inline bool marketable(const struct dp_match *m, const struct ord *o)
+{
+	const struct side *os = &m->sym[o->symbol].side[o->side ^ 1];
+	uint32_t li = side_best(m, os);
+	return li != NIL && within_limit(o, m->lvl[li].price);
+}
+
+static inline bool in_band(const struct dp_ref_px *r, uint32_t p)
+{
+	return p >= r->bid && p <= r->ask;
+}
+
+/*
+ * FOK: could the order be filled completely right now? Walks the other
+ * side exactly as matching would (limit, reference band, STP) without
+ * changing anything.
+ */
+static bool fok_fillable(const struct dp_match *m, const struct ord *o, const struct dp_ref_px *r,
+			 uint8_t stp)
+{
+	const struct side *os = &m->sym[o->symbol].side[o->side ^ 1];
+	uint64_t need = o->qty - o->cum, got = 0;
+	if (!ref_ok(r))
+		return false;
+	for (uint32_t i = os->n; i-- > 0;) {
+		const struct lvl *l = &m->lvl[m->arena[os->off + i].lvl];
+		if (!within_limit(o, l->price) || !in_band(r, l->price))
+			return false;
+		for (uint32_t oi = l->head; oi != NIL; oi = m->ord[oi].next) {
+			const struct ord *ro = &m->ord[oi];
+			if (ro->account == o->account && stp != DP_STP_NONE) {
+				if (stp == DP_STP_CANCEL_OLDEST)
+					continue;
+				return false;
+			}
+			got += ro->qty - ro->cum;
+			if (got >= need)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Match the aggressor m->pend.oi against the other side, then rest or
+ * cancel what is left. Returns true when done, false when paused (fewer
+ * than 3 report slots left with more to do).
+ */
+static bool run_match(struct dp_match *m)
+{
+	uint32_t oi = m->pend.oi;
+	struct ord *o = &m->ord[oi];
+	const struct dp_ref_px *r = &m->pend.ref;
+	struct side *os = &m->sym[o->symbol].side[o->side ^ 1];
+	uint8_t stp = dp_match_get_stp(m, o->account);
+	enum stop why = ST_EXHAUSTED;
+	bool ref = ref_ok(r);
+
+	while (o->cum < o->qty) {
+		uint32_t li = side_best(m, os);
+		if (li == NIL)
+			break;
+		struct lvl *l = &m->lvl[li];
+		uint32_t p = l->price;
+		if (!within_limit(o, p))
+			break;
+		if (!ref || !in_band(r, p)) {
+			why = ST_REFERENCE;
+			break;
+		}
+		if (unlikely(m->cap - m->n < 3)) {
+			m->pend.kind = PEND_MATCH;
+			return false;
+		}
+		uint32_t ri = l->head;
+		struct ord *ro = &m->ord[ri];
+		if (unlikely(ro->account == o->account) && stp != DP_STP_NONE) {
+			if (stp != DP_STP_CANCEL_NEWEST)
+				cancel_resting(m, ri, DP_RJ_STP);
+			if (stp != DP_STP_CANCEL_OLDEST) {
+				why = ST_STP;
+				break;
+			}
+			continue;
+		}
+		uint32_t lq = o->qty - o->cum, rq = ro->qty - ro->cum;
+		uint32_t q = lq < rq ? lq : rq;
+		o->cum += q;
+		o->notional += (uint64_t)p * q;
+		ro->cum += q;
+		ro->notional += (uint64_t)p * q;
+		l->qty -= q;
+		uint64_t match = ++m->exec_seq;
+		m->st.fills++;
+
+		struct dp_exec_report *a = rep_order(m, o, DP_EXEC_FILL, DP_RJ_NONE, false);
+		a->exec_id = match << 1;
+		a->flags = DP_MATCH_RF_AGGRESSOR;
+		a->last_px = p;
+		a->last_qty = q;
+		a->contra = ro->account;
+		struct dp_exec_report *b = rep_order(m, ro, DP_EXEC_FILL, DP_RJ_NONE, false);
+		b->exec_id = (match << 1) | 1;
+		b->last_px = p;
+		b->last_qty = q;
+		b->contra = o->account;
+		/* rep_order took event numbers for both; they share `match`. */
+		m->exec_seq = match;
+		if (ro->cum == ro->qty) {
+			tab_remove(m, ri);
+			unlink_order(m, ri);
+			ord_release(m, ri);
+		}
+	}
+
+	m->pend.kind = PEND_NONE;
+	if (o->cum == o->qty) {
+		ord_release(m, oi);
+		return true;
+	}
+	if (why == ST_STP) {
+		cancel_done(m, oi, DP_RJ_STP);
+	} else if (why == ST_REFERENCE) {
+		cancel_done(m, oi, DP_RJ_TRADE_THROUGH);
+	} else if ((o->bits & OB_TIF) != DP_TIF_DAY || (o->bits & OB_MARKET)) {
+		cancel_done(m, oi, DP_RJ_IOC_REMAINDER);
+	} else if (!rest_order(m, oi)) {
+		cancel_done(m, oi, DP_RJ_BOOK_FULL);
+	}
+	return true;
+}
+
+static inline int side_ix(char c)
+{
+	return c == 'B' ? DP_MATCH_BID : c == 'S' ? DP_MATCH_ASK : -1;
+}
+
+static void on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_px *ref)
+{
+	uint8_t rj = DP_RJ_NONE;
+	int side = side_ix(msg->side);
+	bool market = msg->type == DP_ORD_MARKET;
+	bool post = msg->flags & DP_ORD_F_POST_ONLY;
+
+	if (msg->symbol >= m->max_symbols)
+		rj = DP_RJ_UNKNOWN_SYMBOL;
+	else if (msg->session >= m->max_sessions)
+		rj = DP_RJ_RISK_UNKNOWN_ACCOUNT;
+	else if (side < 0)
+		rj = DP_RJ_BAD_SIDE;
+	else if (msg->type != DP_ORD_LIMIT && !market)
+		rj = DP_RJ_BAD_TYPE;
+	else if (msg->tif < DP_TIF_DAY || msg->tif > DP_TIF_FOK)
+		rj = DP_RJ_BAD_TIF;
+	else if (msg->qty == 0)
+		rj = DP_RJ_BAD_QTY;
+	else if (!market && msg->price == 0)
+		rj = DP_RJ_BAD_PRICE;
+	else if (post && market)
+		rj = DP_RJ_BAD_TYPE;
+	else if (post && msg->tif != DP_TIF_DAY)
+		rj = DP_RJ_BAD_TIF;
+	else if (tab_find(m, msg->session, msg->cl_ord_id) != NIL)
+		rj = DP_RJ_DUPLICATE_ID;
+	else if (!ord_avail(m))
+		rj = DP_RJ_BOOK_FULL;
+	if (rj) {
+		rep_msg(m, msg, DP_EXEC_REJECTED, rj, NULL);
+		return;
+	}
+
+	/* Fill the record before deciding: the checks below read it. */
+	uint32_t oi = ord_alloc(m);
+	struct ord *o = &m->ord[oi];
+	o->cl_ord_id = msg->cl_ord_id;
+	o->order_id = 0;
+	o->notional = 0;
+	o->account = msg->account;
+	o->session = msg->session;
+	o->price = market ? 0 : msg->price;
+	o->qty = msg->qty;
+	o->cum = 0;
+	o->prev = o->next = o->lvl = NIL;
+	o->symbol = msg->symbol;
+	o->side = (uint8_t)side;
+	o->bits = (uint8_t)(OB_USED | (msg->tif & OB_TIF) | (market ? OB_MARKET : 0) |
+			    (post ? OB_POST : 0));
+
+	bool mkt = marketable(m, o);
+	bool rok = ref_ok(ref);
+	if (post && mkt)
+		rj = DP_RJ_POST_ONLY_WOULD_TAKE;
+	else if ((market || mkt) && !rok)
+		rj = DP_RJ_NO_REFERENCE;
+	else if (msg->tif == DP_TIF_FOK && !fok_fillable(m, o, ref, dp_match_get_stp(m, o->account)))
+		rj = DP_RJ_FOK_NOT_FILLABLE;
+	if (rj) {
+		ord_release(m, oi);
+		rep_msg(m, msg, DP_EXEC_REJECTED, rj, NULL);
+		return;
+	}
+	o->order_id = ++m->order_seq;
+	m->st.accepted++;
+	rep_order(m, o, DP_EXEC_ACCEPTED, DP_RJ_NONE, false);
+	if (!mkt && !market && msg->tif == DP_TIF_DAY) {
+		/* Fast path: a passive DAY order just rests. */
+		if (!rest_order(m, oi))
+			cancel_done(m, oi, DP_RJ_BOOK_FULL);
+		return;
+	}
+	m->pend.oi = oi;
+	m->pend.ref = rok ? *ref : (struct dp_ref_px){ 0, 0, 0 };
+	run_match(m);
+}
+
+/* The live target of a cancel/replace, or NIL (wrong symbol counts as unknown). */
+static uint32_t target_of(const struct dp_match *m, const struct dp_order_msg *msg)
+{
+	uint32_t oi = tab_find(m, msg->session, msg->orig_cl_ord_id);
+	if (oi != NIL && m->ord[oi].symbol != msg->symbol)
+		return NIL;
+	return oi;
+}
+
+static void on_cancel(struct dp_match *m, const struct dp_order_msg *msg)
+{
+	uint32_t oi = target_of(m, msg);
+	if (oi == NIL) {
+		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_ORDER, NULL);
+		return;
+	}
+	cancel_resting(m, oi, DP_RJ_NONE);
+}
+
+static void on_replace(struct dp_match *m, const struct dp_order_msg *msg,
+		       const struct dp_ref_px *ref)
+{
+	uint32_t oi = target_of(m, msg);
+	if (oi == NIL) {
+		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_ORDER, NULL);
+		return;
+	}
+	struct ord *o = &m->ord[oi];
+	uint8_t rj = DP_RJ_NONE;
+	if (msg->type != DP_ORD_LIMIT)
+		rj = DP_RJ_BAD_TYPE;
+	else if (msg->qty == 0)
+		rj = DP_RJ_BAD_QTY;
+	else if (msg->price == 0)
+		rj = DP_RJ_BAD_PRICE;
+	else if (msg->cl_ord_id != msg->orig_cl_ord_id &&
+		 tab_find(m, msg->session, msg->cl_ord_id) != NIL)
+		rj = DP_RJ_DUPLICATE_ID;
+	if (rj) {
+		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, rj, o);
+		return;
+	}
+
+	/* Quantity down to what already executed: the rest is cancelled. */
+	if (msg->qty <= o->cum) {
+		tab_remove(m, oi);
+		unlink_order(m, oi);
+		o->cl_ord_id = msg->cl_ord_id;
+		cancel_done(m, oi, DP_RJ_NONE);
+		return;
+	}
+
+	/* Same price, quantity not up: in place, time priority kept. */
+	if (msg->price == o->price && msg->qty <= o->qty) {
+		tab_remove(m, oi);
+		m->lvl[o->lvl].qty -= o->qty - msg->qty;
+		o->qty = msg->qty;
+		o->cl_ord_id = msg->cl_ord_id;
+		tab_insert(m, oi);
+		m->st.replaced++;
+		struct dp_exec_report *r = rep_order(m, o, DP_EXEC_REPLACED, DP_RJ_NONE, false);
+		r->last_px = o->price;
+		return;
+	}
+
+	/* Price change or quantity up: priority lost; may take on arrival. */
+	uint32_t li = side_best(m, &m->sym[o->symbol].side[o->side ^ 1]);
+	bool mkt = li != NIL && (o->side == DP_MATCH_BID ? m->lvl[li].price <= msg->price
+							 : m->lvl[li].price >= msg->price);
+	if (mkt && (o->bits & OB_POST))
+		rj = DP_RJ_POST_ONLY_WOULD_TAKE;
+	else if (mkt && !ref_ok(ref))
+		rj = DP_RJ_NO_REFERENCE;
+	if (rj) {
+		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, rj, o);
+		return;
+	}
+	tab_remove(m, oi);
+	unlink_order(m, oi);
+	o->price = msg->price;
+	o->qty = msg->qty;
+	o->cl_ord_id = msg->cl_ord_id;
+	m->st.replaced++;
+	struct dp_exec_report *r = rep_order(m, o, DP_EXEC_REPLACED, DP_RJ_NONE, false);
+	r->last_px = o->price;
+	if (!mkt) {
+		if (!rest_order(m, oi))
+			cancel_done(m, oi, DP_RJ_BOOK_FULL);
+		return;
+	}
+	m->pend.oi = oi;
+	m->pend.ref = *ref;
+	run_match(m);
+}
+
+static inline bool mass_hit(const struct dp_match *m, const struct ord *o)
+{
+	if (!(o->bits & OB_RESTING))
+		return false;
+	switch (m->pend.scope) {
+	case DP_MASS_ACCOUNT:
+		return o->account == m->pend.key;
+	case DP_MASS_SESSION:
+		return o->session == m->pend.key;
+	case DP_MASS_SYMBOL:
+		return o->symbol == m->pend.key;
+	default:
+		return true;
+	}
+}
+
+/*
+ * Mass cancel: a scan of the used part of the order pool, in pool order
+ * (rare: kill switches and logouts, not the hot path). Stops early once
+ * the scope can hold no more orders (symbol count, or no order at all).
+ */
+static bool run_mass(struct dp_match *m)
+{
+	uint32_t i = m->pend.cursor;
+	for (; i < m->ord_bump; i++) {
+		if (m->ord_live == 0)
+			break;
+		if (m->pend.scope == DP_MASS_SYMBOL && m->sym[m->pend.key].orders == 0)
+			break;
+		if (!mass_hit(m, &m->ord[i]))
+			continue;
+		if (m->cap - m->n < 1) {
+			m->pend.kind = PEND_MASS;
+			m->pend.cursor = i;
+			return false;
+		}
+		cancel_resting(m, i, DP_RJ_NONE);
+	}
+	m->pend.kind = PEND_NONE;
+	return true;
+}
+
+static void on_mass(struct dp_match *m, const struct dp_order_msg *msg)
+{
+	uint32_t key;
+	switch (msg->mass) {
+	case DP_MASS_ACCOUNT:
+		key = msg->account;
+		break;
+	case DP_MASS_SESSION:
+		key = msg->session;
+		break;
+	case DP_MASS_SYMBOL:
+		if (msg->symbol >= m->max_symbols) {
+			rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_SYMBOL, NULL);
+			return;
+		}
+		key = msg->symbol;
+		break;
+	case DP_MASS_ALL:
+		key = 0;
+		break;
+	default:
+		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, DP_RJ_BAD_TYPE, NULL);
+		return;
+	}
+	m->pend.scope = msg->mass;
+	m->pend.key = key;
+	m->pend.cursor = 0;
+	run_mass(m);
+}
+
+uint32_t dp_match_process(struct dp_match *m, const struct dp_order_msg *msg,
+			  const struct dp_ref_px *ref, struct dp_exec_report *out, uint32_t cap)
+{
+	if (unlikely(cap < DP_MATCH_MIN_CAP || m->pend.kind != PEND_NONE)) {
+		m->st.misuse++;
+		return 0;
+	}
+	m->out = out;
+	m->n = 0;
+	m->cap = cap;
+	switch (msg->kind) {
+	case DP_ORD_NEW:
+		m->st.msgs[DP_ORD_NEW]++;
+		on_new(m, msg, ref);
+		break;
+	case DP_ORD_CANCEL:
+		m->st.msgs[DP_ORD_CANCEL]++;
+		on_cancel(m, msg);
+		break;
+	case DP_ORD_REPLACE:
+		m->st.msgs[DP_ORD_REPLACE]++;
+		on_replace(m, msg, ref);
+		break;
+	case DP_ORD_MASS_CANCEL:
+		m->st.msgs[DP_ORD_MASS_CANCEL]++;
+		on_mass(m, msg);
+		break;
+	default:
+		m->st.msgs[0]++;
+		rep_msg(m, msg, DP_EXEC_REJECTED, DP_RJ_BAD_TYPE, NULL);
+		break;
+	}
+	if (m->pend.kind != PEND_NONE)
+		m->st.pauses++;
+	return m->n;
+}
+
+int dp_match_pending(const struct dp_match *m)
+{
+	return m->pend.kind != PEND_NONE;
+}
+
+uint32_t dp_match_resume(struct dp_match *m, struct dp_exec_report *out, uint32_t cap)
+{
+	if (m->pend.kind == PEND_NONE)
+		return 0;
+	if (cap < DP_MATCH_MIN_CAP) {
+		m->st.misuse++;
+		return 0;
+	}
+	m->out = out;
+	m->n = 0;
+	m->cap = cap;
+	if (m->pend.kind == PEND_MATCH)
+		run_match(m);
+	else
+		run_mass(m);
+	return m->n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queries                                                              */
+
+const char *dp_match_reason_text(uint8_t reason)
+{
+	switch (reason) {
+	case DP_RJ_NONE: return "none";
+	case DP_RJ_BAD_SIDE: return "bad side";
+	case DP_RJ_BAD_QTY: return "bad quantity";
+	case DP_RJ_BAD_PRICE: return "bad price";
+	case DP_RJ_BAD_TYPE: return "bad order type";
+	case DP_RJ_BAD_TIF: return "bad time in force";
+	case DP_RJ_UNKNOWN_SYMBOL: return "unknown symbol";
+	case DP_RJ_UNKNOWN_ORDER: return "unknown order";
+	case DP_RJ_DUPLICATE_ID: return "duplicate client order id";
+	case DP_RJ_POST_ONLY_WOULD_TAKE: return "post-only order would take liquidity";
+	case DP_RJ_FOK_NOT_FILLABLE: return "fill-or-kill order not fillable";
+	case DP_RJ_IOC_REMAINDER: return "unfilled remainder of IOC or market order";
+	case DP_RJ_NO_REFERENCE: return "no valid reference price";
+	case DP_RJ_TRADE_THROUGH: return "would trade through the reference price";
+	case DP_RJ_STP: return "self-trade prevention";
+	case DP_RJ_BOOK_FULL: return "matching engine full";
+	case DP_RJ_RISK_MAX_QTY: return "risk: max order quantity";
+	case DP_RJ_RISK_MAX_NOTIONAL: return "risk: max order notional";
+	case DP_RJ_RISK_PRICE_COLLAR: return "risk: price collar";
+	case DP_RJ_RISK_CREDIT: return "risk: credit limit";
+	case DP_RJ_RISK_MAX_POSITION: return "risk: max position";
+	case DP_RJ_RISK_RESTRICTED: return "risk: restricted symbol";
+	case DP_RJ_RISK_THROTTLE: return "risk: message rate throttle";
+	case DP_RJ_RISK_UNKNOWN_ACCOUNT: return "risk: unknown account or session";
+	case DP_RJ_KILL_SWITCH: return "kill switch";
+	case DP_RJ_BACKPRESSURE: return "backpressure";
+	default: return "unknown";
+	}
+}
+
+int dp_match_depth(const struct dp_match *m, uint16_t symbol, int side,
+		   struct dp_match_level *out, int max)
+{
+	if (symbol >= m->max_symbols || (side != DP_MATCH_BID && side != DP_MATCH_ASK) || max <= 0)
+		return 0;
+	const struct side *s = &m->sym[symbol].side[side];
+	int k = 0;
+	for (uint32_t i = s->n; i-- > 0 && k < max;) {
+		const struct lvl *l = &m->lvl[m->arena[s->off + i].lvl];
+		out[k].price = l->price;
+		out[k].orders = l->count;
+		out[k].qty = l->qty;
+		k++;
+	}
+	return k;
+}
+
+static void info_of(const struct dp_match *m, uint32_t oi, struct dp_match_order_info *out)
+{
+	const struct ord *o = &m->ord[oi];
+	out->cl_ord_id = o->cl_ord_id;
+	out->order_id = o->order_id;
+	out->account = o->account;
+	out->session = o->session;
+	out->symbol = o->symbol;
+	out->side = o->side == DP_MATCH_BID ? 'B' : 'S';
+	out->flags = (o->bits & OB_POST) ? DP_ORD_F_POST_ONLY : 0;
+	out->price = o->price;
+	out->qty = o->qty;
+	out->leaves = o->qty - o->cum;
+	out->cum = o->cum;
+	out->avg_px = avg_px(o);
+	uint32_t pos = 0;
+	for (uint32_t p = o->prev; p != NIL; p = m->ord[p].prev)
+		pos++;
+	out->queue_pos = pos;
+}
+
+int dp_match_order(const struct dp_match *m, uint32_t session, uint64_t cl_ord_id,
+		   struct dp_match_order_info *out)
+{
+	uint32_t oi = tab_find(m, session, cl_ord_id);
+	if (oi == NIL)
+		return -ENOENT;
+	info_of(m, oi, out);
+	return 0;
+}
+
+int dp_match_level_orders(const struct dp_match *m, uint16_t symbol, int side, uint32_t price,
+			  struct dp_match_order_info *out, int max)
+{
+	if (symbol >= m->max_symbols || (side != DP_MATCH_BID && side != DP_MATCH_ASK))
+		return 0;
+	const struct side *s = &m->sym[symbol].side[side];
+	int found;
+	uint32_t pos = side_find(&m->arena[s->off], s->n, key_of(price, (unsigned)side), &found);
+	if (!found)
+		return 0;
+	int k = 0;
+	for (uint32_t oi = m->lvl[m->arena[s->off + pos].lvl].head; oi != NIL && k < max;
+	     oi = m->ord[oi].next)
+		info_of(m, oi, &out[k++]);
+	return k;
+}
+
+const struct dp_match_stats *dp_match_stats(const struct dp_match *m)
+{
+	return &m->st;
+}
+
+uint32_t dp_match_live_orders(const struct dp_match *m)
+{
+	return m->ord_live;
+}
+
+uint32_t dp_match_live_levels(const struct dp_match *m)
+{
+	return m->lvl_live;
+}
+
+uint32_t dp_match_symbol_orders(const struct dp_match *m, uint16_t symbol)
+{
+	return symbol < m->max_symbols ? m->sym[symbol].orders : 0;
+}
+
+int dp_match_check(const struct dp_match *m)
+{
+	uint64_t orders = 0, levels = 0;
+	for (uint32_t s = 0; s < m->max_symbols; s++) {
+		const struct sym *sy = &m->sym[s];
+		uint32_t sym_orders = 0;
+		for (unsigned side = 0; side < 2; side++) {
+			const struct side *sd = &sy->side[side];
+			if (sd->n && (sd->cls == 0 || sd->n > (1u << sd->cls)))
+				return -1;
+			const struct pent *a = &m->arena[sd->off];
+			for (uint32_t i = 0; i < sd->n; i++) {
+				if (i && a[i - 1].key >= a[i].key)
+					return -2; /* side array not strictly sorted */
+				if (a[i].lvl >= m->lvl_bump)
+					return -3;
+				const struct lvl *l = &m->lvl[a[i].lvl];
+				if (l->symbol != s || l->side != side || key_of(l->price, side) != a[i].key)
+					return -4;
+				uint64_t q = 0;
+				uint32_t c = 0, prev = NIL;
+				for (uint32_t oi = l->head; oi != NIL; oi = m->ord[oi].next) {
+					const struct ord *o = &m->ord[oi];
+					if (++c > l->count || oi >= m->ord_bump)
+						return -5;
+					if (o->prev != prev || o->lvl != a[i].lvl || o->price != l->price ||
+					    o->symbol != s || o->side != side || !(o->bits & OB_RESTING))
+						return -6;
+					if (o->cum >= o->qty)
+						return -7; /* resting with no leaves */
+					if (prev != NIL && (int32_t)(o->tseq - m->ord[prev].tseq) <= 0)
+						return -8; /* time priority broken */
+					if (tab_find(m, o->session, o->cl_ord_id) != oi)
+						return -9;
+					q += o->qty - o->cum;
+					prev = oi;
+				}
+				if (c != l->count || q != l->qty || l->tail != prev || c == 0)
+					return -10;
+				sym_orders += c;
+				levels++;
+			}
+		}
+		if (sym_orders != sy->orders)
+			return -11;
+		orders += sym_orders;
+		uint32_t bl = side_best(m, &sy->side[0]), al = side_best(m, &sy->side[1]);
+		if (bl != NIL && al != NIL && m->lvl[bl].price >= m->lvl[al].price)
+			return -12; /* crossed or locked */
+	}
+	if (orders != m->ord_live || levels != m->lvl_live)
+		return -13;
+	uint64_t slots = 0;
+	for (uint32_t i = 0; i <= m->mask; i++)
+		slots += m->tab[i].idx1 != 0;
+	if (slots != m->ord_live)
+		return -14;
+	return 0;
+}
