@@ -1,0 +1,1051 @@
+/*
+ * dp_risk.c - pre-trade risk: the checks, the bookkeeping of open exposure,
+ * positions and P&L from execution reports, kill switches and counters.
+ *
+ * Tables (all open addressing, linear probing, power-of-two capacity at
+ * least twice the configured maximum so probes stay short):
+ *
+ *   acct[]  account id          -> limits, exposure sums, kill flag
+ *   sess[]  session id          -> throttle window, kill flag
+ *   pos[]   (account, symbol)   -> position, cost, realized, open qty, restricted
+ *   ids[]   (session, cl_ord_id) -> used today (duplicate detection)
+ *   ohash[] (session, cl_ord_id) -> index into the order pool ord[]
+ *
+ * acct, sess, pos and ids only ever grow during a day (no deletion), so an
+ * entry's slot number is stable and other records refer to it by slot.
+ * Live orders come and go, so they sit in a pool addressed by 32-bit
+ * indices and their hash uses backward-shift deletion (no tombstones, so
+ * probe lengths do not degrade over a day of churn).
+ *
+ * Sums of money are __int128: price * qty alone can reach 2^64, and a sum
+ * of them more; 128 bits make overflow impossible for any day of trading
+ * while costing next to nothing on x86-64.
+ */
+#include "dp_risk.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef __int128 i128;
+
+#define NS_PER_SEC 1000000000ull
+
+enum ord_state { O_FREE = 0, O_PENDING_NEW = 1, O_PENDING_REPLACE = 2, O_LIVE = 3 };
+
+struct acct {
+	uint32_t id;
+	uint8_t used;
+	uint8_t killed;
+	uint16_t pad;
+	uint32_t live_orders;
+	struct dp_risk_limits lim;
+	i128 open_notional; /* sum leaves * price of this account's orders */
+	i128 pos_cost;      /* sum of pos.cost of this account */
+	i128 realized;      /* sum of pos.realized of this account */
+};
+
+struct sess {
+	uint32_t id;
+	uint8_t used;
+	uint8_t killed;
+	uint8_t win_open;  /* a throttle window has started */
+	uint8_t pad;
+	uint32_t rate;     /* orders per second, 0 = unlimited */
+	uint32_t count;    /* orders counted in the current window */
+	uint64_t win_start;
+};
+
+struct pos {
+	uint32_t acct;      /* account slot + 1; 0 = empty entry */
+	uint16_t symbol;
+	uint8_t restricted;
+	uint8_t pad;
+	int64_t qty;
+	uint64_t open_buy;  /* leaves of live buys */
+	uint64_t open_sell; /* leaves of live sells */
+	i128 cost;          /* >= 0: |qty| * average cost, exact */
+	i128 realized;
+};
+
+struct idkey {
+	uint64_t id;
+	uint32_t session;
+	uint32_t used;
+};
+
+struct ord {
+	uint64_t cl_ord_id;
+	uint64_t orig_id;   /* O_PENDING_REPLACE: cl_ord_id of the order replaced */
+	uint32_t session;
+	uint32_t acct;      /* account slot */
+	uint32_t pos;       /* position slot */
+	uint32_t price;     /* Price(4) exposure is valued at */
+	uint32_t leaves;
+	uint32_t next_free; /* free list link (index + 1) */
+	uint16_t symbol;
+	char side;
+	uint8_t state;      /* ord_state */
+};
+
+struct dp_risk {
+	struct dp_risk_cfg cfg;
+	struct dp_risk_mem mem;
+	void *block;
+	struct dp_risk_stats st;
+	uint8_t killed;         /* global kill switch */
+
+	struct acct *acct;
+	struct sess *sess;
+	struct pos *pos;
+	struct idkey *ids;
+	struct ord *ord;
+	uint32_t *ohash;        /* order index + 1; 0 = empty */
+	uint64_t *restricted;   /* all-accounts restricted symbols, one bit each */
+
+	uint32_t amask, smask, pmask, imask, omask;
+	uint32_t n_acct, n_sess, n_pos, n_ids, n_ord;
+	uint32_t free_head;     /* order pool free list, index + 1 */
+};
+
+/* ------------------------------------------------------------------ */
+/* Memory                                                              */
+
+static void *def_zalloc(size_t size, void *arg)
+{
+	(void)arg;
+	uint8_t *raw = calloc(1, size + 64 + sizeof(void *));
+	if (!raw)
+		return NULL;
+	uintptr_t p = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
+	((void **)p)[-1] = raw;
+	return (void *)p;
+}
+
+static void def_free(void *p, void *arg)
+{
+	(void)arg;
+	if (p)
+		free(((void **)p)[-1]);
+}
+
+static uint32_t cap_for(uint32_t n)
+{
+	uint32_t c = 16;
+	while (c < 2 * (uint64_t)n)
+		c <<= 1;
+	return c;
+}
+
+static size_t al64(size_t x)
+{
+	return (x + 63) & ~(size_t)63;
+}
+
+struct layout {
+	size_t o_acct, o_sess, o_pos, o_ids, o_ord, o_ohash, o_restr, total;
+};
+
+static int cfg_ok(const struct dp_risk_cfg *c)
+{
+	const uint32_t big = 1u << 30;
+	if (!c || !c->max_accounts || !c->max_sessions || !c->max_symbols || !c->max_positions ||
+	    !c->max_orders || !c->max_ids)
+		return 0;
+	if (c->max_symbols > 65536 || c->max_accounts >= big || c->max_sessions >= big ||
+	    c->max_positions >= big || c->max_orders >= big || c->max_ids >= big)
+		return 0;
+	return 1;
+}
+
+static void layout_of(const struct dp_risk_cfg *c, struct layout *l)
+{
+	size_t off = al64(sizeof(struct dp_risk));
+	l->o_acct = off;
+	off += al64((size_t)cap_for(c->max_accounts) * sizeof(struct acct));
+	l->o_sess = off;
+	off += al64((size_t)cap_for(c->max_sessions) * sizeof(struct sess));
+	l->o_pos = off;
+	off += al64((size_t)cap_for(c->max_positions) * sizeof(struct pos));
+	l->o_ids = off;
+	off += al64((size_t)cap_for(c->max_ids) * sizeof(struct idkey));
+	l->o_ord = off;
+	off += al64((size_t)c->max_orders * sizeof(struct ord));
+	l->o_ohash = off;
+	off += al64((size_t)cap_for(c->max_orders) * sizeof(uint32_t));
+	l->o_restr = off;
+	off += al64(((size_t)c->max_symbols + 63) / 64 * sizeof(uint64_t));
+	l->total = off;
+}
+
+size_t dp_risk_mem_size(const struct dp_risk_cfg *cfg)
+{
+	struct layout l;
+	if (!cfg_ok(cfg))
+		return 0;
+	layout_of(cfg, &l);
+	return l.total;
+}
+
+int dp_risk_create(struct dp_risk **out, const struct dp_risk_cfg *cfg,
+		   const struct dp_risk_mem *mem)
+{
+	struct dp_risk_mem m = { def_zalloc, def_free, NULL };
+	struct layout l;
+
+	if (!out || !cfg_ok(cfg))
+		return -EINVAL;
+	if (mem && mem->zalloc && mem->free)
+		m = *mem;
+	layout_of(cfg, &l);
+	uint8_t *blk = m.zalloc(l.total, m.arg);
+	if (!blk)
+		return -ENOMEM;
+	struct dp_risk *r = (struct dp_risk *)blk;
+	r->cfg = *cfg;
+	r->mem = m;
+	r->block = blk;
+	r->acct = (struct acct *)(blk + l.o_acct);
+	r->sess = (struct sess *)(blk + l.o_sess);
+	r->pos = (struct pos *)(blk + l.o_pos);
+	r->ids = (struct idkey *)(blk + l.o_ids);
+	r->ord = (struct ord *)(blk + l.o_ord);
+	r->ohash = (uint32_t *)(blk + l.o_ohash);
+	r->restricted = (uint64_t *)(blk + l.o_restr);
+	r->amask = cap_for(cfg->max_accounts) - 1;
+	r->smask = cap_for(cfg->max_sessions) - 1;
+	r->pmask = cap_for(cfg->max_positions) - 1;
+	r->imask = cap_for(cfg->max_ids) - 1;
+	r->omask = cap_for(cfg->max_orders) - 1;
+	/* Free list in index order, so a fresh risk hands out 0, 1, 2... */
+	for (uint32_t i = 0; i < cfg->max_orders; i++)
+		r->ord[i].next_free = i + 1 < cfg->max_orders ? i + 2 : 0;
+	r->free_head = 1;
+	*out = r;
+	return 0;
+}
+
+void dp_risk_destroy(struct dp_risk *r)
+{
+	if (!r)
+		return;
+	struct dp_risk_mem m = r->mem;
+	m.free(r->block, m.arg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Hashing and lookups                                                 */
+
+/* Murmur3 finalizer: cheap, and every input bit moves every output bit. */
+static inline uint32_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return (uint32_t)x;
+}
+
+static inline uint32_t hash_sid(uint32_t session, uint64_t id)
+{
+	return mix64(id ^ ((uint64_t)session * 0x9e3779b97f4a7c15ULL));
+}
+
+/* Slot of account id, or -1. */
+static inline int64_t acct_find(const struct dp_risk *r, uint32_t id)
+{
+	for (uint32_t i = mix64(id) & r->amask;; i = (i + 1) & r->amask) {
+		const struct acct *a = &r->acct[i];
+		if (!a->used)
+			return -1;
+		if (a->id == id)
+			return i;
+	}
+}
+
+static int64_t acct_get(struct dp_risk *r, uint32_t id)
+{
+	uint32_t i = mix64(id) & r->amask;
+	for (;; i = (i + 1) & r->amask) {
+		if (!r->acct[i].used)
+			break;
+		if (r->acct[i].id == id)
+			return i;
+	}
+	if (r->n_acct >= r->cfg.max_accounts)
+		return -1;
+	r->acct[i].used = 1;
+	r->acct[i].id = id;
+	r->n_acct++;
+	return i;
+}
+
+static inline int64_t sess_find(const struct dp_risk *r, uint32_t id)
+{
+	for (uint32_t i = mix64(id) & r->smask;; i = (i + 1) & r->smask) {
+		const struct sess *s = &r->sess[i];
+		if (!s->used)
+			return -1;
+		if (s->id == id)
+			return i;
+	}
+}
+
+/* Find or make a session (sessions are met on their first order). */
+static inline struct sess *sess_get(struct dp_risk *r, uint32_t id)
+{
+	uint32_t i = mix64(id) & r->smask;
+	for (;; i = (i + 1) & r->smask) {
+		if (!r->sess[i].used)
+			break;
+		if (r->sess[i].id == id)
+			return &r->sess[i];
+	}
+	if (r->n_sess >= r->cfg.max_sessions)
+		return NULL;
+	struct sess *s = &r->sess[i];
+	s->used = 1;
+	s->id = id;
+	s->rate = r->cfg.default_orders_per_sec;
+	r->n_sess++;
+	return s;
+}
+
+/*
+ * Position slot of (account slot, symbol): returns the slot; *found says
+ * whether it holds the pair or is the empty slot where it would go.
+ */
+static inline uint32_t pos_probe(const struct dp_risk *r, uint32_t aslot, uint16_t sym,
+				 int *found)
+{
+	uint32_t key = aslot + 1;
+	uint32_t i = mix64(((uint64_t)key << 16) | sym) & r->pmask;
+	for (;; i = (i + 1) & r->pmask) {
+		const struct pos *p = &r->pos[i];
+		if (!p->acct) {
+			*found = 0;
+			return i;
+		}
+		if (p->acct == key && p->symbol == sym) {
+			*found = 1;
+			return i;
+		}
+	}
+}
+
+/* Claim the empty slot pos_probe returned. Caller checked capacity. */
+static inline void pos_claim(struct dp_risk *r, uint32_t slot, uint32_t aslot, uint16_t sym)
+{
+	r->pos[slot].acct = aslot + 1;
+	r->pos[slot].symbol = sym;
+	r->n_pos++;
+}
+
+/* Find or make (account, symbol): slot, or -1 if the table is full. */
+static int64_t pos_get(struct dp_risk *r, uint32_t aslot, uint16_t sym)
+{
+	int found;
+	uint32_t i = pos_probe(r, aslot, sym, &found);
+	if (found)
+		return i;
+	if (r->n_pos >= r->cfg.max_positions)
+		return -1;
+	pos_claim(r, i, aslot, sym);
+	return i;
+}
+
+/* Order pool index of (session, cl_ord_id), or -1; *hslot = its hash slot (or the empty one). */
+static inline int64_t ord_find(const struct dp_risk *r, uint32_t session, uint64_t id,
+			       uint32_t *hslot)
+{
+	uint32_t i = hash_sid(session, id) & r->omask;
+	for (;; i = (i + 1) & r->omask) {
+		uint32_t v = r->ohash[i];
+		if (!v) {
+			if (hslot)
+				*hslot = i;
+			return -1;
+		}
+		const struct ord *o = &r->ord[v - 1];
+		if (o->cl_ord_id == id && o->session == session) {
+			if (hslot)
+				*hslot = i;
+			return v - 1;
+		}
+	}
+}
+
+/* Remove hash slot i, shifting back later entries of its cluster. */
+static void ohash_delete(struct dp_risk *r, uint32_t i)
+{
+	uint32_t j = i;
+	r->ohash[i] = 0;
+	for (;;) {
+		j = (j + 1) & r->omask;
+		uint32_t v = r->ohash[j];
+		if (!v)
+			return;
+		const struct ord *o = &r->ord[v - 1];
+		uint32_t home = hash_sid(o->session, o->cl_ord_id) & r->omask;
+		/* Entry at j may move to i unless its home lies cyclically in (i, j]. */
+		int stays = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+		if (!stays) {
+			r->ohash[i] = v;
+			r->ohash[j] = 0;
+			i = j;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Order bookkeeping                                                   */
+
+/* Move an order to new price and leaves, keeping every running sum exact. */
+static inline void ord_set(struct dp_risk *r, struct ord *o, uint32_t price, uint32_t leaves)
+{
+	struct acct *a = &r->acct[o->acct];
+	struct pos *p = &r->pos[o->pos];
+	a->open_notional += (i128)price * leaves - (i128)o->price * o->leaves;
+	if (o->side == 'B')
+		p->open_buy = p->open_buy - o->leaves + leaves;
+	else
+		p->open_sell = p->open_sell - o->leaves + leaves;
+	o->price = price;
+	o->leaves = leaves;
+}
+
+static void ord_remove(struct dp_risk *r, uint32_t idx, uint32_t hslot)
+{
+	struct ord *o = &r->ord[idx];
+	ord_set(r, o, o->price, 0);
+	r->acct[o->acct].live_orders--;
+	ohash_delete(r, hslot);
+	o->state = O_FREE;
+	o->next_free = r->free_head;
+	r->free_head = idx + 1;
+	r->n_ord--;
+}
+
+/*
+ * Apply a fill of q shares at px to a position, average cost method: a fill
+ * that adds to the position (or opens it) adds px * q to the cost; a fill
+ * that reduces it takes the closed shares' share of the cost out
+ * (cost * closed / held, rounded down, exact when the position closes) and
+ * realizes the difference with the fill's proceeds; what is left of the fill
+ * after crossing zero opens the other side at px.
+ */
+static void pos_fill(struct acct *a, struct pos *p, char side, uint32_t px, uint32_t q)
+{
+	int64_t dir = side == 'B' ? 1 : -1;
+	if (p->qty == 0 || (p->qty > 0) == (dir > 0)) {
+		i128 add = (i128)px * q;
+		p->cost += add;
+		a->pos_cost += add;
+		p->qty += dir * (int64_t)q;
+		return;
+	}
+	uint64_t held = p->qty > 0 ? (uint64_t)p->qty : (uint64_t)-p->qty;
+	uint64_t c = q < held ? q : held;
+	i128 removed = p->cost * (i128)c / (i128)held;
+	i128 proceeds = (i128)px * c;
+	i128 pnl = p->qty > 0 ? proceeds - removed : removed - proceeds;
+	p->realized += pnl;
+	a->realized += pnl;
+	p->cost -= removed;
+	a->pos_cost -= removed;
+	p->qty += dir * (int64_t)c;
+	if (q > c) {
+		uint64_t rest = q - c;
+		i128 add = (i128)px * rest;
+		p->qty = dir * (int64_t)rest;
+		p->cost = add;
+		a->pos_cost += add;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Check                                                               */
+
+static inline int ref_usable(const struct dp_ref_px *ref)
+{
+	return ref && ref->valid && ref->bid && ref->ask;
+}
+
+static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg *m,
+				   const struct dp_ref_px *ref, uint64_t now_ns)
+{
+	const int repl = m->kind == DP_ORD_REPLACE;
+
+	if (m->kind != DP_ORD_NEW && !repl)
+		return DP_RJ_BAD_TYPE;
+
+	/* 1. kill switches and who is asking */
+	if (r->killed)
+		return DP_RJ_KILL_SWITCH;
+	struct sess *s = sess_get(r, m->session);
+	if (!s) {
+		r->st.sessions_full++;
+		return DP_RJ_BOOK_FULL;
+	}
+	if (s->killed)
+		return DP_RJ_KILL_SWITCH;
+	int64_t as = acct_find(r, m->account);
+	if (as < 0)
+		return DP_RJ_RISK_UNKNOWN_ACCOUNT;
+	struct acct *a = &r->acct[as];
+	if (a->killed)
+		return DP_RJ_KILL_SWITCH;
+
+	/* 2. throttle: fixed one-second windows opened by the first order after the last. */
+	if (s->rate) {
+		/* A clock that steps back stays in the current window (never frees budget). */
+		if (!s->win_open || (now_ns >= s->win_start && now_ns - s->win_start >= NS_PER_SEC)) {
+			s->win_open = 1;
+			s->win_start = now_ns;
+			s->count = 0;
+		}
+		if (s->count >= s->rate)
+			return DP_RJ_RISK_THROTTLE;
+		s->count++;
+	}
+
+	/* 3. duplicate client order id: the id is used from here on, whatever
+	 * follows. A replace may keep its order's id (the matcher allows it). */
+	const int same_id = repl && m->cl_ord_id == m->orig_cl_ord_id;
+	if (!same_id) {
+		uint32_t i = hash_sid(m->session, m->cl_ord_id) & r->imask;
+		for (;; i = (i + 1) & r->imask) {
+			struct idkey *k = &r->ids[i];
+			if (!k->used)
+				break;
+			if (k->id == m->cl_ord_id && k->session == m->session)
+				return DP_RJ_DUPLICATE_ID;
+		}
+		if (r->n_ids >= r->cfg.max_ids) {
+			r->st.ids_full++;
+			return DP_RJ_BOOK_FULL;
+		}
+		r->ids[i].used = 1;
+		r->ids[i].id = m->cl_ord_id;
+		r->ids[i].session = m->session;
+		r->n_ids++;
+	}
+
+	/* 4. the message itself: what risk needs to be able to judge it */
+	const struct ord *old = NULL;
+	uint16_t sym;
+	char side;
+	if (repl) {
+		int64_t oi = ord_find(r, m->session, m->orig_cl_ord_id, NULL);
+		if (oi < 0 || r->ord[oi].acct != (uint32_t)as)
+			return DP_RJ_UNKNOWN_ORDER;
+		old = &r->ord[oi];
+		sym = old->symbol;
+		side = old->side;
+	} else {
+		sym = m->symbol;
+		side = m->side;
+		if (side != 'B' && side != 'S')
+			return DP_RJ_BAD_SIDE;
+	}
+	if (m->type != DP_ORD_LIMIT && m->type != DP_ORD_MARKET)
+		return DP_RJ_BAD_TYPE;
+	if (m->qty == 0)
+		return DP_RJ_BAD_QTY;
+	const int market = m->type == DP_ORD_MARKET;
+	if (!market && m->price == 0)
+		return DP_RJ_BAD_PRICE;
+	if (sym >= r->cfg.max_symbols)
+		return DP_RJ_UNKNOWN_SYMBOL;
+
+	/* 5. restricted, for everyone or for this account */
+	if (r->restricted[sym >> 6] >> (sym & 63) & 1)
+		return DP_RJ_RISK_RESTRICTED;
+	int pfound;
+	uint32_t ps = pos_probe(r, (uint32_t)as, sym, &pfound);
+	const struct pos *p = pfound ? &r->pos[ps] : NULL;
+	if (p && p->restricted)
+		return DP_RJ_RISK_RESTRICTED;
+
+	const struct dp_risk_limits *lim = &a->lim;
+	const uint32_t en = lim->enabled;
+
+	/* 6. max order quantity */
+	if ((en & DP_RISK_CHK_MAX_QTY) && m->qty > lim->max_order_qty)
+		return DP_RJ_RISK_MAX_QTY;
+
+	/* 7. reference price, for the checks that need one: fail closed without it */
+	const int have_ref = ref_usable(ref);
+	const int need_ref = market ? (en & (DP_RISK_CHK_MAX_NOTIONAL | DP_RISK_CHK_CREDIT)) != 0
+				    : (en & DP_RISK_CHK_COLLAR) != 0;
+	if (need_ref && !have_ref)
+		return DP_RJ_NO_REFERENCE;
+	/* A market order is valued at the far touch: what it pays first. */
+	uint32_t px = market ? (have_ref ? (side == 'B' ? ref->ask : ref->bid) : 0) : m->price;
+
+	/* 8. price collar around the mid: |px - mid| <= mid * bps / 10000, in half ticks */
+	if (!market && (en & DP_RISK_CHK_COLLAR)) {
+		uint64_t mid2 = (uint64_t)ref->bid + ref->ask;
+		uint64_t px2 = (uint64_t)px * 2;
+		uint64_t diff = px2 > mid2 ? px2 - mid2 : mid2 - px2;
+		if (diff * 10000u > mid2 * lim->collar_bps)
+			return DP_RJ_RISK_PRICE_COLLAR;
+	}
+
+	/* 9. max order notional (the whole new order, for a replace too) */
+	uint64_t notional = (uint64_t)px * m->qty; /* < 2^64: both factors < 2^32 */
+	if ((en & DP_RISK_CHK_MAX_NOTIONAL) && notional > lim->max_order_notional)
+		return DP_RJ_RISK_MAX_NOTIONAL;
+
+	/* 10. max position: worst case if every same-side order fills. A replace
+	 * counts only its increase; one that does not increase always passes. */
+	int64_t dq = (int64_t)m->qty - (old ? (int64_t)old->leaves : 0);
+	if ((en & DP_RISK_CHK_MAX_POSITION) && dq > 0) {
+		i128 worst;
+		int64_t pq = p ? p->qty : 0;
+		if (side == 'B')
+			worst = (i128)pq + (p ? p->open_buy : 0) + dq;
+		else
+			worst = (i128)(p ? p->open_sell : 0) + dq - pq;
+		if (worst > (i128)lim->max_position)
+			return DP_RJ_RISK_MAX_POSITION;
+	}
+
+	/* 11. credit: gross open exposure after the order. Same rule for replaces. */
+	i128 add = (i128)notional - (old ? (i128)old->price * old->leaves : 0);
+	if ((en & DP_RISK_CHK_CREDIT) && add > 0 &&
+	    a->open_notional + a->pos_cost + add > (i128)lim->credit_limit)
+		return DP_RJ_RISK_CREDIT;
+
+	/* 12. room to track it */
+	if (!pfound && r->n_pos >= r->cfg.max_positions) {
+		r->st.positions_full++;
+		return DP_RJ_BOOK_FULL;
+	}
+	if (same_id) {
+		/* Nothing to add: the live entry takes the new price and leaves
+		 * from the REPLACED report. */
+		if (!pfound)
+			pos_claim(r, ps, (uint32_t)as, sym);
+		return DP_RJ_NONE;
+	}
+	uint32_t hs;
+	if (ord_find(r, m->session, m->cl_ord_id, &hs) >= 0)
+		return DP_RJ_DUPLICATE_ID; /* still live from before dp_risk_new_day */
+	if (!r->free_head) {
+		r->st.orders_full++;
+		return DP_RJ_BOOK_FULL;
+	}
+
+	/* Passed: record it as pending; its exposure counts from now on. */
+	if (!pfound)
+		pos_claim(r, ps, (uint32_t)as, sym);
+	uint32_t idx = r->free_head - 1;
+	struct ord *o = &r->ord[idx];
+	r->free_head = o->next_free;
+	o->cl_ord_id = m->cl_ord_id;
+	o->orig_id = repl ? m->orig_cl_ord_id : 0;
+	o->session = m->session;
+	o->acct = (uint32_t)as;
+	o->pos = ps;
+	o->symbol = sym;
+	o->side = side;
+	o->state = repl ? O_PENDING_REPLACE : O_PENDING_NEW;
+	o->price = 0;
+	o->leaves = 0;
+	ord_set(r, o, px, m->qty);
+	r->ohash[hs] = idx + 1;
+	r->n_ord++;
+	a->live_orders++;
+	return DP_RJ_NONE;
+}
+
+enum dp_reject_reason dp_risk_check(struct dp_risk *r, const struct dp_order_msg *m,
+				    const struct dp_ref_px *ref, uint64_t now_ns)
+{
+	/* Cancels reduce risk: never blocked, not throttled, not even by a kill switch. */
+	if (m->kind == DP_ORD_CANCEL || m->kind == DP_ORD_MASS_CANCEL) {
+		r->st.cancels++;
+		return DP_RJ_NONE;
+	}
+	r->st.checked++;
+	enum dp_reject_reason rc = check(r, m, ref, now_ns);
+	if (rc == DP_RJ_NONE)
+		r->st.passed++;
+	else
+		r->st.rejected[rc & 63]++;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reports                                                             */
+
+static void on_fill(struct dp_risk *r, const struct dp_exec_report *rep, int64_t oi, uint32_t hs)
+{
+	struct acct *a;
+	struct pos *p;
+	if (oi >= 0) {
+		struct ord *o = &r->ord[oi];
+		a = &r->acct[o->acct];
+		p = &r->pos[o->pos];
+	} else {
+		/* Not an order risk saw: keep the position anyway, it is real. */
+		r->st.reports_untracked++;
+		int64_t as = acct_find(r, rep->account);
+		int64_t ps = as >= 0 && rep->symbol < r->cfg.max_symbols
+				     ? pos_get(r, (uint32_t)as, rep->symbol) : -1;
+		if (ps < 0 || (rep->side != 'B' && rep->side != 'S')) {
+			r->st.fills_untracked++;
+			return;
+		}
+		a = &r->acct[as];
+		p = &r->pos[ps];
+	}
+	if (rep->last_qty)
+		pos_fill(a, p, rep->side, rep->last_px, rep->last_qty);
+	if (oi >= 0) {
+		struct ord *o = &r->ord[oi];
+		if (rep->leaves_qty == 0)
+			ord_remove(r, (uint32_t)oi, hs);
+		else
+			ord_set(r, o, o->price, rep->leaves_qty);
+	}
+}
+
+void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
+{
+	uint32_t hs;
+	int64_t oi = ord_find(r, rep->session, rep->cl_ord_id, &hs);
+	struct ord *o = oi >= 0 ? &r->ord[oi] : NULL;
+
+	r->st.reports++;
+	switch (rep->kind) {
+	case DP_EXEC_ACCEPTED:
+		/* Leaves change only through fills and cancels, which report them. */
+		if (!o)
+			r->st.reports_untracked++;
+		else if (o->state == O_PENDING_NEW)
+			o->state = O_LIVE;
+		break;
+	case DP_EXEC_FILL:
+		on_fill(r, rep, oi, hs);
+		break;
+	case DP_EXEC_CANCELLED:
+		if (!o) {
+			r->st.reports_untracked++;
+			break;
+		}
+		/* A replace down to the executed quantity cancels the order under
+		 * the replace's id: the replaced entry goes too. */
+		if (o->state == O_PENDING_REPLACE) {
+			uint32_t ohs;
+			int64_t old = ord_find(r, o->session, o->orig_id, &ohs);
+			if (old >= 0)
+				ord_remove(r, (uint32_t)old, ohs);
+			oi = ord_find(r, rep->session, rep->cl_ord_id, &hs);
+		}
+		ord_remove(r, (uint32_t)oi, hs);
+		break;
+	case DP_EXEC_REJECTED:
+		/* Only a pending request can be rejected; a live order named by
+		 * mistake keeps counting (fail safe: exposure over-, never under-stated). */
+		if (o && o->state != O_LIVE)
+			ord_remove(r, (uint32_t)oi, hs);
+		else
+			r->st.reports_untracked++;
+		break;
+	case DP_EXEC_CANCEL_REJECTED:
+		/* A refused replace leaves the original as it was. A refused cancel
+		 * names no pending request: nothing to do. */
+		if (o && o->state == O_PENDING_REPLACE)
+			ord_remove(r, (uint32_t)oi, hs);
+		break;
+	case DP_EXEC_REPLACED:
+		if (!o) {
+			r->st.reports_untracked++;
+			break;
+		}
+		if (o->state == O_PENDING_REPLACE) {
+			uint32_t ohs;
+			int64_t old = ord_find(r, o->session, o->orig_id, &ohs);
+			if (old >= 0)
+				ord_remove(r, (uint32_t)old, ohs);
+			/* the removal may have shifted hash slots: look the new one up again */
+			oi = ord_find(r, rep->session, rep->cl_ord_id, &hs);
+			o = &r->ord[oi];
+			o->state = O_LIVE;
+		}
+		if (rep->leaves_qty == 0)
+			ord_remove(r, (uint32_t)oi, hs);
+		else
+			ord_set(r, o, rep->last_px ? rep->last_px : o->price, rep->leaves_qty);
+		break;
+	default:
+		r->st.reports_untracked++;
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Limits, restrictions, throttles                                     */
+
+int dp_risk_set_limits(struct dp_risk *r, uint32_t account, const struct dp_risk_limits *l)
+{
+	if (!r || !l || account == DP_RISK_ALL_ACCOUNTS)
+		return -EINVAL;
+	int64_t as = acct_get(r, account);
+	if (as < 0)
+		return -ENOSPC;
+	r->acct[as].lim = *l;
+	r->st.limit_changes++;
+	return 0;
+}
+
+int dp_risk_get_limits(const struct dp_risk *r, uint32_t account, struct dp_risk_limits *l)
+{
+	int64_t as = acct_find(r, account);
+	if (as < 0)
+		return -ENOENT;
+	*l = r->acct[as].lim;
+	return 0;
+}
+
+int dp_risk_set_restricted(struct dp_risk *r, uint32_t account, uint16_t symbol, bool on)
+{
+	if (symbol >= r->cfg.max_symbols)
+		return -EINVAL;
+	if (account == DP_RISK_ALL_ACCOUNTS) {
+		uint64_t bit = 1ull << (symbol & 63);
+		if (on)
+			r->restricted[symbol >> 6] |= bit;
+		else
+			r->restricted[symbol >> 6] &= ~bit;
+		r->st.limit_changes++;
+		return 0;
+	}
+	int64_t as = acct_find(r, account);
+	if (as < 0)
+		return -ENOENT;
+	int64_t ps = pos_get(r, (uint32_t)as, symbol);
+	if (ps < 0)
+		return -ENOSPC;
+	r->pos[ps].restricted = on;
+	r->st.limit_changes++;
+	return 0;
+}
+
+int dp_risk_set_throttle(struct dp_risk *r, uint32_t session, uint32_t orders_per_sec)
+{
+	struct sess *s = sess_get(r, session);
+	if (!s)
+		return -ENOSPC;
+	s->rate = orders_per_sec;
+	r->st.limit_changes++;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Kill switches                                                       */
+
+int dp_risk_kill(struct dp_risk *r, enum dp_risk_level level, uint32_t key, bool on,
+		 struct dp_order_msg *cancel)
+{
+	uint8_t scope;
+	switch (level) {
+	case DP_RISK_GLOBAL:
+		r->killed = on;
+		scope = DP_MASS_ALL;
+		break;
+	case DP_RISK_ACCOUNT: {
+		int64_t as = acct_find(r, key);
+		if (as < 0)
+			return -ENOENT;
+		r->acct[as].killed = on;
+		scope = DP_MASS_ACCOUNT;
+		break;
+	}
+	case DP_RISK_SESSION: {
+		struct sess *s = sess_get(r, key);
+		if (!s)
+			return -ENOSPC;
+		s->killed = on;
+		scope = DP_MASS_SESSION;
+		break;
+	}
+	default:
+		return -EINVAL;
+	}
+	if (!on) {
+		r->st.kill_off[level]++;
+		return 0;
+	}
+	r->st.kill_on[level]++;
+	if (cancel) {
+		memset(cancel, 0, sizeof(*cancel));
+		cancel->kind = DP_ORD_MASS_CANCEL;
+		cancel->mass = scope;
+		if (level == DP_RISK_ACCOUNT)
+			cancel->account = key;
+		else if (level == DP_RISK_SESSION)
+			cancel->session = key;
+	}
+	return 1;
+}
+
+int dp_risk_killed(const struct dp_risk *r, enum dp_risk_level level, uint32_t key)
+{
+	int64_t i;
+	switch (level) {
+	case DP_RISK_GLOBAL:
+		return r->killed;
+	case DP_RISK_ACCOUNT:
+		i = acct_find(r, key);
+		return i < 0 ? -ENOENT : r->acct[i].killed;
+	case DP_RISK_SESSION:
+		i = sess_find(r, key);
+		return i < 0 ? -ENOENT : r->sess[i].killed;
+	}
+	return -EINVAL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queries                                                             */
+
+static int64_t clamp64(i128 v)
+{
+	if (v > (i128)INT64_MAX)
+		return INT64_MAX;
+	if (v < (i128)INT64_MIN)
+		return INT64_MIN;
+	return (int64_t)v;
+}
+
+uint32_t dp_risk_mid(const struct dp_ref_px *ref)
+{
+	if (!ref_usable(ref))
+		return 0;
+	return (uint32_t)(((uint64_t)ref->bid + ref->ask + 1) / 2);
+}
+
+int dp_risk_position(const struct dp_risk *r, uint32_t account, uint16_t symbol,
+		     uint32_t mid_px, struct dp_risk_pos *out)
+{
+	int64_t as = acct_find(r, account);
+	if (as < 0 || symbol >= r->cfg.max_symbols)
+		return -ENOENT;
+	int found;
+	uint32_t ps = pos_probe(r, (uint32_t)as, symbol, &found);
+	if (!found)
+		return -ENOENT;
+	const struct pos *p = &r->pos[ps];
+	memset(out, 0, sizeof(*out));
+	out->qty = p->qty;
+	out->cost = clamp64(p->cost);
+	out->realized = clamp64(p->realized);
+	out->open_buy_qty = p->open_buy;
+	out->open_sell_qty = p->open_sell;
+	out->restricted = p->restricted;
+	if (p->qty) {
+		i128 held = p->qty > 0 ? (i128)p->qty : -(i128)p->qty;
+		i128 avg = (2 * p->cost + held) / (2 * held); /* half up */
+		out->avg_px = avg > UINT32_MAX ? UINT32_MAX : (uint32_t)avg;
+		if (mid_px) {
+			i128 value = held * mid_px;
+			out->unrealized = clamp64(p->qty > 0 ? value - p->cost : p->cost - value);
+		}
+	}
+	return 0;
+}
+
+int dp_risk_account(const struct dp_risk *r, uint32_t account, struct dp_risk_acct *out)
+{
+	int64_t as = acct_find(r, account);
+	if (as < 0)
+		return -ENOENT;
+	const struct acct *a = &r->acct[as];
+	memset(out, 0, sizeof(*out));
+	out->open_notional = clamp64(a->open_notional);
+	out->position_cost = clamp64(a->pos_cost);
+	out->exposure = clamp64(a->open_notional + a->pos_cost);
+	out->realized = clamp64(a->realized);
+	out->live_orders = a->live_orders;
+	out->killed = a->killed;
+	return 0;
+}
+
+void dp_risk_new_day(struct dp_risk *r)
+{
+	memset(r->ids, 0, ((size_t)r->imask + 1) * sizeof(*r->ids));
+	r->n_ids = 0;
+	for (uint32_t i = 0; i <= r->smask; i++) {
+		r->sess[i].win_open = 0;
+		r->sess[i].count = 0;
+	}
+}
+
+void dp_risk_stats(const struct dp_risk *r, struct dp_risk_stats *out)
+{
+	*out = r->st;
+}
+
+int dp_risk_verify(const struct dp_risk *r)
+{
+	uint32_t live = 0;
+	for (uint32_t i = 0; i < r->cfg.max_orders; i++) {
+		const struct ord *o = &r->ord[i];
+		if (o->state == O_FREE)
+			continue;
+		live++;
+		uint32_t hs;
+		if (ord_find(r, o->session, o->cl_ord_id, &hs) != (int64_t)i)
+			return -1; /* not reachable through the hash */
+		if (o->leaves == 0)
+			return -2; /* a finished order still counted */
+	}
+	if (live != r->n_ord)
+		return -3;
+	for (uint32_t ai = 0; ai <= r->amask; ai++) {
+		const struct acct *a = &r->acct[ai];
+		if (!a->used)
+			continue;
+		i128 open = 0, cost = 0, realized = 0;
+		uint32_t n = 0;
+		for (uint32_t i = 0; i < r->cfg.max_orders; i++) {
+			const struct ord *o = &r->ord[i];
+			if (o->state != O_FREE && o->acct == ai) {
+				open += (i128)o->price * o->leaves;
+				n++;
+			}
+		}
+		for (uint32_t pi = 0; pi <= r->pmask; pi++) {
+			const struct pos *p = &r->pos[pi];
+			if (p->acct == ai + 1) {
+				cost += p->cost;
+				realized += p->realized;
+			}
+		}
+		if (a->open_notional < 0 || open != a->open_notional)
+			return -4;
+		if (n != a->live_orders)
+			return -5;
+		if (cost != a->pos_cost || realized != a->realized)
+			return -6;
+	}
+	for (uint32_t pi = 0; pi <= r->pmask; pi++) {
+		const struct pos *p = &r->pos[pi];
+		if (!p->acct)
+			continue;
+		uint64_t b = 0, s = 0;
+		for (uint32_t i = 0; i < r->cfg.max_orders; i++) {
+			const struct ord *o = &r->ord[i];
+			if (o->state != O_FREE && o->pos == pi)
+				*(o->side == 'B' ? &b : &s) += o->leaves;
+		}
+		if (b != p->open_buy || s != p->open_sell)
+			return -7;
+		if (p->cost < 0 || (p->qty == 0 && p->cost != 0))
+			return -8;
+	}
+	return 0;
+}
