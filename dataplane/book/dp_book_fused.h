@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dp_book.h"
+#include "dp_be.h"
 #include "dp_itch.h"
 
 /*
@@ -34,21 +35,6 @@ extern const struct dp_book_fused_row dp_book_fused_tab[256];
 static inline uint64_t dp_bf_m64(int8_t m)
 {
 	return (uint64_t)(int64_t)m;
-}
-
-/* Big-endian loads; memcpy keeps them alignment-safe and lets gcc use movbe/bswap. */
-static inline uint32_t dp_bf_be32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return __builtin_bswap32(v);
-}
-
-static inline uint64_t dp_bf_be64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return __builtin_bswap64(v);
 }
 
 /* Same contract as dp_itch_decode_book_ev() (dp_book.h). */
@@ -76,14 +62,14 @@ static inline __attribute__((always_inline)) int dp_itch_decode_book_ev_inl(cons
 
 	ev->kind = r->kind;
 	ev->side = (char)(side & (uint8_t)r->m_side);
-	ev->locate = (uint16_t)(dp_bf_be32(buf + 1) >> 16 & hmask);
-	ev->qty = dp_bf_be32(buf + r->o_qty) & (uint32_t)dp_bf_m64(r->m_qty);
-	ev->price = dp_bf_be32(buf + r->o_price) & (uint32_t)dp_bf_m64(r->m_price);
+	ev->locate = (uint16_t)(dp_ld32(buf + 1) >> 16 & hmask);
+	ev->qty = dp_ld32(buf + r->o_qty) & (uint32_t)dp_bf_m64(r->m_qty);
+	ev->price = dp_ld32(buf + r->o_price) & (uint32_t)dp_bf_m64(r->m_price);
 	ev->flag = (char)(buf[r->o_flag] & (uint8_t)r->m_flag);
 	memset(ev->pad, 0, sizeof ev->pad);
-	ev->ref = dp_bf_be64(buf + r->o_ref) & dp_bf_m64(r->m_ref);
-	ev->ref2 = dp_bf_be64(buf + r->o_ref2) & dp_bf_m64(r->m_ref2);
-	ev->ts = dp_bf_be64(buf + 3) & 0xffffffffffffULL & hmask; /* tracking masked off */
+	ev->ref = dp_ld64(buf + r->o_ref) & dp_bf_m64(r->m_ref);
+	ev->ref2 = dp_ld64(buf + r->o_ref2) & dp_bf_m64(r->m_ref2);
+	ev->ts = dp_ld64(buf + 3) & 0xffffffffffffULL & hmask; /* tracking masked off */
 	stock &= dp_bf_m64(r->m_stock);
 	memcpy(ev->stock, &stock, 8);
 	return r->kind != DP_BEV_NONE;

@@ -13,6 +13,7 @@
  * 0 and the 11-byte common header (type, locate, tracking, 48-bit timestamp).
  */
 #include "dp_itch.h"
+#include "dp_be.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -49,53 +50,7 @@ int dp_itch_type_index(uint8_t type)
 	return (int)type_slot_tab[type] - 1;
 }
 
-/* ---- big-endian loads and stores: byte by byte, so alignment never matters */
-
-static inline uint16_t ld16(const uint8_t *p)
-{
-	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
-}
-
-static inline uint32_t ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t ld48(const uint8_t *p)
-{
-	return (uint64_t)ld16(p) << 32 | ld32(p + 2);
-}
-
-static inline uint64_t ld64(const uint8_t *p)
-{
-	return (uint64_t)ld32(p) << 32 | ld32(p + 4);
-}
-
-static inline void st16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void st32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline void st48(uint8_t *p, uint64_t v)
-{
-	st16(p, (uint16_t)(v >> 32));
-	st32(p + 2, (uint32_t)v);
-}
-
-static inline void st64(uint8_t *p, uint64_t v)
-{
-	st32(p, (uint32_t)(v >> 32));
-	st32(p + 4, (uint32_t)v);
-}
+/* ---- single-byte fields (multi-byte ones use dp_be.h) */
 
 /* Byte <-> char without implementation-defined conversions in -Wextra eyes. */
 static inline char ldc(const uint8_t *p)
@@ -123,9 +78,9 @@ int dp_itch_decode(const uint8_t *buf, size_t len, struct dp_itch_msg *m)
 
 	/* From here on len == spec length, so every fixed offset is in bounds. */
 	m->hdr.type = (char)t;
-	m->hdr.stock_locate = ld16(buf + 1);
-	m->hdr.tracking = ld16(buf + 3);
-	m->hdr.timestamp = ld48(buf + 5);
+	m->hdr.stock_locate = dp_ld16(buf + 1);
+	m->hdr.tracking = dp_ld16(buf + 3);
+	m->hdr.timestamp = dp_ld48(buf + 5);
 
 	switch (t) {
 	case 'A':
@@ -134,11 +89,11 @@ int dp_itch_decode(const uint8_t *buf, size_t len, struct dp_itch_msg *m)
 		char side = ldc(buf + 19);
 		if (side != 'B' && side != 'S')
 			return -DP_ITCH_ERR_BAD_FIELD;
-		m->u.add.ref = ld64(buf + 11);
+		m->u.add.ref = dp_ld64(buf + 11);
 		m->u.add.side = side;
-		m->u.add.shares = ld32(buf + 20);
+		m->u.add.shares = dp_ld32(buf + 20);
 		memcpy(m->u.add.stock, buf + 24, 8);
-		m->u.add.price = ld32(buf + 32);
+		m->u.add.price = dp_ld32(buf + 32);
 		if (t == 'F')
 			memcpy(m->u.add.attribution, buf + 36, 4);
 		else
@@ -146,60 +101,60 @@ int dp_itch_decode(const uint8_t *buf, size_t len, struct dp_itch_msg *m)
 		return 0;
 	}
 	case 'E':
-		m->u.executed.ref = ld64(buf + 11);
-		m->u.executed.shares = ld32(buf + 19);
-		m->u.executed.match = ld64(buf + 23);
+		m->u.executed.ref = dp_ld64(buf + 11);
+		m->u.executed.shares = dp_ld32(buf + 19);
+		m->u.executed.match = dp_ld64(buf + 23);
 		return 0;
 	case 'C':
-		m->u.executed_px.ref = ld64(buf + 11);
-		m->u.executed_px.shares = ld32(buf + 19);
-		m->u.executed_px.match = ld64(buf + 23);
+		m->u.executed_px.ref = dp_ld64(buf + 11);
+		m->u.executed_px.shares = dp_ld32(buf + 19);
+		m->u.executed_px.match = dp_ld64(buf + 23);
 		m->u.executed_px.printable = ldc(buf + 31);
-		m->u.executed_px.price = ld32(buf + 32);
+		m->u.executed_px.price = dp_ld32(buf + 32);
 		return 0;
 	case 'X':
-		m->u.cancel.ref = ld64(buf + 11);
-		m->u.cancel.shares = ld32(buf + 19);
+		m->u.cancel.ref = dp_ld64(buf + 11);
+		m->u.cancel.shares = dp_ld32(buf + 19);
 		return 0;
 	case 'D':
-		m->u.del.ref = ld64(buf + 11);
+		m->u.del.ref = dp_ld64(buf + 11);
 		return 0;
 	case 'U':
-		m->u.replace.orig_ref = ld64(buf + 11);
-		m->u.replace.new_ref = ld64(buf + 19);
-		m->u.replace.shares = ld32(buf + 27);
-		m->u.replace.price = ld32(buf + 31);
+		m->u.replace.orig_ref = dp_ld64(buf + 11);
+		m->u.replace.new_ref = dp_ld64(buf + 19);
+		m->u.replace.shares = dp_ld32(buf + 27);
+		m->u.replace.price = dp_ld32(buf + 31);
 		return 0;
 	case 'P': {
 		char side = ldc(buf + 19);
 		if (side != 'B' && side != 'S')
 			return -DP_ITCH_ERR_BAD_FIELD;
-		m->u.trade.ref = ld64(buf + 11);
+		m->u.trade.ref = dp_ld64(buf + 11);
 		m->u.trade.side = side;
-		m->u.trade.shares = ld32(buf + 20);
+		m->u.trade.shares = dp_ld32(buf + 20);
 		memcpy(m->u.trade.stock, buf + 24, 8);
-		m->u.trade.price = ld32(buf + 32);
-		m->u.trade.match = ld64(buf + 36);
+		m->u.trade.price = dp_ld32(buf + 32);
+		m->u.trade.match = dp_ld64(buf + 36);
 		return 0;
 	}
 	case 'Q':
-		m->u.cross_trade.shares = ld64(buf + 11);
+		m->u.cross_trade.shares = dp_ld64(buf + 11);
 		memcpy(m->u.cross_trade.stock, buf + 19, 8);
-		m->u.cross_trade.cross_price = ld32(buf + 27);
-		m->u.cross_trade.match = ld64(buf + 31);
+		m->u.cross_trade.cross_price = dp_ld32(buf + 27);
+		m->u.cross_trade.match = dp_ld64(buf + 31);
 		m->u.cross_trade.cross_type = ldc(buf + 39);
 		return 0;
 	case 'B':
-		m->u.broken_trade.match = ld64(buf + 11);
+		m->u.broken_trade.match = dp_ld64(buf + 11);
 		return 0;
 	case 'I':
-		m->u.noii.paired_shares = ld64(buf + 11);
-		m->u.noii.imbalance_shares = ld64(buf + 19);
+		m->u.noii.paired_shares = dp_ld64(buf + 11);
+		m->u.noii.imbalance_shares = dp_ld64(buf + 19);
 		m->u.noii.imbalance_direction = ldc(buf + 27);
 		memcpy(m->u.noii.stock, buf + 28, 8);
-		m->u.noii.far_price = ld32(buf + 36);
-		m->u.noii.near_price = ld32(buf + 40);
-		m->u.noii.ref_price = ld32(buf + 44);
+		m->u.noii.far_price = dp_ld32(buf + 36);
+		m->u.noii.near_price = dp_ld32(buf + 40);
+		m->u.noii.ref_price = dp_ld32(buf + 44);
 		m->u.noii.cross_type = ldc(buf + 48);
 		m->u.noii.price_variation = ldc(buf + 49);
 		return 0;
@@ -210,7 +165,7 @@ int dp_itch_decode(const uint8_t *buf, size_t len, struct dp_itch_msg *m)
 		memcpy(m->u.stock_directory.stock, buf + 11, 8);
 		m->u.stock_directory.market_category = ldc(buf + 19);
 		m->u.stock_directory.financial_status = ldc(buf + 20);
-		m->u.stock_directory.round_lot_size = ld32(buf + 21);
+		m->u.stock_directory.round_lot_size = dp_ld32(buf + 21);
 		m->u.stock_directory.round_lots_only = ldc(buf + 25);
 		m->u.stock_directory.issue_classification = ldc(buf + 26);
 		memcpy(m->u.stock_directory.issue_subtype, buf + 27, 2);
@@ -219,7 +174,7 @@ int dp_itch_decode(const uint8_t *buf, size_t len, struct dp_itch_msg *m)
 		m->u.stock_directory.ipo_flag = ldc(buf + 31);
 		m->u.stock_directory.luld_ref_price_tier = ldc(buf + 32);
 		m->u.stock_directory.etp_flag = ldc(buf + 33);
-		m->u.stock_directory.etp_leverage_factor = ld32(buf + 34);
+		m->u.stock_directory.etp_leverage_factor = dp_ld32(buf + 34);
 		m->u.stock_directory.inverse_indicator = ldc(buf + 38);
 		return 0;
 	case 'H':
@@ -240,25 +195,25 @@ int dp_itch_decode(const uint8_t *buf, size_t len, struct dp_itch_msg *m)
 		m->u.mp_position.market_participant_state = ldc(buf + 25);
 		return 0;
 	case 'V':
-		m->u.mwcb_decline.level1 = ld64(buf + 11);
-		m->u.mwcb_decline.level2 = ld64(buf + 19);
-		m->u.mwcb_decline.level3 = ld64(buf + 27);
+		m->u.mwcb_decline.level1 = dp_ld64(buf + 11);
+		m->u.mwcb_decline.level2 = dp_ld64(buf + 19);
+		m->u.mwcb_decline.level3 = dp_ld64(buf + 27);
 		return 0;
 	case 'W':
 		m->u.mwcb_status.breached_level = ldc(buf + 11);
 		return 0;
 	case 'K':
 		memcpy(m->u.ipo_quoting.stock, buf + 11, 8);
-		m->u.ipo_quoting.release_time = ld32(buf + 19);
+		m->u.ipo_quoting.release_time = dp_ld32(buf + 19);
 		m->u.ipo_quoting.release_qualifier = ldc(buf + 23);
-		m->u.ipo_quoting.ipo_price = ld32(buf + 24);
+		m->u.ipo_quoting.ipo_price = dp_ld32(buf + 24);
 		return 0;
 	case 'J':
 		memcpy(m->u.luld_collar.stock, buf + 11, 8);
-		m->u.luld_collar.ref_price = ld32(buf + 19);
-		m->u.luld_collar.upper_price = ld32(buf + 23);
-		m->u.luld_collar.lower_price = ld32(buf + 27);
-		m->u.luld_collar.extension = ld32(buf + 31);
+		m->u.luld_collar.ref_price = dp_ld32(buf + 19);
+		m->u.luld_collar.upper_price = dp_ld32(buf + 23);
+		m->u.luld_collar.lower_price = dp_ld32(buf + 27);
+		m->u.luld_collar.extension = dp_ld32(buf + 31);
 		return 0;
 	case 'h':
 		memcpy(m->u.op_halt.stock, buf + 11, 8);
@@ -272,12 +227,12 @@ int dp_itch_decode(const uint8_t *buf, size_t len, struct dp_itch_msg *m)
 	case 'O':
 		memcpy(m->u.dlcr.stock, buf + 11, 8);
 		m->u.dlcr.open_eligibility = ldc(buf + 19);
-		m->u.dlcr.min_price = ld32(buf + 20);
-		m->u.dlcr.max_price = ld32(buf + 24);
-		m->u.dlcr.near_exec_price = ld32(buf + 28);
-		m->u.dlcr.near_exec_time = ld64(buf + 32);
-		m->u.dlcr.lower_collar = ld32(buf + 40);
-		m->u.dlcr.upper_collar = ld32(buf + 44);
+		m->u.dlcr.min_price = dp_ld32(buf + 20);
+		m->u.dlcr.max_price = dp_ld32(buf + 24);
+		m->u.dlcr.near_exec_price = dp_ld32(buf + 28);
+		m->u.dlcr.near_exec_time = dp_ld64(buf + 32);
+		m->u.dlcr.lower_collar = dp_ld32(buf + 40);
+		m->u.dlcr.upper_collar = dp_ld32(buf + 44);
 		return 0;
 	default:
 		/* Unreachable: msg_len_tab and this switch list the same types. */
@@ -297,9 +252,9 @@ int dp_itch_encode(const struct dp_itch_msg *m, uint8_t *buf, size_t cap)
 		return -DP_ITCH_ERR_TRUNCATED;
 
 	buf[0] = t;
-	st16(buf + 1, m->hdr.stock_locate);
-	st16(buf + 3, m->hdr.tracking);
-	st48(buf + 5, m->hdr.timestamp); /* st48 keeps the low 48 bits: modulo 2^48 */
+	dp_st16(buf + 1, m->hdr.stock_locate);
+	dp_st16(buf + 3, m->hdr.tracking);
+	dp_st48(buf + 5, m->hdr.timestamp); /* st48 keeps the low 48 bits: modulo 2^48 */
 
 	switch (t) {
 	case 'S':
@@ -309,7 +264,7 @@ int dp_itch_encode(const struct dp_itch_msg *m, uint8_t *buf, size_t cap)
 		memcpy(buf + 11, m->u.stock_directory.stock, 8);
 		stc(buf + 19, m->u.stock_directory.market_category);
 		stc(buf + 20, m->u.stock_directory.financial_status);
-		st32(buf + 21, m->u.stock_directory.round_lot_size);
+		dp_st32(buf + 21, m->u.stock_directory.round_lot_size);
 		stc(buf + 25, m->u.stock_directory.round_lots_only);
 		stc(buf + 26, m->u.stock_directory.issue_classification);
 		memcpy(buf + 27, m->u.stock_directory.issue_subtype, 2);
@@ -318,7 +273,7 @@ int dp_itch_encode(const struct dp_itch_msg *m, uint8_t *buf, size_t cap)
 		stc(buf + 31, m->u.stock_directory.ipo_flag);
 		stc(buf + 32, m->u.stock_directory.luld_ref_price_tier);
 		stc(buf + 33, m->u.stock_directory.etp_flag);
-		st32(buf + 34, m->u.stock_directory.etp_leverage_factor);
+		dp_st32(buf + 34, m->u.stock_directory.etp_leverage_factor);
 		stc(buf + 38, m->u.stock_directory.inverse_indicator);
 		break;
 	case 'H':
@@ -339,25 +294,25 @@ int dp_itch_encode(const struct dp_itch_msg *m, uint8_t *buf, size_t cap)
 		stc(buf + 25, m->u.mp_position.market_participant_state);
 		break;
 	case 'V':
-		st64(buf + 11, m->u.mwcb_decline.level1);
-		st64(buf + 19, m->u.mwcb_decline.level2);
-		st64(buf + 27, m->u.mwcb_decline.level3);
+		dp_st64(buf + 11, m->u.mwcb_decline.level1);
+		dp_st64(buf + 19, m->u.mwcb_decline.level2);
+		dp_st64(buf + 27, m->u.mwcb_decline.level3);
 		break;
 	case 'W':
 		stc(buf + 11, m->u.mwcb_status.breached_level);
 		break;
 	case 'K':
 		memcpy(buf + 11, m->u.ipo_quoting.stock, 8);
-		st32(buf + 19, m->u.ipo_quoting.release_time);
+		dp_st32(buf + 19, m->u.ipo_quoting.release_time);
 		stc(buf + 23, m->u.ipo_quoting.release_qualifier);
-		st32(buf + 24, m->u.ipo_quoting.ipo_price);
+		dp_st32(buf + 24, m->u.ipo_quoting.ipo_price);
 		break;
 	case 'J':
 		memcpy(buf + 11, m->u.luld_collar.stock, 8);
-		st32(buf + 19, m->u.luld_collar.ref_price);
-		st32(buf + 23, m->u.luld_collar.upper_price);
-		st32(buf + 27, m->u.luld_collar.lower_price);
-		st32(buf + 31, m->u.luld_collar.extension);
+		dp_st32(buf + 19, m->u.luld_collar.ref_price);
+		dp_st32(buf + 23, m->u.luld_collar.upper_price);
+		dp_st32(buf + 27, m->u.luld_collar.lower_price);
+		dp_st32(buf + 31, m->u.luld_collar.extension);
 		break;
 	case 'h':
 		memcpy(buf + 11, m->u.op_halt.stock, 8);
@@ -366,65 +321,65 @@ int dp_itch_encode(const struct dp_itch_msg *m, uint8_t *buf, size_t cap)
 		break;
 	case 'A':
 	case 'F':
-		st64(buf + 11, m->u.add.ref);
+		dp_st64(buf + 11, m->u.add.ref);
 		stc(buf + 19, m->u.add.side);
-		st32(buf + 20, m->u.add.shares);
+		dp_st32(buf + 20, m->u.add.shares);
 		memcpy(buf + 24, m->u.add.stock, 8);
-		st32(buf + 32, m->u.add.price);
+		dp_st32(buf + 32, m->u.add.price);
 		if (t == 'F')
 			memcpy(buf + 36, m->u.add.attribution, 4);
 		break;
 	case 'E':
-		st64(buf + 11, m->u.executed.ref);
-		st32(buf + 19, m->u.executed.shares);
-		st64(buf + 23, m->u.executed.match);
+		dp_st64(buf + 11, m->u.executed.ref);
+		dp_st32(buf + 19, m->u.executed.shares);
+		dp_st64(buf + 23, m->u.executed.match);
 		break;
 	case 'C':
-		st64(buf + 11, m->u.executed_px.ref);
-		st32(buf + 19, m->u.executed_px.shares);
-		st64(buf + 23, m->u.executed_px.match);
+		dp_st64(buf + 11, m->u.executed_px.ref);
+		dp_st32(buf + 19, m->u.executed_px.shares);
+		dp_st64(buf + 23, m->u.executed_px.match);
 		stc(buf + 31, m->u.executed_px.printable);
-		st32(buf + 32, m->u.executed_px.price);
+		dp_st32(buf + 32, m->u.executed_px.price);
 		break;
 	case 'X':
-		st64(buf + 11, m->u.cancel.ref);
-		st32(buf + 19, m->u.cancel.shares);
+		dp_st64(buf + 11, m->u.cancel.ref);
+		dp_st32(buf + 19, m->u.cancel.shares);
 		break;
 	case 'D':
-		st64(buf + 11, m->u.del.ref);
+		dp_st64(buf + 11, m->u.del.ref);
 		break;
 	case 'U':
-		st64(buf + 11, m->u.replace.orig_ref);
-		st64(buf + 19, m->u.replace.new_ref);
-		st32(buf + 27, m->u.replace.shares);
-		st32(buf + 31, m->u.replace.price);
+		dp_st64(buf + 11, m->u.replace.orig_ref);
+		dp_st64(buf + 19, m->u.replace.new_ref);
+		dp_st32(buf + 27, m->u.replace.shares);
+		dp_st32(buf + 31, m->u.replace.price);
 		break;
 	case 'P':
-		st64(buf + 11, m->u.trade.ref);
+		dp_st64(buf + 11, m->u.trade.ref);
 		stc(buf + 19, m->u.trade.side);
-		st32(buf + 20, m->u.trade.shares);
+		dp_st32(buf + 20, m->u.trade.shares);
 		memcpy(buf + 24, m->u.trade.stock, 8);
-		st32(buf + 32, m->u.trade.price);
-		st64(buf + 36, m->u.trade.match);
+		dp_st32(buf + 32, m->u.trade.price);
+		dp_st64(buf + 36, m->u.trade.match);
 		break;
 	case 'Q':
-		st64(buf + 11, m->u.cross_trade.shares);
+		dp_st64(buf + 11, m->u.cross_trade.shares);
 		memcpy(buf + 19, m->u.cross_trade.stock, 8);
-		st32(buf + 27, m->u.cross_trade.cross_price);
-		st64(buf + 31, m->u.cross_trade.match);
+		dp_st32(buf + 27, m->u.cross_trade.cross_price);
+		dp_st64(buf + 31, m->u.cross_trade.match);
 		stc(buf + 39, m->u.cross_trade.cross_type);
 		break;
 	case 'B':
-		st64(buf + 11, m->u.broken_trade.match);
+		dp_st64(buf + 11, m->u.broken_trade.match);
 		break;
 	case 'I':
-		st64(buf + 11, m->u.noii.paired_shares);
-		st64(buf + 19, m->u.noii.imbalance_shares);
+		dp_st64(buf + 11, m->u.noii.paired_shares);
+		dp_st64(buf + 19, m->u.noii.imbalance_shares);
 		stc(buf + 27, m->u.noii.imbalance_direction);
 		memcpy(buf + 28, m->u.noii.stock, 8);
-		st32(buf + 36, m->u.noii.far_price);
-		st32(buf + 40, m->u.noii.near_price);
-		st32(buf + 44, m->u.noii.ref_price);
+		dp_st32(buf + 36, m->u.noii.far_price);
+		dp_st32(buf + 40, m->u.noii.near_price);
+		dp_st32(buf + 44, m->u.noii.ref_price);
 		stc(buf + 48, m->u.noii.cross_type);
 		stc(buf + 49, m->u.noii.price_variation);
 		break;
@@ -435,12 +390,12 @@ int dp_itch_encode(const struct dp_itch_msg *m, uint8_t *buf, size_t cap)
 	case 'O':
 		memcpy(buf + 11, m->u.dlcr.stock, 8);
 		stc(buf + 19, m->u.dlcr.open_eligibility);
-		st32(buf + 20, m->u.dlcr.min_price);
-		st32(buf + 24, m->u.dlcr.max_price);
-		st32(buf + 28, m->u.dlcr.near_exec_price);
-		st64(buf + 32, m->u.dlcr.near_exec_time);
-		st32(buf + 40, m->u.dlcr.lower_collar);
-		st32(buf + 44, m->u.dlcr.upper_collar);
+		dp_st32(buf + 20, m->u.dlcr.min_price);
+		dp_st32(buf + 24, m->u.dlcr.max_price);
+		dp_st32(buf + 28, m->u.dlcr.near_exec_price);
+		dp_st64(buf + 32, m->u.dlcr.near_exec_time);
+		dp_st32(buf + 40, m->u.dlcr.lower_collar);
+		dp_st32(buf + 44, m->u.dlcr.upper_collar);
 		break;
 	default:
 		return -DP_ITCH_ERR_UNKNOWN_TYPE;
@@ -695,7 +650,7 @@ int dp_itch_file_next(const uint8_t *buf, size_t len, size_t *off,
 	size_t left = len - o;
 	if (left < 2)
 		return -DP_ITCH_ERR_TRUNCATED;
-	size_t n = ld16(buf + o);
+	size_t n = dp_ld16(buf + o);
 	if (left - 2 < n)
 		return -DP_ITCH_ERR_TRUNCATED;
 	*msg = buf + o + 2;

@@ -8,29 +8,17 @@
  * The tracker is pure arithmetic on the header; it never looks at blocks.
  */
 #include "dp_mold.h"
+#include "dp_be.h"
 
 #include <string.h>
-
-static inline uint16_t ld16(const uint8_t *p)
-{
-	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
-}
-
-static inline uint64_t ld64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 int dp_mold_parse_hdr(const uint8_t *buf, size_t len, struct dp_mold_hdr *h)
 {
 	if (len < DP_MOLD_HDR_LEN)
 		return -DP_MOLD_ERR_SHORT;
 	memcpy(h->session, buf, DP_MOLD_SESSION_LEN);
-	h->seq = ld64(buf + 10);
-	h->count = ld16(buf + 18);
+	h->seq = dp_ld64(buf + 10);
+	h->count = dp_ld16(buf + 18);
 	return 0;
 }
 
@@ -73,7 +61,7 @@ int dp_mold_next(struct dp_mold_iter *it, const uint8_t **msg, uint16_t *len)
 		return avail == 0 ? 0 : iter_fail(it, DP_MOLD_ERR_TRAILING);
 	if (avail < 2)
 		return iter_fail(it, DP_MOLD_ERR_TRUNCATED);
-	uint16_t n = ld16(it->p);
+	uint16_t n = dp_ld16(it->p);
 	if (n == 0)
 		return iter_fail(it, DP_MOLD_ERR_ZERO_LEN);
 	if (avail - 2 < n)

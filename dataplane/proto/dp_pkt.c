@@ -8,6 +8,7 @@
  * fit one frame, and reassembly has no place on the fast path.
  */
 #include "dp_pkt.h"
+#include "dp_be.h"
 
 #include <string.h>
 
@@ -23,36 +24,12 @@
 #define IP_FLAG_MF 0x2000
 #define IP_FRAG_OFF_MASK 0x1FFF
 
-static inline uint16_t ld16(const uint8_t *p)
-{
-	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
-}
-
-static inline uint32_t ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void st16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void st32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* RFC 1071 one's complement sum of n bytes (n even: IPv4 headers are 4*IHL). */
 static uint32_t csum_add(const uint8_t *p, size_t n)
 {
 	uint32_t sum = 0;
 	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += ld16(p + i);
+		sum += dp_ld16(p + i);
 	return sum;
 }
 
@@ -69,7 +46,7 @@ int dp_pkt_parse_udp(const uint8_t *frame, size_t len, struct dp_pkt_udp *out)
 		return -DP_PKT_DROP_RUNT;
 
 	size_t off = 12;
-	uint16_t etype = ld16(frame + off);
+	uint16_t etype = dp_ld16(frame + off);
 	uint16_t vlan = 0;
 	for (int tags = 0; tags < MAX_VLAN_TAGS &&
 	     (etype == ETHERTYPE_8021Q || etype == ETHERTYPE_8021AD); tags++) {
@@ -77,9 +54,9 @@ int dp_pkt_parse_udp(const uint8_t *frame, size_t len, struct dp_pkt_udp *out)
 		if (len - off < 2 + VLAN_TAG_LEN)
 			return -DP_PKT_DROP_RUNT;
 		if (tags == 0)
-			vlan = ld16(frame + off + 2) & 0x0FFF;
+			vlan = dp_ld16(frame + off + 2) & 0x0FFF;
 		off += VLAN_TAG_LEN;
-		etype = ld16(frame + off);
+		etype = dp_ld16(frame + off);
 	}
 	off += 2;
 	/* A third tag also lands here: more than two tags is not a frame we accept. */
@@ -95,13 +72,13 @@ int dp_pkt_parse_udp(const uint8_t *frame, size_t len, struct dp_pkt_udp *out)
 	size_t ihl = (size_t)(ip[0] & 0x0F) * 4;
 	if (ihl < IPV4_MIN_HDR || ihl > rem)
 		return -DP_PKT_DROP_IP_HDR;
-	size_t total = ld16(ip + 2);
+	size_t total = dp_ld16(ip + 2);
 	/* Trailing Ethernet padding past `total` is allowed; a short frame is not. */
 	if (total < ihl || total > rem)
 		return -DP_PKT_DROP_IP_HDR;
 	if (csum_fold(csum_add(ip, ihl)) != 0xFFFF)
 		return -DP_PKT_DROP_IP_CSUM;
-	uint16_t frag = ld16(ip + 6);
+	uint16_t frag = dp_ld16(ip + 6);
 	if (frag & (IP_FLAG_MF | IP_FRAG_OFF_MASK))
 		return -DP_PKT_DROP_FRAGMENT;
 	if (ip[9] != IPPROTO_UDP_NUM)
@@ -111,17 +88,17 @@ int dp_pkt_parse_udp(const uint8_t *frame, size_t len, struct dp_pkt_udp *out)
 	size_t ip_payload = total - ihl;
 	if (ip_payload < UDP_HDR_LEN)
 		return -DP_PKT_DROP_UDP_HDR;
-	size_t ulen = ld16(udp + 4);
+	size_t ulen = dp_ld16(udp + 4);
 	if (ulen < UDP_HDR_LEN || ulen > ip_payload)
 		return -DP_PKT_DROP_UDP_HDR;
 
 	out->payload = udp + UDP_HDR_LEN;
 	out->len = (uint16_t)(ulen - UDP_HDR_LEN);
 	out->vlan = vlan;
-	out->src_ip = ld32(ip + 12);
-	out->dst_ip = ld32(ip + 16);
-	out->src_port = ld16(udp);
-	out->dst_port = ld16(udp + 2);
+	out->src_ip = dp_ld32(ip + 12);
+	out->dst_ip = dp_ld32(ip + 16);
+	out->src_port = dp_ld16(udp);
+	out->dst_port = dp_ld16(udp + 2);
 	return 0;
 }
 
@@ -153,27 +130,27 @@ int dp_pkt_build_udp(uint8_t *buf, size_t cap, uint32_t src_ip, uint32_t dst_ip,
 		memcpy(eth, build_dst_mac, 6);
 	}
 	memcpy(eth + 6, build_src_mac, 6);
-	st16(eth + 12, ETHERTYPE_IPV4);
+	dp_st16(eth + 12, ETHERTYPE_IPV4);
 
 	uint8_t *ip = eth + ETH_HDR_LEN;
 	uint16_t total = (uint16_t)(IPV4_MIN_HDR + UDP_HDR_LEN + plen);
 	ip[0] = 0x45; /* version 4, IHL 5 */
 	ip[1] = 0;
-	st16(ip + 2, total);
-	st16(ip + 4, ip_id);
-	st16(ip + 6, 0); /* no DF: the datagram already fits; no fragments either */
+	dp_st16(ip + 2, total);
+	dp_st16(ip + 4, ip_id);
+	dp_st16(ip + 6, 0); /* no DF: the datagram already fits; no fragments either */
 	ip[8] = 64;
 	ip[9] = IPPROTO_UDP_NUM;
-	st16(ip + 10, 0);
-	st32(ip + 12, src_ip);
-	st32(ip + 16, dst_ip);
-	st16(ip + 10, (uint16_t)~csum_fold(csum_add(ip, IPV4_MIN_HDR)));
+	dp_st16(ip + 10, 0);
+	dp_st32(ip + 12, src_ip);
+	dp_st32(ip + 16, dst_ip);
+	dp_st16(ip + 10, (uint16_t)~csum_fold(csum_add(ip, IPV4_MIN_HDR)));
 
 	uint8_t *udp = ip + IPV4_MIN_HDR;
-	st16(udp, src_port);
-	st16(udp + 2, dst_port);
-	st16(udp + 4, (uint16_t)(UDP_HDR_LEN + plen));
-	st16(udp + 6, 0); /* UDP checksum optional over IPv4 */
+	dp_st16(udp, src_port);
+	dp_st16(udp + 2, dst_port);
+	dp_st16(udp + 4, (uint16_t)(UDP_HDR_LEN + plen));
+	dp_st16(udp + 6, 0); /* UDP checksum optional over IPv4 */
 	if (plen)
 		memcpy(udp + UDP_HDR_LEN, payload, plen);
 	return (int)(hdrs + plen);
