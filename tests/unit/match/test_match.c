@@ -1,0 +1,734 @@
+/*
+ * test_match.c - unit tests of the client matching engine (dataplane/match):
+ * each order type and TIF, post-only, reference protection, cancel and the
+ * replace rules, mass cancel scopes, each STP mode, invalid messages, pool
+ * exhaustion, pausing/resuming, and the allocator hook. dp_match_check()
+ * runs after every message so a broken invariant shows where it happens.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_match.h"
+
+static struct dp_match *me;
+static struct dp_exec_report rep[4096];
+static uint32_t nrep;
+static const struct dp_ref_px WIDE = { 1, 2000000000u, 1 };
+static const struct dp_ref_px NOREF = { 0, 0, 0 };
+
+static void mk(uint32_t orders, uint32_t levels, uint8_t stp)
+{
+	struct dp_match_cfg cfg = { .max_orders = orders, .max_levels = levels, .max_symbols = 16,
+				    .max_sessions = 8, .max_accounts = 16, .stp_default = stp };
+	ck_assert_int_eq(dp_match_create(&me, &cfg, NULL), 0);
+	ck_assert_int_eq(dp_match_check(me), 0);
+}
+
+static void setup(void)
+{
+	mk(1000, 1000, DP_STP_CANCEL_NEWEST);
+}
+
+static void teardown(void)
+{
+	dp_match_destroy(me);
+	me = NULL;
+}
+
+static uint32_t send(const struct dp_order_msg *msg, const struct dp_ref_px *ref)
+{
+	nrep = dp_match_process(me, msg, ref, rep, 4096);
+	ck_assert(!dp_match_pending(me));
+	ck_assert_int_eq(dp_match_check(me), 0);
+	return nrep;
+}
+
+static uint32_t new_ord(uint32_t sess, uint64_t cl, uint32_t acct, char side, uint8_t type,
+			uint8_t tif, uint32_t px, uint32_t qty, uint8_t flags,
+			const struct dp_ref_px *ref)
+{
+	struct dp_order_msg m = { .kind = DP_ORD_NEW, .type = type, .tif = tif, .flags = flags,
+				  .side = side, .symbol = 1, .account = acct, .session = sess,
+				  .cl_ord_id = cl, .price = px, .qty = qty };
+	return send(&m, ref);
+}
+
+/* DAY limit, session 1, account = cl / 100 unless given. */
+static uint32_t lim(uint64_t cl, uint32_t acct, char side, uint32_t px, uint32_t qty)
+{
+	return new_ord(1, cl, acct, side, DP_ORD_LIMIT, DP_TIF_DAY, px, qty, 0, &WIDE);
+}
+
+static uint32_t cancel(uint32_t sess, uint64_t cl, uint64_t orig)
+{
+	struct dp_order_msg m = { .kind = DP_ORD_CANCEL, .symbol = 1, .session = sess,
+				  .cl_ord_id = cl, .orig_cl_ord_id = orig };
+	return send(&m, &WIDE);
+}
+
+static uint32_t replace(uint32_t sess, uint64_t cl, uint64_t orig, uint32_t px, uint32_t qty,
+			const struct dp_ref_px *ref)
+{
+	struct dp_order_msg m = { .kind = DP_ORD_REPLACE, .type = DP_ORD_LIMIT, .symbol = 1,
+				  .session = sess, .cl_ord_id = cl, .orig_cl_ord_id = orig,
+				  .price = px, .qty = qty };
+	return send(&m, ref);
+}
+
+static void expect(uint32_t i, uint8_t kind, uint8_t reason, uint64_t cl, uint32_t leaves,
+		   uint32_t cum)
+{
+	ck_assert_uint_lt(i, nrep);
+	ck_assert_uint_eq(rep[i].kind, kind);
+	ck_assert_uint_eq(rep[i].reason, reason);
+	ck_assert_uint_eq(rep[i].cl_ord_id, cl);
+	ck_assert_uint_eq(rep[i].leaves_qty, leaves);
+	ck_assert_uint_eq(rep[i].cum_qty, cum);
+}
+
+static void expect_fill(uint32_t i, uint64_t aggr, uint64_t rest, uint32_t px, uint32_t q)
+{
+	ck_assert_uint_lt(i + 1, nrep);
+	ck_assert_uint_eq(rep[i].kind, DP_EXEC_FILL);
+	ck_assert_uint_eq(rep[i + 1].kind, DP_EXEC_FILL);
+	ck_assert_uint_eq(rep[i].cl_ord_id, aggr);
+	ck_assert_uint_eq(rep[i + 1].cl_ord_id, rest);
+	ck_assert_uint_eq(rep[i].flags, DP_MATCH_RF_AGGRESSOR);
+	ck_assert_uint_eq(rep[i + 1].flags, 0);
+	ck_assert_uint_eq(rep[i].last_px, px);
+	ck_assert_uint_eq(rep[i + 1].last_px, px);
+	ck_assert_uint_eq(rep[i].last_qty, q);
+	ck_assert_uint_eq(rep[i + 1].last_qty, q);
+	ck_assert_uint_eq(rep[i].exec_id >> 1, rep[i + 1].exec_id >> 1);
+	ck_assert_uint_ne(rep[i].exec_id, rep[i + 1].exec_id);
+	ck_assert_int_ne(rep[i].side, rep[i + 1].side);
+	ck_assert_uint_eq(rep[i].contra, rep[i + 1].account);
+	ck_assert_uint_eq(rep[i + 1].contra, rep[i].account);
+}
+
+static int live(uint32_t sess, uint64_t cl, struct dp_match_order_info *oi)
+{
+	struct dp_match_order_info tmp;
+	return dp_match_order(me, sess, cl, oi ? oi : &tmp) == 0;
+}
+
+START_TEST(limit_rests_and_depth)
+{
+	ck_assert_uint_eq(lim(1, 1, 'B', 100, 10), 1);
+	expect(0, DP_EXEC_ACCEPTED, 0, 1, 10, 0);
+	ck_assert_uint_ne(rep[0].order_id, 0);
+	lim(2, 1, 'B', 101, 5);
+	lim(3, 1, 'B', 100, 7);
+	lim(4, 1, 'S', 105, 3);
+	struct dp_match_level lv[4];
+	ck_assert_int_eq(dp_match_depth(me, 1, DP_MATCH_BID, lv, 4), 2);
+	ck_assert_uint_eq(lv[0].price, 101);
+	ck_assert_uint_eq(lv[1].price, 100);
+	ck_assert_uint_eq(lv[1].qty, 17);
+	ck_assert_uint_eq(lv[1].orders, 2);
+	ck_assert_int_eq(dp_match_depth(me, 1, DP_MATCH_ASK, lv, 4), 1);
+	ck_assert_uint_eq(dp_match_live_orders(me), 4);
+	ck_assert_uint_eq(dp_match_symbol_orders(me, 1), 4);
+	struct dp_match_order_info oi;
+	ck_assert(live(1, 3, &oi));
+	ck_assert_uint_eq(oi.queue_pos, 1);
+}
+END_TEST
+
+START_TEST(cross_partial_fill_price_time)
+{
+	lim(1, 1, 'S', 101, 5);
+	lim(2, 2, 'S', 100, 5);
+	lim(3, 3, 'S', 100, 5); /* behind 2 at the same price */
+	ck_assert_uint_eq(lim(4, 4, 'B', 101, 12), 1 + 6);
+	expect(0, DP_EXEC_ACCEPTED, 0, 4, 12, 0);
+	expect_fill(1, 4, 2, 100, 5);
+	expect_fill(3, 4, 3, 100, 5);
+	expect_fill(5, 4, 1, 101, 2);
+	ck_assert_uint_eq(rep[5].leaves_qty, 0);
+	ck_assert_uint_eq(rep[5].cum_qty, 12);
+	/* (5*100 + 5*100 + 2*101) / 12 = 100.1666 -> 100 */
+	ck_assert_uint_eq(rep[5].avg_px, 100);
+	ck_assert_uint_eq(rep[6].leaves_qty, 3);
+	ck_assert_uint_eq(rep[6].cum_qty, 2);
+	ck_assert(!live(1, 4, NULL));
+	ck_assert(live(1, 1, NULL));
+	/* A DAY buy that outsizes the book rests its remainder. */
+	ck_assert_uint_eq(lim(5, 5, 'B', 101, 10), 1 + 2);
+	struct dp_match_order_info oi;
+	ck_assert(live(1, 5, &oi));
+	ck_assert_uint_eq(oi.leaves, 7);
+	ck_assert_uint_eq(oi.cum, 3);
+	ck_assert_uint_eq(oi.avg_px, 101);
+}
+END_TEST
+
+START_TEST(avg_px_rounds_half_up)
+{
+	lim(1, 1, 'S', 100, 1);
+	lim(2, 1, 'S', 101, 1);
+	lim(3, 2, 'B', 101, 2);
+	ck_assert_uint_eq(rep[3].avg_px, 101); /* aggressor: 100.5 -> 101 */
+	lim(4, 1, 'S', 100, 2);
+	lim(5, 1, 'S', 103, 1);
+	lim(6, 2, 'B', 103, 3);
+	ck_assert_uint_eq(rep[3].avg_px, 101); /* 303 / 3 */
+	ck_assert_uint_eq(rep[4].avg_px, 103); /* the resting side's own average */
+	/* large numbers: no overflow of the notional */
+	lim(7, 1, 'S', 4000000000u, 4000000000u);
+	new_ord(1, 8, 2, 'B', DP_ORD_LIMIT, DP_TIF_IOC, 4000000000u, 4000000000u, 0,
+		&(struct dp_ref_px){ 1, 4000000000u, 1 });
+	ck_assert_uint_eq(rep[1].avg_px, 4000000000u);
+	ck_assert_uint_eq(rep[1].cum_qty, 4000000000u);
+}
+END_TEST
+
+START_TEST(ioc)
+{
+	lim(1, 1, 'S', 100, 5);
+	ck_assert_uint_eq(new_ord(1, 2, 2, 'B', DP_ORD_LIMIT, DP_TIF_IOC, 100, 8, 0, &WIDE), 4);
+	expect(0, DP_EXEC_ACCEPTED, 0, 2, 8, 0);
+	expect_fill(1, 2, 1, 100, 5);
+	expect(3, DP_EXEC_CANCELLED, DP_RJ_IOC_REMAINDER, 2, 0, 5);
+	ck_assert(!live(1, 2, NULL));
+	/* Not marketable: accepted and cancelled, nothing rests. */
+	ck_assert_uint_eq(new_ord(1, 3, 2, 'B', DP_ORD_LIMIT, DP_TIF_IOC, 99, 8, 0, &WIDE), 2);
+	expect(1, DP_EXEC_CANCELLED, DP_RJ_IOC_REMAINDER, 3, 0, 0);
+	/* Not marketable and no reference: still fine (never executes). */
+	ck_assert_uint_eq(new_ord(1, 4, 2, 'B', DP_ORD_LIMIT, DP_TIF_IOC, 99, 8, 0, &NOREF), 2);
+	ck_assert_uint_eq(dp_match_live_orders(me), 0);
+}
+END_TEST
+
+START_TEST(fok)
+{
+	lim(1, 1, 'S', 100, 5);
+	lim(2, 1, 'S', 101, 5);
+	ck_assert_uint_eq(new_ord(1, 3, 2, 'B', DP_ORD_LIMIT, DP_TIF_FOK, 101, 11, 0, &WIDE), 1);
+	expect(0, DP_EXEC_REJECTED, DP_RJ_FOK_NOT_FILLABLE, 3, 0, 0);
+	ck_assert_uint_eq(dp_match_live_orders(me), 2);
+	/* limit keeps the second level out */
+	ck_assert_uint_eq(new_ord(1, 4, 2, 'B', DP_ORD_LIMIT, DP_TIF_FOK, 100, 6, 0, &WIDE), 1);
+	expect(0, DP_EXEC_REJECTED, DP_RJ_FOK_NOT_FILLABLE, 4, 0, 0);
+	/* reference keeps the second level out */
+	ck_assert_uint_eq(new_ord(1, 5, 2, 'B', DP_ORD_LIMIT, DP_TIF_FOK, 101, 6, 0,
+				  &(struct dp_ref_px){ 99, 100, 1 }),
+			  1);
+	expect(0, DP_EXEC_REJECTED, DP_RJ_FOK_NOT_FILLABLE, 5, 0, 0);
+	ck_assert_uint_eq(new_ord(1, 6, 2, 'B', DP_ORD_LIMIT, DP_TIF_FOK, 101, 10, 0, &WIDE), 5);
+	expect_fill(1, 6, 1, 100, 5);
+	expect_fill(3, 6, 2, 101, 5);
+	ck_assert_uint_eq(rep[3].leaves_qty, 0);
+	ck_assert_uint_eq(dp_match_live_orders(me), 0);
+	/* FOK market */
+	lim(7, 1, 'S', 100, 5);
+	ck_assert_uint_eq(new_ord(1, 8, 2, 'B', DP_ORD_MARKET, DP_TIF_FOK, 0, 5, 0, &WIDE), 3);
+	/* FOK marketable without reference */
+	lim(9, 1, 'S', 100, 5);
+	ck_assert_uint_eq(new_ord(1, 10, 2, 'B', DP_ORD_LIMIT, DP_TIF_FOK, 100, 5, 0, &NOREF), 1);
+	expect(0, DP_EXEC_REJECTED, DP_RJ_NO_REFERENCE, 10, 0, 0);
+}
+END_TEST
+
+START_TEST(market)
+{
+	lim(1, 1, 'S', 100, 5);
+	lim(2, 1, 'S', 110, 5);
+	/* Market buy: takes 100, stops at the reference ask 105. */
+	ck_assert_uint_eq(new_ord(1, 3, 2, 'B', DP_ORD_MARKET, DP_TIF_DAY, 0, 8, 0,
+				  &(struct dp_ref_px){ 95, 105, 1 }),
+			  4);
+	expect_fill(1, 3, 1, 100, 5);
+	expect(3, DP_EXEC_CANCELLED, DP_RJ_TRADE_THROUGH, 3, 0, 5);
+	/* Within the reference it sweeps, then the remainder is cancelled. */
+	ck_assert_uint_eq(new_ord(1, 4, 2, 'B', DP_ORD_MARKET, DP_TIF_IOC, 0, 8, 0, &WIDE), 4);
+	expect(3, DP_EXEC_CANCELLED, DP_RJ_IOC_REMAINDER, 4, 0, 5);
+	/* Empty book: accepted, cancelled. */
+	ck_assert_uint_eq(new_ord(1, 5, 2, 'B', DP_ORD_MARKET, DP_TIF_IOC, 0, 8, 0, &WIDE), 2);
+	expect(1, DP_EXEC_CANCELLED, DP_RJ_IOC_REMAINDER, 5, 0, 0);
+	/* No reference: rejected, even on an empty book. */
+	ck_assert_uint_eq(new_ord(1, 6, 2, 'S', DP_ORD_MARKET, DP_TIF_IOC, 0, 8, 0, &NOREF), 1);
+	expect(0, DP_EXEC_REJECTED, DP_RJ_NO_REFERENCE, 6, 0, 0);
+	ck_assert_uint_eq(new_ord(1, 7, 2, 'S', DP_ORD_MARKET, DP_TIF_IOC, 0, 8, 0, NULL), 1);
+	expect(0, DP_EXEC_REJECTED, DP_RJ_NO_REFERENCE, 7, 0, 0);
+}
+END_TEST
+
+START_TEST(post_only)
+{
+	lim(1, 1, 'S', 100, 5);
+	ck_assert_uint_eq(new_ord(1, 2, 2, 'B', DP_ORD_LIMIT, DP_TIF_DAY, 100, 5,
+				  DP_ORD_F_POST_ONLY, &WIDE),
+			  1);
+	expect(0, DP_EXEC_REJECTED, DP_RJ_POST_ONLY_WOULD_TAKE, 2, 0, 0);
+	ck_assert_uint_eq(new_ord(1, 3, 2, 'B', DP_ORD_LIMIT, DP_TIF_DAY, 99, 5,
+				  DP_ORD_F_POST_ONLY, &NOREF),
+			  1);
+	expect(0, DP_EXEC_ACCEPTED, 0, 3, 5, 0);
+	struct dp_match_order_info oi;
+	ck_assert(live(1, 3, &oi));
+	ck_assert_uint_eq(oi.flags, DP_ORD_F_POST_ONLY);
+	new_ord(1, 4, 2, 'B', DP_ORD_LIMIT, DP_TIF_IOC, 99, 5, DP_ORD_F_POST_ONLY, &WIDE);
+	expect(0, DP_EXEC_REJECTED, DP_RJ_BAD_TIF, 4, 0, 0);
+	new_ord(1, 5, 2, 'B', DP_ORD_MARKET, DP_TIF_DAY, 0, 5, DP_ORD_F_POST_ONLY, &WIDE);
+	expect(0, DP_EXEC_REJECTED, DP_RJ_BAD_TYPE, 5, 0, 0);
+	/* A post-only order replaced to a marketable price: replace refused. */
+	ck_assert_uint_eq(replace(1, 6, 3, 100, 5, &WIDE), 1);
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_POST_ONLY_WOULD_TAKE, 6, 5, 0);
+	ck_assert(live(1, 3, NULL));
+}
+END_TEST
+
+START_TEST(reference_protection)
+{
+	const struct dp_ref_px r = { 99, 102, 1 };
+	lim(1, 1, 'S', 101, 5);
+	lim(2, 1, 'S', 103, 5);
+	/* DAY buy at 105: takes 101, 103 is through the reference: the
+	 * remainder would cross the client book, so it is cancelled. */
+	ck_assert_uint_eq(new_ord(1, 3, 2, 'B', DP_ORD_LIMIT, DP_TIF_DAY, 105, 8, 0, &r), 4);
+	expect_fill(1, 3, 1, 101, 5);
+	expect(3, DP_EXEC_CANCELLED, DP_RJ_TRADE_THROUGH, 3, 0, 5);
+	/* IOC the same */
+	ck_assert_uint_eq(new_ord(1, 4, 2, 'B', DP_ORD_LIMIT, DP_TIF_IOC, 105, 8, 0, &r), 2);
+	expect(1, DP_EXEC_CANCELLED, DP_RJ_TRADE_THROUGH, 4, 0, 0);
+	/* A DAY buy above the reference ask but below the client ask rests. */
+	ck_assert_uint_eq(new_ord(1, 5, 2, 'B', DP_ORD_LIMIT, DP_TIF_DAY, 102, 8, 0, &r), 1);
+	ck_assert(live(1, 5, NULL));
+	/* A sell hitting that bid at 102 with reference {103, 104}: 102 is
+	 * below the reference bid: no execution, remainder cancelled. */
+	ck_assert_uint_eq(new_ord(1, 6, 3, 'S', DP_ORD_LIMIT, DP_TIF_DAY, 100, 8, 0,
+				  &(struct dp_ref_px){ 103, 104, 1 }),
+			  2);
+	expect(1, DP_EXEC_CANCELLED, DP_RJ_TRADE_THROUGH, 6, 0, 0);
+	/* The resting buyer is protected too: ref {99, 101} puts 102 above
+	 * the ask, so a sell cannot execute against it at 102. */
+	ck_assert_uint_eq(new_ord(1, 7, 3, 'S', DP_ORD_LIMIT, DP_TIF_IOC, 100, 8, 0,
+				  &(struct dp_ref_px){ 99, 101, 1 }),
+			  2);
+	expect(1, DP_EXEC_CANCELLED, DP_RJ_TRADE_THROUGH, 7, 0, 0);
+	/* Inside the band it trades. */
+	ck_assert_uint_eq(new_ord(1, 8, 3, 'S', DP_ORD_LIMIT, DP_TIF_IOC, 100, 8, 0, &r), 3);
+	expect_fill(1, 8, 5, 102, 8);
+	/* Invalid references: marketable refused, passive rests. */
+	lim(9, 1, 'B', 98, 1);
+	const struct dp_ref_px bad[] = { { 99, 102, 0 }, { 0, 102, 1 }, { 99, 0, 1 }, { 103, 102, 1 } };
+	for (unsigned i = 0; i < 4; i++) {
+		ck_assert_uint_eq(new_ord(1, 10 + i, 3, 'S', DP_ORD_LIMIT, DP_TIF_DAY, 98, 1, 0, &bad[i]),
+				  1);
+		expect(0, DP_EXEC_REJECTED, DP_RJ_NO_REFERENCE, 10 + i, 0, 0);
+		ck_assert_uint_eq(new_ord(1, 20 + i, 3, 'S', DP_ORD_LIMIT, DP_TIF_DAY, 110, 1, 0, &bad[i]),
+				  1);
+		expect(0, DP_EXEC_ACCEPTED, 0, 20 + i, 1, 0);
+	}
+	/* Locked reference is fine: band of one price. */
+	ck_assert_uint_eq(new_ord(1, 30, 3, 'S', DP_ORD_LIMIT, DP_TIF_IOC, 98, 1, 0,
+				  &(struct dp_ref_px){ 98, 98, 1 }),
+			  3);
+}
+END_TEST
+
+START_TEST(cancel_rules)
+{
+	lim(1, 1, 'B', 100, 5);
+	ck_assert_uint_eq(cancel(1, 50, 1), 1);
+	expect(0, DP_EXEC_CANCELLED, DP_RJ_NONE, 1, 0, 0);
+	ck_assert_uint_eq(dp_match_live_orders(me), 0);
+	ck_assert_uint_eq(dp_match_live_levels(me), 0);
+	ck_assert_uint_eq(cancel(1, 51, 1), 1);
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_ORDER, 51, 0, 0);
+	ck_assert_uint_eq(rep[0].order_id, 0);
+	lim(2, 1, 'B', 100, 5);
+	ck_assert_uint_eq(cancel(2, 52, 2), 1); /* other session */
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_ORDER, 52, 0, 0);
+	struct dp_order_msg m = { .kind = DP_ORD_CANCEL, .symbol = 2, .session = 1,
+				  .cl_ord_id = 53, .orig_cl_ord_id = 2 };
+	send(&m, &WIDE); /* other symbol */
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_ORDER, 53, 0, 0);
+	/* filled orders are gone */
+	lim(3, 2, 'S', 100, 5);
+	ck_assert_uint_eq(cancel(1, 54, 2), 1);
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_ORDER, 54, 0, 0);
+	/* partially filled then cancelled: cum reported */
+	lim(4, 1, 'B', 100, 5);
+	lim(5, 2, 'S', 100, 2);
+	cancel(1, 55, 4);
+	expect(0, DP_EXEC_CANCELLED, DP_RJ_NONE, 4, 0, 2);
+	ck_assert_uint_eq(rep[0].avg_px, 100);
+}
+END_TEST
+
+START_TEST(replace_rules)
+{
+	struct dp_match_order_info oi;
+	lim(1, 1, 'B', 100, 10);
+	lim(2, 1, 'B', 100, 10);
+	/* qty down keeps priority */
+	ck_assert_uint_eq(replace(1, 11, 1, 100, 6, &WIDE), 1);
+	expect(0, DP_EXEC_REPLACED, 0, 11, 6, 0);
+	ck_assert_uint_eq(rep[0].last_px, 100);
+	ck_assert(live(1, 11, &oi));
+	ck_assert_uint_eq(oi.queue_pos, 0);
+	ck_assert(!live(1, 1, NULL)); /* the old id is gone */
+	ck_assert_uint_eq(replace(1, 12, 1, 100, 5, &WIDE), 1);
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_ORDER, 12, 0, 0);
+	/* replace of a replaced order uses the new id; qty up loses priority */
+	ck_assert_uint_eq(replace(1, 13, 11, 100, 7, &WIDE), 1);
+	ck_assert(live(1, 13, &oi));
+	ck_assert_uint_eq(oi.queue_pos, 1);
+	ck_assert_uint_eq(oi.leaves, 7);
+	/* price change loses priority (even back to the same level later) */
+	ck_assert_uint_eq(replace(1, 14, 2, 99, 10, &WIDE), 1);
+	ck_assert_uint_eq(replace(1, 15, 14, 100, 10, &WIDE), 1);
+	ck_assert(live(1, 15, &oi));
+	ck_assert_uint_eq(oi.queue_pos, 1);
+	ck_assert(live(1, 13, &oi));
+	ck_assert_uint_eq(oi.queue_pos, 0);
+	/* same id allowed; duplicate of another live id refused */
+	ck_assert_uint_eq(replace(1, 15, 15, 100, 9, &WIDE), 1);
+	expect(0, DP_EXEC_REPLACED, 0, 15, 9, 0);
+	ck_assert_uint_eq(replace(1, 13, 15, 100, 8, &WIDE), 1);
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_DUPLICATE_ID, 13, 9, 0);
+	/* invalid replaces leave the order alone */
+	ck_assert_uint_eq(replace(1, 16, 15, 0, 8, &WIDE), 1);
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_BAD_PRICE, 16, 9, 0);
+	ck_assert_uint_eq(replace(1, 16, 15, 100, 0, &WIDE), 1);
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_BAD_QTY, 16, 9, 0);
+	struct dp_order_msg mm = { .kind = DP_ORD_REPLACE, .type = DP_ORD_MARKET, .symbol = 1,
+				   .session = 1, .cl_ord_id = 16, .orig_cl_ord_id = 15, .qty = 5 };
+	send(&mm, &WIDE);
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_BAD_TYPE, 16, 9, 0);
+	/* partial fill, then qty down to <= cum: the rest is cancelled */
+	lim(20, 2, 'S', 100, 4); /* hits 13 (7) */
+	ck_assert(live(1, 13, &oi));
+	ck_assert_uint_eq(oi.cum, 4);
+	ck_assert_uint_eq(replace(1, 21, 13, 100, 4, &WIDE), 1);
+	expect(0, DP_EXEC_CANCELLED, DP_RJ_NONE, 21, 0, 4);
+	ck_assert(!live(1, 13, NULL));
+	ck_assert(!live(1, 21, NULL));
+	/* qty down above cum keeps leaves = qty - cum */
+	lim(22, 2, 'S', 100, 3); /* hits 15 (9) */
+	ck_assert_uint_eq(replace(1, 23, 15, 100, 5, &WIDE), 1);
+	expect(0, DP_EXEC_REPLACED, 0, 23, 2, 3);
+	/* replace to a marketable price trades on arrival */
+	lim(24, 2, 'S', 101, 5);
+	ck_assert_uint_eq(replace(1, 25, 23, 101, 6, &WIDE), 1 + 2);
+	expect(0, DP_EXEC_REPLACED, 0, 25, 3, 3);
+	ck_assert_uint_eq(rep[0].last_px, 101);
+	expect_fill(1, 25, 24, 101, 3);
+	ck_assert_uint_eq(rep[1].avg_px, 101); /* (3*100 + 3*101) / 6 = 100.5 -> 101 */
+	ck_assert_uint_eq(rep[1].leaves_qty, 0);
+	/* marketable replace with no reference: refused, order unchanged */
+	lim(26, 1, 'B', 100, 5);
+	ck_assert_uint_eq(replace(1, 27, 26, 101, 5, &NOREF), 1);
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_NO_REFERENCE, 27, 5, 0);
+	ck_assert(live(1, 26, NULL));
+	/* non-marketable replace needs no reference */
+	ck_assert_uint_eq(replace(1, 28, 26, 99, 5, &NOREF), 1);
+	expect(0, DP_EXEC_REPLACED, 0, 28, 5, 0);
+}
+END_TEST
+
+static uint32_t mass(uint8_t scope, uint32_t acct, uint32_t sess, uint16_t sym)
+{
+	struct dp_order_msg m = { .kind = DP_ORD_MASS_CANCEL, .mass = scope, .account = acct,
+				  .session = sess, .symbol = sym, .cl_ord_id = 999 };
+	return send(&m, &WIDE);
+}
+
+static void add_sym(uint16_t sym, uint32_t sess, uint64_t cl, uint32_t acct, char side,
+		    uint32_t px)
+{
+	struct dp_order_msg m = { .kind = DP_ORD_NEW, .type = DP_ORD_LIMIT, .tif = DP_TIF_DAY,
+				  .side = side, .symbol = sym, .account = acct, .session = sess,
+				  .cl_ord_id = cl, .price = px, .qty = 1 };
+	send(&m, &WIDE);
+	ck_assert_uint_eq(rep[0].kind, DP_EXEC_ACCEPTED);
+}
+
+START_TEST(mass_cancel_scopes)
+{
+	uint64_t cl = 1;
+	for (uint16_t sym = 1; sym <= 3; sym++)
+		for (uint32_t sess = 0; sess < 3; sess++)
+			for (uint32_t acct = 1; acct <= 2; acct++) {
+				add_sym(sym, sess, cl++, acct, 'B', 100 + sess);
+				add_sym(sym, sess, cl++, acct, 'S', 200 + acct);
+			}
+	ck_assert_uint_eq(dp_match_live_orders(me), 36);
+	ck_assert_uint_eq(mass(DP_MASS_ACCOUNT, 1, 0, 0), 18);
+	for (uint32_t i = 0; i < nrep; i++) {
+		ck_assert_uint_eq(rep[i].kind, DP_EXEC_CANCELLED);
+		ck_assert_uint_eq(rep[i].account, 1);
+	}
+	ck_assert_uint_eq(mass(DP_MASS_SESSION, 0, 2, 0), 6);
+	for (uint32_t i = 0; i < nrep; i++)
+		ck_assert_uint_eq(rep[i].session, 2);
+	ck_assert_uint_eq(mass(DP_MASS_SYMBOL, 0, 0, 2), 4);
+	for (uint32_t i = 0; i < nrep; i++)
+		ck_assert_uint_eq(rep[i].symbol, 2);
+	ck_assert_uint_eq(dp_match_symbol_orders(me, 2), 0);
+	ck_assert_uint_eq(mass(DP_MASS_SYMBOL, 0, 0, 2), 0);
+	ck_assert_uint_eq(mass(DP_MASS_ALL, 0, 0, 0), 8);
+	ck_assert_uint_eq(dp_match_live_orders(me), 0);
+	ck_assert_uint_eq(dp_match_live_levels(me), 0);
+	ck_assert_uint_eq(mass(9, 0, 0, 0), 1);
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_BAD_TYPE, 999, 0, 0);
+	ck_assert_uint_eq(mass(DP_MASS_SYMBOL, 0, 0, 16), 1);
+	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_SYMBOL, 999, 0, 0);
+}
+END_TEST
+
+START_TEST(stp_modes)
+{
+	/* default: cancel newest */
+	lim(1, 7, 'S', 100, 5);
+	lim(2, 8, 'S', 100, 5);
+	ck_assert_uint_eq(lim(3, 7, 'B', 100, 5), 2);
+	expect(1, DP_EXEC_CANCELLED, DP_RJ_STP, 3, 0, 0);
+	ck_assert(live(1, 1, NULL));
+	/* cancel oldest: resting self order cancelled, matching goes on */
+	ck_assert_int_eq(dp_match_set_stp(me, 7, DP_STP_CANCEL_OLDEST), 0);
+	ck_assert_uint_eq(dp_match_get_stp(me, 7), DP_STP_CANCEL_OLDEST);
+	ck_assert_uint_eq(lim(4, 7, 'B', 100, 5), 1 + 1 + 2);
+	expect(1, DP_EXEC_CANCELLED, DP_RJ_STP, 1, 0, 0);
+	expect_fill(2, 4, 2, 100, 5);
+	/* cancel both */
+	ck_assert_int_eq(dp_match_set_stp(me, 7, DP_STP_CANCEL_BOTH), 0);
+	lim(5, 8, 'S', 100, 2);
+	lim(6, 7, 'S', 100, 5);
+	lim(7, 8, 'S', 100, 5);
+	ck_assert_uint_eq(lim(8, 7, 'B', 100, 10), 1 + 2 + 2);
+	expect_fill(1, 8, 5, 100, 2);
+	expect(3, DP_EXEC_CANCELLED, DP_RJ_STP, 6, 0, 0);
+	expect(4, DP_EXEC_CANCELLED, DP_RJ_STP, 8, 0, 2);
+	ck_assert(live(1, 7, NULL));
+	/* none: self trades allowed */
+	ck_assert_int_eq(dp_match_set_stp(me, 8, DP_STP_NONE), 0);
+	ck_assert_uint_eq(lim(9, 8, 'B', 100, 5), 3);
+	expect_fill(1, 9, 7, 100, 5);
+	ck_assert_int_eq(dp_match_set_stp(me, 8, 9), -EINVAL);
+	/* FOK and STP: cancel-newest blocks, cancel-oldest skips */
+	ck_assert_int_eq(dp_match_set_stp(me, 7, DP_STP_CANCEL_NEWEST), 0);
+	lim(10, 7, 'S', 100, 5);
+	lim(11, 9, 'S', 100, 5);
+	ck_assert_uint_eq(new_ord(1, 12, 7, 'B', DP_ORD_LIMIT, DP_TIF_FOK, 100, 5, 0, &WIDE), 1);
+	expect(0, DP_EXEC_REJECTED, DP_RJ_FOK_NOT_FILLABLE, 12, 0, 0);
+	ck_assert(live(1, 10, NULL));
+	ck_assert_int_eq(dp_match_set_stp(me, 7, DP_STP_CANCEL_OLDEST), 0);
+	ck_assert_uint_eq(new_ord(1, 13, 7, 'B', DP_ORD_LIMIT, DP_TIF_FOK, 100, 5, 0, &WIDE), 4);
+	expect(1, DP_EXEC_CANCELLED, DP_RJ_STP, 10, 0, 0);
+	expect_fill(2, 13, 11, 100, 5);
+	/* the STP table has a size */
+	for (uint32_t a = 100; a < 200; a++) {
+		int rc = dp_match_set_stp(me, a, DP_STP_NONE);
+		if (rc) {
+			ck_assert_int_eq(rc, -ENOSPC);
+			break;
+		}
+	}
+	ck_assert_int_eq(dp_match_set_stp(me, 7, DP_STP_CANCEL_BOTH), 0); /* existing: fine */
+}
+END_TEST
+
+START_TEST(invalid_messages)
+{
+	struct {
+		struct dp_order_msg m;
+		uint8_t kind, reason;
+	} cases[] = {
+		{ { .kind = DP_ORD_NEW, .type = 1, .tif = 1, .side = 'X', .symbol = 1, .qty = 1, .price = 1 },
+		  DP_EXEC_REJECTED, DP_RJ_BAD_SIDE },
+		{ { .kind = DP_ORD_NEW, .type = 1, .tif = 1, .side = 'B', .symbol = 1, .qty = 0, .price = 1 },
+		  DP_EXEC_REJECTED, DP_RJ_BAD_QTY },
+		{ { .kind = DP_ORD_NEW, .type = 1, .tif = 1, .side = 'B', .symbol = 1, .qty = 1, .price = 0 },
+		  DP_EXEC_REJECTED, DP_RJ_BAD_PRICE },
+		{ { .kind = DP_ORD_NEW, .type = 3, .tif = 1, .side = 'B', .symbol = 1, .qty = 1, .price = 1 },
+		  DP_EXEC_REJECTED, DP_RJ_BAD_TYPE },
+		{ { .kind = DP_ORD_NEW, .type = 1, .tif = 0, .side = 'B', .symbol = 1, .qty = 1, .price = 1 },
+		  DP_EXEC_REJECTED, DP_RJ_BAD_TIF },
+		{ { .kind = DP_ORD_NEW, .type = 1, .tif = 4, .side = 'B', .symbol = 1, .qty = 1, .price = 1 },
+		  DP_EXEC_REJECTED, DP_RJ_BAD_TIF },
+		{ { .kind = DP_ORD_NEW, .type = 1, .tif = 1, .side = 'B', .symbol = 16, .qty = 1, .price = 1 },
+		  DP_EXEC_REJECTED, DP_RJ_UNKNOWN_SYMBOL },
+		{ { .kind = DP_ORD_NEW, .type = 1, .tif = 1, .side = 'B', .symbol = 1, .session = 8, .qty = 1,
+		    .price = 1 },
+		  DP_EXEC_REJECTED, DP_RJ_RISK_UNKNOWN_ACCOUNT },
+		{ { .kind = 9 }, DP_EXEC_REJECTED, DP_RJ_BAD_TYPE },
+		{ { .kind = 0 }, DP_EXEC_REJECTED, DP_RJ_BAD_TYPE },
+	};
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ck_assert_uint_eq(send(&cases[i].m, &WIDE), 1);
+		ck_assert_uint_eq(rep[0].kind, cases[i].kind);
+		ck_assert_uint_eq(rep[0].reason, cases[i].reason);
+		ck_assert_uint_eq(rep[0].order_id, 0);
+	}
+	ck_assert_uint_eq(dp_match_live_orders(me), 0);
+	/* duplicate live id in the same session; other session is fine */
+	lim(1, 1, 'B', 100, 1);
+	ck_assert_uint_eq(lim(1, 1, 'B', 100, 1), 1);
+	expect(0, DP_EXEC_REJECTED, DP_RJ_DUPLICATE_ID, 1, 0, 0);
+	ck_assert_uint_eq(new_ord(2, 1, 1, 'B', DP_ORD_LIMIT, DP_TIF_DAY, 100, 1, 0, &WIDE), 1);
+	expect(0, DP_EXEC_ACCEPTED, 0, 1, 1, 0);
+	ck_assert_uint_eq(dp_match_stats(me)->rejected[DP_RJ_DUPLICATE_ID], 1);
+	ck_assert_str_eq(dp_match_reason_text(DP_RJ_STP), "self-trade prevention");
+	ck_assert_str_eq(dp_match_reason_text(200), "unknown");
+	/* too small a cap: refused, not consumed */
+	struct dp_order_msg m = cases[0].m;
+	ck_assert_uint_eq(dp_match_process(me, &m, &WIDE, rep, DP_MATCH_MIN_CAP - 1), 0);
+	ck_assert_uint_eq(dp_match_stats(me)->misuse, 1);
+}
+END_TEST
+
+START_TEST(pools_full)
+{
+	teardown();
+	mk(4, 2, DP_STP_NONE);
+	lim(1, 1, 'B', 100, 1);
+	lim(2, 1, 'B', 101, 1);
+	/* no third level */
+	ck_assert_uint_eq(lim(3, 1, 'B', 102, 1), 2);
+	expect(1, DP_EXEC_CANCELLED, DP_RJ_BOOK_FULL, 3, 0, 0);
+	lim(4, 1, 'B', 100, 1);
+	lim(5, 1, 'B', 100, 1);
+	/* four orders: pool full, rejected before anything */
+	ck_assert_uint_eq(lim(6, 1, 'S', 100, 1), 1);
+	expect(0, DP_EXEC_REJECTED, DP_RJ_BOOK_FULL, 6, 0, 0);
+	cancel(1, 7, 1);
+	ck_assert_uint_eq(lim(8, 2, 'S', 101, 1), 3);
+}
+END_TEST
+
+START_TEST(pause_and_resume)
+{
+	teardown();
+	mk(1000, 1000, DP_STP_NONE);
+	for (uint64_t i = 0; i < 100; i++)
+		lim(1 + i, 1, 'S', 100 + (uint32_t)(i % 7), 1);
+	struct dp_order_msg m = { .kind = DP_ORD_NEW, .type = DP_ORD_LIMIT, .tif = DP_TIF_IOC,
+				  .side = 'B', .symbol = 1, .account = 2, .session = 1,
+				  .cl_ord_id = 1000, .price = 200, .qty = 150 };
+	struct dp_exec_report all[512];
+	uint32_t n = dp_match_process(me, &m, &WIDE, all, DP_MATCH_MIN_CAP);
+	ck_assert_uint_le(n, DP_MATCH_MIN_CAP);
+	ck_assert(dp_match_pending(me));
+	/* a message while paused is refused */
+	ck_assert_uint_eq(dp_match_process(me, &m, &WIDE, rep, 64), 0);
+	while (dp_match_pending(me)) {
+		uint32_t k = dp_match_resume(me, all + n, 5);
+		ck_assert_uint_le(k, 5);
+		n += k;
+	}
+	ck_assert_int_eq(dp_match_check(me), 0);
+	ck_assert_uint_eq(n, 1 + 200 + 1);
+	ck_assert_uint_eq(all[n - 1].kind, DP_EXEC_CANCELLED);
+	ck_assert_uint_eq(all[n - 1].cum_qty, 100);
+	ck_assert_uint_eq(all[n - 2].cl_ord_id, 98); /* last fill: tail of the 106 level */
+	for (uint32_t i = 1; i < n; i++)
+		ck_assert_uint_gt(all[i].exec_id, all[i - 1].exec_id);
+	ck_assert_uint_gt(dp_match_stats(me)->pauses, 0);
+	/* mass cancel pauses too */
+	for (uint64_t i = 0; i < 50; i++)
+		lim(2000 + i, 1, 'S', 300, 1);
+	m = (struct dp_order_msg){ .kind = DP_ORD_MASS_CANCEL, .mass = DP_MASS_ALL };
+	n = dp_match_process(me, &m, NULL, all, 4);
+	while (dp_match_pending(me))
+		n += dp_match_resume(me, all + n, 4);
+	ck_assert_uint_eq(n, 50);
+	ck_assert_uint_eq(dp_match_live_orders(me), 0);
+	ck_assert_uint_eq(dp_match_resume(me, all, 4), 0);
+}
+END_TEST
+
+static int nalloc, nfree, fail_at;
+static void *t_zalloc(size_t size, void *arg)
+{
+	(void)arg;
+	if (++nalloc == fail_at)
+		return NULL;
+	void *p = NULL;
+	if (posix_memalign(&p, 64, size ? size : 64))
+		return NULL;
+	memset(p, 0, size);
+	return p;
+}
+static void t_free(void *p, void *arg)
+{
+	(void)arg;
+	if (p)
+		nfree++;
+	free(p);
+}
+
+START_TEST(create_and_allocator)
+{
+	struct dp_match *x;
+	struct dp_match_cfg cfg = { 100, 100, 8, 4, 4, DP_STP_NONE };
+	struct dp_match_mem mem = { t_zalloc, t_free, NULL };
+	ck_assert_uint_gt(dp_match_mem_size(&cfg), 100 * 64);
+	struct dp_match_cfg bad = cfg;
+	bad.max_symbols = 65537;
+	ck_assert_int_eq(dp_match_create(&x, &bad, NULL), -EINVAL);
+	ck_assert_uint_eq(dp_match_mem_size(&bad), 0);
+	bad = cfg;
+	bad.stp_default = 4;
+	ck_assert_int_eq(dp_match_create(&x, &bad, NULL), -EINVAL);
+	bad = cfg;
+	bad.max_orders = 0;
+	ck_assert_int_eq(dp_match_create(&x, &bad, NULL), -EINVAL);
+	for (int f = 1; f <= 7; f++) {
+		nalloc = nfree = 0;
+		fail_at = f;
+		ck_assert_int_eq(dp_match_create(&x, &cfg, &mem), -ENOMEM);
+		ck_assert_int_eq(nfree, nalloc - 1);
+	}
+	nalloc = nfree = 0;
+	fail_at = -1;
+	ck_assert_int_eq(dp_match_create(&x, &cfg, &mem), 0);
+	int after_create = nalloc;
+	struct dp_exec_report r[16];
+	for (uint64_t i = 1; i < 300; i++) {
+		struct dp_order_msg m = { .kind = DP_ORD_NEW, .type = DP_ORD_LIMIT, .tif = DP_TIF_DAY,
+					  .side = (i & 1) ? 'B' : 'S', .symbol = 1, .account = (uint32_t)i,
+					  .cl_ord_id = i, .price = 100 + (uint32_t)(i % 5), .qty = 3 };
+		dp_match_process(x, &m, &WIDE, r, 16);
+		while (dp_match_pending(x))
+			dp_match_resume(x, r, 16);
+	}
+	ck_assert_int_eq(nalloc, after_create); /* nothing allocated after create */
+	dp_match_destroy(x);
+	ck_assert_int_eq(nfree, nalloc);
+	dp_match_destroy(NULL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("match");
+	TCase *tc = tcase_create("core");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, limit_rests_and_depth);
+	tcase_add_test(tc, cross_partial_fill_price_time);
+	tcase_add_test(tc, avg_px_rounds_half_up);
+	tcase_add_test(tc, ioc);
+	tcase_add_test(tc, fok);
+	tcase_add_test(tc, market);
+	tcase_add_test(tc, post_only);
+	tcase_add_test(tc, reference_protection);
+	tcase_add_test(tc, cancel_rules);
+	tcase_add_test(tc, replace_rules);
+	tcase_add_test(tc, mass_cancel_scopes);
+	tcase_add_test(tc, stp_modes);
+	tcase_add_test(tc, invalid_messages);
+	tcase_add_test(tc, pools_full);
+	tcase_add_test(tc, pause_and_resume);
+	tcase_add_test(tc, create_and_allocator);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
