@@ -1,0 +1,982 @@
+/*
+ * test_risk.c - unit tests of the pre-trade risk library (dataplane/risk):
+ * every check passes at its limit and rejects one past it, the fail-closed
+ * cases, duplicate ids, throttle windows, kill switches at each level, and
+ * the bookkeeping of exposure, positions and P&L from scripted reports.
+ * dp_risk_verify() (a recomputation from the live orders) runs after every
+ * report so a broken running sum is caught where it happens.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_risk.h"
+
+#define A1 101u
+#define A2 202u
+#define S1 11u
+#define S2 22u
+#define PX 1000000u /* $100.0000 */
+#define SEC 1000000000ull
+
+static struct dp_risk *rk;
+static const struct dp_ref_px REF = { PX - 100, PX + 100, 1 }; /* mid = PX */
+static const struct dp_ref_px NOREF = { PX - 100, PX + 100, 0 };
+static uint64_t now = 5 * SEC;
+
+static struct dp_risk_cfg small_cfg(void)
+{
+	struct dp_risk_cfg c = { .max_accounts = 8, .max_sessions = 8, .max_symbols = 16,
+				 .max_positions = 64, .max_orders = 64, .max_ids = 256 };
+	return c;
+}
+
+/* Generous limits, all checks on; each test tightens the one it tests. */
+static struct dp_risk_limits wide(void)
+{
+	struct dp_risk_limits l = { .enabled = DP_RISK_CHK_ALL,
+				    .max_order_qty = 1000000,
+				    .max_order_notional = 1000000000000ull,
+				    .collar_bps = 1000,
+				    .credit_limit = 100000000000000ull,
+				    .max_position = 10000000 };
+	return l;
+}
+
+static void setup(void)
+{
+	struct dp_risk_cfg c = small_cfg();
+	ck_assert_int_eq(dp_risk_create(&rk, &c, NULL), 0);
+	struct dp_risk_limits l = wide();
+	ck_assert_int_eq(dp_risk_set_limits(rk, A1, &l), 0);
+	ck_assert_int_eq(dp_risk_set_limits(rk, A2, &l), 0);
+}
+
+static void teardown(void)
+{
+	dp_risk_destroy(rk);
+	rk = NULL;
+}
+
+static void set_lim(uint32_t acct, void (*f)(struct dp_risk_limits *))
+{
+	struct dp_risk_limits l;
+	ck_assert_int_eq(dp_risk_get_limits(rk, acct, &l), 0);
+	f(&l);
+	ck_assert_int_eq(dp_risk_set_limits(rk, acct, &l), 0);
+}
+
+static uint64_t next_id = 1000;
+
+static struct dp_order_msg mnew(uint32_t acct, uint32_t sess, char side, uint16_t sym,
+				uint32_t px, uint32_t qty)
+{
+	struct dp_order_msg m = { .kind = DP_ORD_NEW, .type = px ? DP_ORD_LIMIT : DP_ORD_MARKET,
+				  .tif = DP_TIF_DAY, .side = side, .symbol = sym, .account = acct,
+				  .session = sess, .cl_ord_id = next_id++, .price = px, .qty = qty };
+	return m;
+}
+
+static struct dp_order_msg mrepl(const struct dp_order_msg *o, uint32_t px, uint32_t qty)
+{
+	struct dp_order_msg m = *o;
+	m.kind = DP_ORD_REPLACE;
+	m.type = DP_ORD_LIMIT;
+	m.orig_cl_ord_id = o->cl_ord_id;
+	m.cl_ord_id = next_id++;
+	m.price = px;
+	m.qty = qty;
+	return m;
+}
+
+static enum dp_reject_reason chk(const struct dp_order_msg *m)
+{
+	return dp_risk_check(rk, m, &REF, now);
+}
+
+/* Check a NEW and expect reason rc; returns the message. */
+static struct dp_order_msg order(uint32_t acct, uint32_t sess, char side, uint16_t sym,
+				 uint32_t px, uint32_t qty, enum dp_reject_reason rc)
+{
+	struct dp_order_msg m = mnew(acct, sess, side, sym, px, qty);
+	ck_assert_int_eq(chk(&m), rc);
+	return m;
+}
+
+static void report(uint8_t kind, const struct dp_order_msg *m, uint32_t px, uint32_t qty,
+		   uint32_t leaves)
+{
+	struct dp_exec_report r = { .kind = kind, .side = m->side, .symbol = m->symbol,
+				    .account = m->account, .session = m->session,
+				    .cl_ord_id = m->cl_ord_id, .last_px = px, .last_qty = qty,
+				    .leaves_qty = leaves };
+	dp_risk_on_report(rk, &r);
+	ck_assert_int_eq(dp_risk_verify(rk), 0);
+}
+
+static void accept(const struct dp_order_msg *m)
+{
+	report(DP_EXEC_ACCEPTED, m, 0, 0, m->qty);
+}
+
+static struct dp_risk_acct acct(uint32_t a)
+{
+	struct dp_risk_acct x;
+	ck_assert_int_eq(dp_risk_account(rk, a, &x), 0);
+	return x;
+}
+
+static struct dp_risk_pos pos(uint32_t a, uint16_t sym, uint32_t mid)
+{
+	struct dp_risk_pos p;
+	ck_assert_int_eq(dp_risk_position(rk, a, sym, mid, &p), 0);
+	return p;
+}
+
+static struct dp_risk_stats stats(void)
+{
+	struct dp_risk_stats s;
+	dp_risk_stats(rk, &s);
+	return s;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int n_alloc, n_free;
+static void *t_zalloc(size_t size, void *arg)
+{
+	(void)arg;
+	n_alloc++;
+	void *p = NULL;
+	if (posix_memalign(&p, 64, size))
+		return NULL;
+	memset(p, 0, size);
+	return p;
+}
+static void t_free(void *p, void *arg)
+{
+	(void)arg;
+	n_free++;
+	free(p);
+}
+
+START_TEST(create_and_memory)
+{
+	struct dp_risk *r;
+	struct dp_risk_cfg c = small_cfg();
+	struct dp_risk_mem mem = { t_zalloc, t_free, NULL };
+	ck_assert_uint_gt(dp_risk_mem_size(&c), 0);
+	n_alloc = n_free = 0;
+	ck_assert_int_eq(dp_risk_create(&r, &c, &mem), 0);
+	ck_assert_int_eq(n_alloc, 1);
+	/* the whole day of work takes no more memory */
+	struct dp_risk_limits l = wide();
+	ck_assert_int_eq(dp_risk_set_limits(r, 1, &l), 0);
+	struct dp_order_msg m = mnew(1, 1, 'B', 1, PX, 10);
+	ck_assert_int_eq(dp_risk_check(r, &m, &REF, now), DP_RJ_NONE);
+	ck_assert_int_eq(n_alloc, 1);
+	dp_risk_destroy(r);
+	ck_assert_int_eq(n_free, 1);
+	dp_risk_destroy(NULL);
+
+	c.max_symbols = 65537;
+	ck_assert_int_eq(dp_risk_create(&r, &c, NULL), -EINVAL);
+	ck_assert_uint_eq(dp_risk_mem_size(&c), 0);
+	c = small_cfg();
+	c.max_ids = 0;
+	ck_assert_int_eq(dp_risk_create(&r, &c, NULL), -EINVAL);
+	c = small_cfg();
+	c.max_orders = 1u << 30;
+	ck_assert_int_eq(dp_risk_create(&r, &c, NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(limits_roundtrip_and_errors)
+{
+	struct dp_risk_limits l = wide(), g;
+	l.max_order_qty = 77;
+	ck_assert_int_eq(dp_risk_set_limits(rk, A1, &l), 0);
+	ck_assert_int_eq(dp_risk_get_limits(rk, A1, &g), 0);
+	ck_assert_uint_eq(g.max_order_qty, 77);
+	ck_assert_int_eq(dp_risk_get_limits(rk, 999, &g), -ENOENT);
+	ck_assert_int_eq(dp_risk_set_limits(rk, DP_RISK_ALL_ACCOUNTS, &l), -EINVAL);
+	/* account table: 8 */
+	for (uint32_t a = 1; a <= 6; a++)
+		ck_assert_int_eq(dp_risk_set_limits(rk, a, &l), 0);
+	ck_assert_int_eq(dp_risk_set_limits(rk, 7, &l), -ENOSPC);
+	ck_assert_int_eq(dp_risk_set_limits(rk, A2, &l), 0); /* existing: fine */
+	ck_assert_uint_eq(stats().limit_changes, 2 + 1 + 6 + 1);
+}
+END_TEST
+
+START_TEST(unknown_account_fails_closed)
+{
+	order(999, S1, 'B', 1, PX, 10, DP_RJ_RISK_UNKNOWN_ACCOUNT);
+	ck_assert_uint_eq(stats().rejected[DP_RJ_RISK_UNKNOWN_ACCOUNT], 1);
+	/* but a cancel from it is never blocked */
+	struct dp_order_msg c = { .kind = DP_ORD_CANCEL, .account = 999, .session = S1 };
+	ck_assert_int_eq(chk(&c), DP_RJ_NONE);
+	ck_assert_uint_eq(stats().cancels, 1);
+}
+END_TEST
+
+static void qty100(struct dp_risk_limits *l) { l->max_order_qty = 100; }
+
+START_TEST(max_qty)
+{
+	set_lim(A1, qty100);
+	order(A1, S1, 'B', 1, PX, 100, DP_RJ_NONE);
+	order(A1, S1, 'B', 1, PX, 101, DP_RJ_RISK_MAX_QTY);
+	ck_assert_uint_eq(stats().rejected[DP_RJ_RISK_MAX_QTY], 1);
+	ck_assert_uint_eq(stats().passed, 1);
+	/* a replace checks its new quantity */
+	struct dp_order_msg m = order(A1, S1, 'S', 1, PX, 50, DP_RJ_NONE);
+	accept(&m);
+	struct dp_order_msg r = mrepl(&m, PX, 101);
+	ck_assert_int_eq(chk(&r), DP_RJ_RISK_MAX_QTY);
+	r = mrepl(&m, PX, 100);
+	ck_assert_int_eq(chk(&r), DP_RJ_NONE);
+	/* off: not checked */
+	struct dp_risk_limits l = wide();
+	l.max_order_qty = 100;
+	l.enabled &= ~DP_RISK_CHK_MAX_QTY;
+	dp_risk_set_limits(rk, A1, &l);
+	order(A1, S1, 'B', 1, PX, 5000, DP_RJ_NONE);
+}
+END_TEST
+
+static void notional(struct dp_risk_limits *l) { l->max_order_notional = (uint64_t)PX * 100; }
+
+START_TEST(max_notional)
+{
+	set_lim(A1, notional);
+	order(A1, S1, 'B', 1, PX, 100, DP_RJ_NONE);
+	order(A1, S1, 'B', 1, PX + 1, 100, DP_RJ_RISK_MAX_NOTIONAL);
+	order(A1, S1, 'B', 1, PX, 101, DP_RJ_RISK_MAX_NOTIONAL);
+	/* market order valued at the far touch: ask for a buy, bid for a sell */
+	order(A1, S1, 'B', 1, 0, 99, DP_RJ_NONE);  /* 99 * (PX+100) < PX*100 */
+	order(A1, S1, 'B', 1, 0, 100, DP_RJ_RISK_MAX_NOTIONAL);
+	order(A1, S1, 'S', 1, 0, 100, DP_RJ_NONE); /* 100 * (PX-100) < PX*100 */
+	ck_assert_uint_eq(stats().rejected[DP_RJ_RISK_MAX_NOTIONAL], 3);
+}
+END_TEST
+
+static void collar100(struct dp_risk_limits *l) { l->collar_bps = 100; }
+
+START_TEST(price_collar)
+{
+	set_lim(A1, collar100);
+	/* mid PX, 100 bp = PX/100 = 10000 ticks either way */
+	order(A1, S1, 'B', 1, PX + 10000, 1, DP_RJ_NONE);
+	order(A1, S1, 'B', 1, PX + 10001, 1, DP_RJ_RISK_PRICE_COLLAR);
+	order(A1, S1, 'S', 1, PX - 10000, 1, DP_RJ_NONE);
+	order(A1, S1, 'S', 1, PX - 10001, 1, DP_RJ_RISK_PRICE_COLLAR);
+	/* the collar is around the mid both ways: a far passive price is refused too */
+	order(A1, S1, 'B', 1, PX - 10001, 1, DP_RJ_RISK_PRICE_COLLAR);
+	/* half-tick mid: bid 100, ask 101 -> mid 100.5; 10000 bp = +100% */
+	struct dp_risk_limits l = wide();
+	l.collar_bps = 10000;
+	dp_risk_set_limits(rk, A1, &l);
+	struct dp_ref_px odd = { 100, 101, 1 };
+	struct dp_order_msg m = mnew(A1, S1, 'B', 1, 201, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &odd, now), DP_RJ_NONE);
+	m = mnew(A1, S1, 'B', 1, 202, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &odd, now), DP_RJ_RISK_PRICE_COLLAR);
+	ck_assert_uint_eq(stats().rejected[DP_RJ_RISK_PRICE_COLLAR], 4);
+}
+END_TEST
+
+START_TEST(no_reference_fails_closed)
+{
+	struct dp_order_msg m = mnew(A1, S1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &NOREF, now), DP_RJ_NO_REFERENCE);
+	m = mnew(A1, S1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, NULL, now), DP_RJ_NO_REFERENCE);
+	struct dp_ref_px onesided = { 0, PX, 1 };
+	m = mnew(A1, S1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &onesided, now), DP_RJ_NO_REFERENCE);
+	/* market orders need it for notional and credit */
+	m = mnew(A1, S1, 'B', 1, 0, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &NOREF, now), DP_RJ_NO_REFERENCE);
+	ck_assert_uint_eq(stats().rejected[DP_RJ_NO_REFERENCE], 4);
+
+	/* a limit order without collar needs no reference */
+	struct dp_risk_limits l = wide();
+	l.enabled &= ~DP_RISK_CHK_COLLAR;
+	dp_risk_set_limits(rk, A1, &l);
+	m = mnew(A1, S1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &NOREF, now), DP_RJ_NONE);
+	/* a market order still does while notional or credit is on */
+	m = mnew(A1, S1, 'B', 1, 0, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &NOREF, now), DP_RJ_NO_REFERENCE);
+	l.enabled = DP_RISK_CHK_MAX_QTY;
+	dp_risk_set_limits(rk, A1, &l);
+	m = mnew(A1, S1, 'B', 1, 0, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &NOREF, now), DP_RJ_NONE);
+}
+END_TEST
+
+static void credit3(struct dp_risk_limits *l)
+{
+	l->credit_limit = (uint64_t)PX * 300;
+	l->enabled &= ~DP_RISK_CHK_COLLAR; /* room for far-off prices below */
+}
+
+START_TEST(credit_limit)
+{
+	set_lim(A1, credit3);
+	struct dp_order_msg a = order(A1, S1, 'B', 1, PX, 100, DP_RJ_NONE);
+	struct dp_order_msg b = order(A1, S1, 'S', 2, PX, 100, DP_RJ_NONE); /* gross: sells count too */
+	order(A1, S1, 'B', 1, PX, 101, DP_RJ_RISK_CREDIT);
+	struct dp_order_msg c = order(A1, S1, 'B', 1, PX, 100, DP_RJ_NONE); /* exactly at the limit */
+	order(A1, S1, 'B', 1, PX, 1, DP_RJ_RISK_CREDIT);
+	ck_assert_int_eq(acct(A1).exposure, (int64_t)PX * 300);
+	/* the other account is not affected */
+	order(A2, S1, 'B', 1, PX, 1, DP_RJ_NONE);
+	accept(&a);
+	accept(&b);
+	accept(&c);
+	/* a cancel frees room */
+	report(DP_EXEC_CANCELLED, &c, 0, 0, 0);
+	struct dp_order_msg d = order(A1, S1, 'B', 1, PX, 100, DP_RJ_NONE);
+	accept(&d);
+	/* a fill moves exposure from open orders to the position's cost */
+	report(DP_EXEC_FILL, &a, PX - 1000, 100, 0);
+	struct dp_risk_acct x = acct(A1);
+	ck_assert_int_eq(x.open_notional, (int64_t)PX * 200);
+	ck_assert_int_eq(x.position_cost, (int64_t)(PX - 1000) * 100);
+	ck_assert_int_eq(x.exposure, (int64_t)PX * 300 - 100000);
+	order(A1, S1, 'B', 1, 1000, 100, DP_RJ_NONE);
+	order(A1, S1, 'B', 1, 1000, 1, DP_RJ_RISK_CREDIT);
+	ck_assert_uint_eq(stats().rejected[DP_RJ_RISK_CREDIT], 3);
+}
+END_TEST
+
+static void pos300(struct dp_risk_limits *l) { l->max_position = 300; }
+
+START_TEST(max_position)
+{
+	set_lim(A1, pos300);
+	struct dp_order_msg b = order(A1, S1, 'B', 3, PX, 300, DP_RJ_NONE);
+	order(A1, S1, 'B', 3, PX, 1, DP_RJ_RISK_MAX_POSITION);
+	order(A1, S1, 'S', 3, PX, 301, DP_RJ_RISK_MAX_POSITION);
+	struct dp_order_msg s = order(A1, S1, 'S', 3, PX, 300, DP_RJ_NONE);
+	order(A1, S1, 'B', 4, PX, 300, DP_RJ_NONE); /* per symbol */
+	accept(&b);
+	accept(&s);
+	report(DP_EXEC_FILL, &b, PX, 300, 0); /* long 300 */
+	order(A1, S1, 'B', 3, PX, 1, DP_RJ_RISK_MAX_POSITION);
+	/* selling: open sells 300 + 300 more - long 300 = 300: at the limit */
+	order(A1, S1, 'S', 3, PX, 300, DP_RJ_NONE);
+	order(A1, S1, 'S', 3, PX, 1, DP_RJ_RISK_MAX_POSITION);
+	ck_assert_uint_eq(stats().rejected[DP_RJ_RISK_MAX_POSITION], 4);
+}
+END_TEST
+
+START_TEST(restricted_symbols)
+{
+	ck_assert_int_eq(dp_risk_set_restricted(rk, DP_RISK_ALL_ACCOUNTS, 5, true), 0);
+	order(A1, S1, 'B', 5, PX, 1, DP_RJ_RISK_RESTRICTED);
+	order(A2, S1, 'S', 5, PX, 1, DP_RJ_RISK_RESTRICTED);
+	order(A1, S1, 'B', 6, PX, 1, DP_RJ_NONE);
+	ck_assert_int_eq(dp_risk_set_restricted(rk, DP_RISK_ALL_ACCOUNTS, 5, false), 0);
+	order(A1, S1, 'B', 5, PX, 1, DP_RJ_NONE);
+
+	ck_assert_int_eq(dp_risk_set_restricted(rk, A1, 7, true), 0);
+	order(A1, S1, 'B', 7, PX, 1, DP_RJ_RISK_RESTRICTED);
+	order(A2, S1, 'B', 7, PX, 1, DP_RJ_NONE);
+	ck_assert(pos(A1, 7, 0).restricted);
+	ck_assert_int_eq(dp_risk_set_restricted(rk, A1, 7, false), 0);
+	order(A1, S1, 'B', 7, PX, 1, DP_RJ_NONE);
+
+	ck_assert_int_eq(dp_risk_set_restricted(rk, A1, 16, true), -EINVAL);
+	ck_assert_int_eq(dp_risk_set_restricted(rk, 999, 1, true), -ENOENT);
+	ck_assert_uint_eq(stats().rejected[DP_RJ_RISK_RESTRICTED], 3);
+}
+END_TEST
+
+START_TEST(message_validity)
+{
+	order(A1, S1, 'X', 1, PX, 1, DP_RJ_BAD_SIDE);
+	order(A1, S1, 'B', 1, PX, 0, DP_RJ_BAD_QTY);
+	order(A1, S1, 'B', 16, PX, 1, DP_RJ_UNKNOWN_SYMBOL);
+	struct dp_order_msg m = mnew(A1, S1, 'B', 1, PX, 1);
+	m.type = 9;
+	ck_assert_int_eq(chk(&m), DP_RJ_BAD_TYPE);
+	m = mnew(A1, S1, 'B', 1, PX, 1);
+	m.kind = 77;
+	ck_assert_int_eq(chk(&m), DP_RJ_BAD_TYPE);
+	/* a replace of an order risk does not know */
+	struct dp_order_msg o = mnew(A1, S1, 'B', 1, PX, 1);
+	struct dp_order_msg r = mrepl(&o, PX, 2);
+	ck_assert_int_eq(chk(&r), DP_RJ_UNKNOWN_ORDER);
+	/* or of another account's order */
+	o = order(A1, S1, 'B', 1, PX, 1, DP_RJ_NONE);
+	r = mrepl(&o, PX, 2);
+	r.account = A2;
+	ck_assert_int_eq(chk(&r), DP_RJ_UNKNOWN_ORDER);
+}
+END_TEST
+
+START_TEST(throttle_windows)
+{
+	ck_assert_int_eq(dp_risk_set_throttle(rk, S1, 3), 0);
+	uint64_t t0 = now;
+	struct dp_order_msg m;
+	for (int i = 0; i < 3; i++) {
+		m = mnew(A1, S1, 'B', 1, PX, 1);
+		ck_assert_int_eq(dp_risk_check(rk, &m, &REF, t0 + (uint64_t)i), DP_RJ_NONE);
+	}
+	m = mnew(A1, S1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &REF, t0 + 10), DP_RJ_RISK_THROTTLE);
+	m = mnew(A1, S1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &REF, t0 + SEC - 1), DP_RJ_RISK_THROTTLE);
+	/* another session has its own budget (default: unlimited) */
+	for (int i = 0; i < 10; i++) {
+		m = mnew(A1, S2, 'B', 1, PX, 1);
+		ck_assert_int_eq(dp_risk_check(rk, &m, &REF, t0), DP_RJ_NONE);
+	}
+	/* cancels are never throttled */
+	struct dp_order_msg c = { .kind = DP_ORD_CANCEL, .account = A1, .session = S1 };
+	ck_assert_int_eq(dp_risk_check(rk, &c, &REF, t0 + 11), DP_RJ_NONE);
+	/* a clock that steps back stays in the window */
+	m = mnew(A1, S1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &REF, t0 - SEC), DP_RJ_RISK_THROTTLE);
+	/* one second after the window opened: a new window */
+	for (int i = 0; i < 3; i++) {
+		m = mnew(A1, S1, 'B', 1, PX, 1);
+		ck_assert_int_eq(dp_risk_check(rk, &m, &REF, t0 + SEC), DP_RJ_NONE);
+	}
+	m = mnew(A1, S1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &REF, t0 + 2 * SEC - 1), DP_RJ_RISK_THROTTLE);
+	/* live change of the rate */
+	ck_assert_int_eq(dp_risk_set_throttle(rk, S1, 0), 0);
+	m = mnew(A1, S1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(rk, &m, &REF, t0 + 2 * SEC - 1), DP_RJ_NONE);
+	ck_assert_uint_eq(stats().rejected[DP_RJ_RISK_THROTTLE], 4);
+}
+END_TEST
+
+START_TEST(throttle_default_from_cfg)
+{
+	struct dp_risk *r;
+	struct dp_risk_cfg c = small_cfg();
+	c.default_orders_per_sec = 1;
+	ck_assert_int_eq(dp_risk_create(&r, &c, NULL), 0);
+	struct dp_risk_limits l = wide();
+	dp_risk_set_limits(r, A1, &l);
+	struct dp_order_msg m = mnew(A1, S1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(r, &m, &REF, now), DP_RJ_NONE);
+	m = mnew(A1, S1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(r, &m, &REF, now), DP_RJ_RISK_THROTTLE);
+	dp_risk_destroy(r);
+}
+END_TEST
+
+START_TEST(duplicate_ids)
+{
+	struct dp_order_msg m = order(A1, S1, 'B', 1, PX, 1, DP_RJ_NONE);
+	ck_assert_int_eq(chk(&m), DP_RJ_DUPLICATE_ID);
+	/* the same id in another session is another id */
+	m.session = S2;
+	ck_assert_int_eq(chk(&m), DP_RJ_NONE);
+	/* an id stays used for the day: after the order ended, after a reject */
+	report(DP_EXEC_CANCELLED, &m, 0, 0, 0);
+	ck_assert_int_eq(chk(&m), DP_RJ_DUPLICATE_ID);
+	struct dp_order_msg q = order(A1, S1, 'B', 1, PX, 0, DP_RJ_BAD_QTY);
+	q.qty = 1;
+	ck_assert_int_eq(chk(&q), DP_RJ_DUPLICATE_ID);
+	/* a replace's new id is checked too */
+	struct dp_order_msg o = order(A1, S1, 'B', 1, PX, 1, DP_RJ_NONE);
+	accept(&o);
+	struct dp_order_msg r = mrepl(&o, PX, 2);
+	r.cl_ord_id = m.cl_ord_id;
+	ck_assert_int_eq(chk(&r), DP_RJ_DUPLICATE_ID);
+	ck_assert_uint_eq(stats().rejected[DP_RJ_DUPLICATE_ID], 4);
+	/* a new day forgets */
+	dp_risk_new_day(rk);
+	m.session = S2;
+	ck_assert_int_eq(chk(&m), DP_RJ_NONE);
+}
+END_TEST
+
+START_TEST(id_table_full_fails_closed)
+{
+	struct dp_risk *r;
+	struct dp_risk_cfg c = small_cfg();
+	c.max_ids = 4;
+	ck_assert_int_eq(dp_risk_create(&r, &c, NULL), 0);
+	struct dp_risk_limits l = wide();
+	dp_risk_set_limits(r, A1, &l);
+	struct dp_order_msg m;
+	for (int i = 0; i < 4; i++) {
+		m = mnew(A1, S1, 'B', 1, PX, 1);
+		ck_assert_int_eq(dp_risk_check(r, &m, &REF, now), DP_RJ_NONE);
+	}
+	/* a known id is still a duplicate, a new one cannot be proven new */
+	ck_assert_int_eq(dp_risk_check(r, &m, &REF, now), DP_RJ_DUPLICATE_ID);
+	m = mnew(A1, S1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(r, &m, &REF, now), DP_RJ_BOOK_FULL);
+	struct dp_risk_stats s;
+	dp_risk_stats(r, &s);
+	ck_assert_uint_eq(s.ids_full, 1);
+	ck_assert_uint_eq(s.rejected[DP_RJ_BOOK_FULL], 1);
+	dp_risk_new_day(r);
+	ck_assert_int_eq(dp_risk_check(r, &m, &REF, now), DP_RJ_NONE);
+	dp_risk_destroy(r);
+}
+END_TEST
+
+START_TEST(other_tables_full_fail_closed)
+{
+	struct dp_risk *r;
+	struct dp_risk_cfg c = small_cfg();
+	c.max_orders = 2;
+	c.max_positions = 2;
+	c.max_sessions = 2;
+	ck_assert_int_eq(dp_risk_create(&r, &c, NULL), 0);
+	struct dp_risk_limits l = wide();
+	dp_risk_set_limits(r, A1, &l);
+	struct dp_order_msg m1 = mnew(A1, 1, 'B', 1, PX, 1), m2 = mnew(A1, 1, 'B', 2, PX, 1);
+	ck_assert_int_eq(dp_risk_check(r, &m1, &REF, now), DP_RJ_NONE);
+	ck_assert_int_eq(dp_risk_check(r, &m2, &REF, now), DP_RJ_NONE);
+	struct dp_order_msg m = mnew(A1, 1, 'B', 3, PX, 1); /* third symbol: no position slot */
+	ck_assert_int_eq(dp_risk_check(r, &m, &REF, now), DP_RJ_BOOK_FULL);
+	m = mnew(A1, 1, 'B', 1, PX, 1); /* known symbol, but no order slot */
+	ck_assert_int_eq(dp_risk_check(r, &m, &REF, now), DP_RJ_BOOK_FULL);
+	m = mnew(A1, 2, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(r, &m, &REF, now), DP_RJ_BOOK_FULL); /* orders */
+	m = mnew(A1, 3, 'B', 1, PX, 1); /* third session */
+	ck_assert_int_eq(dp_risk_check(r, &m, &REF, now), DP_RJ_BOOK_FULL);
+	struct dp_risk_stats s;
+	dp_risk_stats(r, &s);
+	ck_assert_uint_eq(s.positions_full, 1);
+	ck_assert_uint_eq(s.orders_full, 2);
+	ck_assert_uint_eq(s.sessions_full, 1);
+	/* an order ending frees its slot */
+	struct dp_exec_report rep = { .kind = DP_EXEC_REJECTED, .session = 1,
+				      .cl_ord_id = m1.cl_ord_id, .account = A1 };
+	dp_risk_on_report(r, &rep);
+	m = mnew(A1, 1, 'B', 1, PX, 1);
+	ck_assert_int_eq(dp_risk_check(r, &m, &REF, now), DP_RJ_NONE);
+	ck_assert_int_eq(dp_risk_verify(r), 0);
+	dp_risk_destroy(r);
+}
+END_TEST
+
+/* Kill switch at one level: blocks new and replaces, lets cancels through, release. */
+static void kill_case(enum dp_risk_level lvl, uint32_t key, uint8_t scope)
+{
+	struct dp_order_msg live = order(A1, S1, 'B', 1, PX, 10, DP_RJ_NONE);
+	accept(&live);
+	struct dp_order_msg mc;
+	ck_assert_int_eq(dp_risk_kill(rk, lvl, key, true, &mc), 1);
+	ck_assert_int_eq(mc.kind, DP_ORD_MASS_CANCEL);
+	ck_assert_int_eq(mc.mass, scope);
+	if (lvl == DP_RISK_ACCOUNT)
+		ck_assert_uint_eq(mc.account, key);
+	if (lvl == DP_RISK_SESSION)
+		ck_assert_uint_eq(mc.session, key);
+	ck_assert_int_eq(dp_risk_killed(rk, lvl, key), 1);
+
+	order(A1, S1, 'B', 1, PX, 1, DP_RJ_KILL_SWITCH);
+	struct dp_order_msg r = mrepl(&live, PX, 5);
+	ck_assert_int_eq(chk(&r), DP_RJ_KILL_SWITCH);
+	struct dp_order_msg c = { .kind = DP_ORD_CANCEL, .account = A1, .session = S1,
+				  .cl_ord_id = next_id++, .orig_cl_ord_id = live.cl_ord_id };
+	ck_assert_int_eq(chk(&c), DP_RJ_NONE);
+	ck_assert_int_eq(chk(&mc), DP_RJ_NONE); /* the mass cancel itself passes */
+	/* outside the scope: unaffected */
+	if (lvl == DP_RISK_ACCOUNT)
+		order(A2, S1, 'B', 1, PX, 1, DP_RJ_NONE);
+	if (lvl == DP_RISK_SESSION)
+		order(A1, S2, 'B', 1, PX, 1, DP_RJ_NONE);
+	if (lvl == DP_RISK_GLOBAL)
+		order(A2, S2, 'B', 1, PX, 1, DP_RJ_KILL_SWITCH);
+	/* the matcher's cancels come back: exposure goes */
+	report(DP_EXEC_CANCELLED, &live, 0, 0, 0);
+
+	ck_assert_int_eq(dp_risk_kill(rk, lvl, key, false, NULL), 0);
+	ck_assert_int_eq(dp_risk_killed(rk, lvl, key), 0);
+	order(A1, S1, 'B', 1, PX, 1, DP_RJ_NONE);
+	struct dp_risk_stats s = stats();
+	ck_assert_uint_eq(s.kill_on[lvl], 1);
+	ck_assert_uint_eq(s.kill_off[lvl], 1);
+	ck_assert_uint_ge(s.rejected[DP_RJ_KILL_SWITCH], 2);
+}
+
+START_TEST(kill_global) { kill_case(DP_RISK_GLOBAL, 0, DP_MASS_ALL); }
+END_TEST
+START_TEST(kill_account) { kill_case(DP_RISK_ACCOUNT, A1, DP_MASS_ACCOUNT); }
+END_TEST
+START_TEST(kill_session) { kill_case(DP_RISK_SESSION, S1, DP_MASS_SESSION); }
+END_TEST
+
+START_TEST(kill_errors)
+{
+	ck_assert_int_eq(dp_risk_kill(rk, DP_RISK_ACCOUNT, 999, true, NULL), -ENOENT);
+	ck_assert_int_eq(dp_risk_kill(rk, (enum dp_risk_level)7, 1, true, NULL), -EINVAL);
+	ck_assert_int_eq(dp_risk_killed(rk, DP_RISK_SESSION, 4242), -ENOENT);
+	/* a session can be killed before it sends anything */
+	ck_assert_int_eq(dp_risk_kill(rk, DP_RISK_SESSION, 4242, true, NULL), 1);
+	order(A1, 4242, 'B', 1, PX, 1, DP_RJ_KILL_SWITCH);
+}
+END_TEST
+
+/* Partial fills, replace, cancel, both sides, on two symbols. */
+START_TEST(bookkeeping_script)
+{
+	struct dp_risk_limits l = wide();
+	l.enabled = 0; /* bookkeeping only */
+	dp_risk_set_limits(rk, A1, &l);
+	struct dp_order_msg b = order(A1, S1, 'B', 1, 500000, 100, DP_RJ_NONE);
+	struct dp_order_msg s = order(A1, S1, 'S', 2, 600000, 50, DP_RJ_NONE);
+	ck_assert_int_eq(acct(A1).open_notional, 500000LL * 100 + 600000LL * 50);
+	ck_assert_uint_eq(acct(A1).live_orders, 2);
+	accept(&b);
+	accept(&s);
+	report(DP_EXEC_FILL, &b, 499000, 40, 60); /* buy 40 @ 49.90 */
+	struct dp_risk_pos p = pos(A1, 1, 0);
+	ck_assert_int_eq(p.qty, 40);
+	ck_assert_uint_eq(p.avg_px, 499000);
+	ck_assert_uint_eq(p.open_buy_qty, 60);
+	ck_assert_int_eq(acct(A1).open_notional, 500000LL * 60 + 600000LL * 50);
+	ck_assert_int_eq(acct(A1).position_cost, 499000LL * 40);
+
+	/* replace the buy: 60 left -> new qty 80 at 50.10 (risk counts both while pending) */
+	struct dp_order_msg r = mrepl(&b, 501000, 80);
+	ck_assert_int_eq(chk(&r), DP_RJ_NONE);
+	ck_assert_int_eq(acct(A1).open_notional, 500000LL * 60 + 501000LL * 80 + 600000LL * 50);
+	report(DP_EXEC_REPLACED, &r, 501000, 0, 40); /* new qty 80 - cum 40 */
+	ck_assert_int_eq(acct(A1).open_notional, 501000LL * 40 + 600000LL * 50);
+	ck_assert_uint_eq(pos(A1, 1, 0).open_buy_qty, 40);
+	ck_assert_uint_eq(acct(A1).live_orders, 2);
+	/* fills after the replace come under the new id */
+	report(DP_EXEC_FILL, &r, 501000, 40, 0);
+	p = pos(A1, 1, 0);
+	ck_assert_int_eq(p.qty, 80);
+	ck_assert_int_eq(p.cost, 499000LL * 40 + 501000LL * 40);
+	ck_assert_uint_eq(p.avg_px, 500000);
+	ck_assert_uint_eq(acct(A1).live_orders, 1);
+
+	/* the sell: partial fill then cancel -> short 20 on symbol 2 */
+	report(DP_EXEC_FILL, &s, 600000, 20, 30);
+	report(DP_EXEC_CANCELLED, &s, 0, 0, 0);
+	p = pos(A1, 2, 590000);
+	ck_assert_int_eq(p.qty, -20);
+	ck_assert_uint_eq(p.open_sell_qty, 0);
+	ck_assert_int_eq(p.unrealized, 20LL * 10000);
+	struct dp_risk_acct x = acct(A1);
+	ck_assert_int_eq(x.open_notional, 0);
+	ck_assert_uint_eq(x.live_orders, 0);
+	ck_assert_int_eq(x.position_cost, 499000LL * 40 + 501000LL * 40 + 600000LL * 20);
+	ck_assert_int_eq(x.exposure, x.position_cost);
+	ck_assert_int_eq(x.realized, 0);
+	/* a rejected order leaves nothing behind */
+	struct dp_order_msg j = order(A1, S1, 'B', 1, PX, 10, DP_RJ_NONE);
+	report(DP_EXEC_REJECTED, &j, 0, 0, 0);
+	ck_assert_int_eq(acct(A1).open_notional, 0);
+	ck_assert_int_eq(dp_risk_position(rk, A1, 9, 0, &p), -ENOENT);
+	ck_assert_int_eq(dp_risk_position(rk, 999, 1, 0, &p), -ENOENT);
+}
+END_TEST
+
+static void fill_at(uint32_t a, char side, uint32_t px, uint32_t qty)
+{
+	struct dp_order_msg m = order(a, S1, side, 3, px, qty, DP_RJ_NONE);
+	accept(&m);
+	report(DP_EXEC_FILL, &m, px, qty, 0);
+}
+
+START_TEST(realized_round_trip)
+{
+	struct dp_risk_limits l = wide();
+	l.enabled = 0; /* P&L only */
+	dp_risk_set_limits(rk, A1, &l);
+	fill_at(A1, 'B', 100000, 100);
+	fill_at(A1, 'B', 110000, 100);
+	struct dp_risk_pos p = pos(A1, 3, 120000);
+	ck_assert_int_eq(p.qty, 200);
+	ck_assert_uint_eq(p.avg_px, 105000);
+	ck_assert_int_eq(p.unrealized, 200LL * 15000);
+	/* sell 150 @ 12.00: 150 * (12.00 - 10.50) realized */
+	fill_at(A1, 'S', 120000, 150);
+	p = pos(A1, 3, 0);
+	ck_assert_int_eq(p.qty, 50);
+	ck_assert_int_eq(p.realized, 150LL * 15000);
+	ck_assert_int_eq(p.cost, 50LL * 105000);
+	ck_assert_int_eq(p.unrealized, 0); /* no mid given */
+	/* sell 100 @ 10.00: closes 50 at a loss, opens short 50 @ 10.00 */
+	fill_at(A1, 'S', 100000, 100);
+	p = pos(A1, 3, 90000);
+	ck_assert_int_eq(p.qty, -50);
+	ck_assert_int_eq(p.realized, 150LL * 15000 - 50LL * 5000);
+	ck_assert_uint_eq(p.avg_px, 100000);
+	ck_assert_int_eq(p.unrealized, 50LL * 10000);
+	/* buy back 50 @ 9.50: flat, +50 * 0.50 */
+	fill_at(A1, 'B', 95000, 50);
+	p = pos(A1, 3, 90000);
+	ck_assert_int_eq(p.qty, 0);
+	ck_assert_int_eq(p.cost, 0);
+	ck_assert_uint_eq(p.avg_px, 0);
+	ck_assert_int_eq(p.unrealized, 0);
+	ck_assert_int_eq(p.realized, 150LL * 15000 - 50LL * 5000 + 50LL * 5000);
+	ck_assert_int_eq(acct(A1).realized, p.realized);
+	ck_assert_int_eq(acct(A1).position_cost, 0);
+}
+END_TEST
+
+START_TEST(average_cost_rounding)
+{
+	struct dp_risk_limits l = wide();
+	l.enabled = 0; /* P&L only */
+	dp_risk_set_limits(rk, A1, &l);
+	/* 3 shares for 10 ticks: avg 3.33 -> 3; cost kept exact */
+	fill_at(A1, 'B', 3, 1);
+	fill_at(A1, 'B', 3, 1);
+	fill_at(A1, 'B', 4, 1);
+	struct dp_risk_pos p = pos(A1, 3, 0);
+	ck_assert_int_eq(p.cost, 10);
+	ck_assert_uint_eq(p.avg_px, 3);
+	/* closing one share takes floor(10/3) = 3 of the cost; the rest closes exact */
+	fill_at(A1, 'S', 5, 1);
+	p = pos(A1, 3, 0);
+	ck_assert_int_eq(p.realized, 2);
+	ck_assert_int_eq(p.cost, 7);
+	ck_assert_uint_eq(p.avg_px, 4); /* 3.5 rounds half up */
+	fill_at(A1, 'S', 5, 2);
+	p = pos(A1, 3, 0);
+	ck_assert_int_eq(p.realized, 15 - 10); /* proceeds - cost over the round trip */
+	ck_assert_int_eq(p.cost, 0);
+}
+END_TEST
+
+START_TEST(replace_exposure_deltas)
+{
+	struct dp_risk_limits l = wide();
+	l.credit_limit = (uint64_t)PX * 100;
+	l.max_position = 100;
+	dp_risk_set_limits(rk, A1, &l);
+	struct dp_order_msg o = order(A1, S1, 'B', 1, PX, 100, DP_RJ_NONE);
+	accept(&o);
+	/* up: refused by credit and position even though each order alone fits */
+	struct dp_order_msg r = mrepl(&o, PX, 101);
+	ck_assert_int_eq(chk(&r), DP_RJ_RISK_MAX_POSITION);
+	r = mrepl(&o, PX + 1, 100);
+	ck_assert_int_eq(chk(&r), DP_RJ_RISK_CREDIT);
+	/* down in quantity, at a higher price: delta negative overall -> passes */
+	r = mrepl(&o, PX + 1000, 90);
+	ck_assert_int_eq(chk(&r), DP_RJ_NONE);
+	/* refused by the matcher: the original is untouched */
+	report(DP_EXEC_CANCEL_REJECTED, &r, 0, 0, 100);
+	ck_assert_int_eq(acct(A1).open_notional, (int64_t)PX * 100);
+	ck_assert_uint_eq(acct(A1).live_orders, 1);
+	/* same again, applied */
+	r = mrepl(&o, PX + 1000, 90);
+	ck_assert_int_eq(chk(&r), DP_RJ_NONE);
+	report(DP_EXEC_REPLACED, &r, PX + 1000, 0, 90);
+	ck_assert_int_eq(acct(A1).open_notional, (int64_t)(PX + 1000) * 90);
+	/* a replace keeping its own id (allowed by the matcher) */
+	struct dp_order_msg same = mrepl(&r, PX, 95);
+	same.cl_ord_id = r.cl_ord_id;
+	ck_assert_int_eq(chk(&same), DP_RJ_NONE);
+	report(DP_EXEC_REPLACED, &same, PX, 0, 95);
+	ck_assert_int_eq(acct(A1).open_notional, (int64_t)PX * 95);
+	ck_assert_uint_eq(acct(A1).live_orders, 1);
+	/* fill 30, then replace down to 30: the matcher cancels under the new id */
+	report(DP_EXEC_FILL, &same, PX, 30, 65);
+	struct dp_order_msg d = mrepl(&same, PX, 30);
+	ck_assert_int_eq(chk(&d), DP_RJ_NONE);
+	report(DP_EXEC_CANCELLED, &d, 0, 0, 0);
+	struct dp_risk_acct x = acct(A1);
+	ck_assert_int_eq(x.open_notional, 0);
+	ck_assert_uint_eq(x.live_orders, 0);
+	ck_assert_int_eq(x.position_cost, (int64_t)PX * 30);
+	/* a REJECTED naming a live order's id does not drop it (fail safe) */
+	struct dp_order_msg k = order(A1, S1, 'B', 1, PX, 10, DP_RJ_NONE);
+	accept(&k);
+	report(DP_EXEC_REJECTED, &k, 0, 0, 0);
+	ck_assert_uint_eq(acct(A1).live_orders, 1);
+	ck_assert_uint_eq(stats().reports_untracked, 1);
+}
+END_TEST
+
+START_TEST(untracked_fill_still_counts)
+{
+	struct dp_exec_report f = { .kind = DP_EXEC_FILL, .side = 'S', .symbol = 4, .account = A2,
+				    .session = S2, .cl_ord_id = 1, .last_px = 1000, .last_qty = 7 };
+	dp_risk_on_report(rk, &f);
+	ck_assert_int_eq(pos(A2, 4, 0).qty, -7);
+	f.account = 999;
+	dp_risk_on_report(rk, &f);
+	struct dp_risk_stats s = stats();
+	ck_assert_uint_eq(s.reports_untracked, 2);
+	ck_assert_uint_eq(s.fills_untracked, 1);
+	ck_assert_int_eq(dp_risk_verify(rk), 0);
+}
+END_TEST
+
+/*
+ * Randomized: orders through risk, reports from a toy venue that accepts,
+ * fills, cancels, replaces and rejects at random; after every step the
+ * running sums equal a recomputation (dp_risk_verify) and the test's own
+ * model of live leaves * price per account; exposure is never negative.
+ */
+struct live {
+	struct dp_order_msg m; /* current id / side / symbol / account */
+	uint32_t px, leaves;
+	int accepted;
+};
+
+static uint64_t rng = 88172645463325252ull;
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+START_TEST(randomized_exposure)
+{
+	struct dp_risk *saved = rk;
+	struct dp_risk_cfg c = { .max_accounts = 4, .max_sessions = 4, .max_symbols = 8,
+				 .max_positions = 32, .max_orders = 48, .max_ids = 1 << 16 };
+	ck_assert_int_eq(dp_risk_create(&rk, &c, NULL), 0);
+	struct dp_risk_limits l = wide();
+	l.credit_limit = 40000ull * 1000 * 20;
+	l.max_position = 3000;
+	for (uint32_t a = 1; a <= 3; a++)
+		dp_risk_set_limits(rk, a, &l);
+	struct live lv[64];
+	int n = 0;
+	int64_t pos_model[4][8] = { { 0 } };
+	struct dp_ref_px ref = { 39000, 41000, 1 };
+
+	for (int step = 0; step < 20000; step++) {
+		uint32_t op = rnd(10);
+		if (op < 4 || n == 0) {
+			struct dp_order_msg m = mnew(1 + rnd(3), 1 + rnd(3), rnd(2) ? 'B' : 'S',
+						     (uint16_t)rnd(8), 36500 + rnd(7000), 1 + rnd(400));
+			if (dp_risk_check(rk, &m, &ref, now) == DP_RJ_NONE) {
+				ck_assert_int_lt(n, 64);
+				if (rnd(8) == 0) {
+					report(DP_EXEC_REJECTED, &m, 0, 0, 0);
+				} else {
+					lv[n].m = m;
+					lv[n].px = m.price;
+					lv[n].leaves = m.qty;
+					lv[n].accepted = 0;
+					n++;
+				}
+			}
+		} else {
+			int i = (int)rnd((uint32_t)n);
+			struct live *o = &lv[i];
+			int gone = 0;
+			if (!o->accepted) {
+				accept(&o->m);
+				o->accepted = 1;
+			} else if (op < 7) {
+				uint32_t q = 1 + rnd(o->leaves);
+				o->leaves -= q;
+				report(DP_EXEC_FILL, &o->m, o->px, q, o->leaves);
+				pos_model[o->m.account][o->m.symbol] += o->m.side == 'B' ? q : -(int64_t)q;
+				gone = o->leaves == 0;
+			} else if (op < 8) {
+				report(DP_EXEC_CANCELLED, &o->m, 0, 0, 0);
+				gone = 1;
+			} else {
+				struct dp_order_msg r = mrepl(&o->m, 36500 + rnd(7000), 1 + rnd(400));
+				if (dp_risk_check(rk, &r, &ref, now) == DP_RJ_NONE) {
+					if (rnd(3) == 0) {
+						report(DP_EXEC_CANCEL_REJECTED, &r, 0, 0, o->leaves);
+					} else {
+						/* the venue's new leaves: new qty minus a pretend cum */
+						uint32_t lv2 = r.qty > 5 ? r.qty - rnd(5) : r.qty;
+						report(DP_EXEC_REPLACED, &r, r.price, 0, lv2);
+						o->m = r;
+						o->px = r.price;
+						o->leaves = lv2;
+					}
+				}
+			}
+			if (gone)
+				lv[i] = lv[--n];
+		}
+		ck_assert_int_eq(dp_risk_verify(rk), 0);
+		for (uint32_t a = 1; a <= 3; a++) {
+			int64_t want = 0;
+			for (int k = 0; k < n; k++)
+				if (lv[k].m.account == a)
+					want += (int64_t)lv[k].px * lv[k].leaves;
+			struct dp_risk_acct x = acct(a);
+			ck_assert_int_ge(x.open_notional, 0);
+			ck_assert_int_ge(x.exposure, 0);
+			ck_assert_int_eq(x.open_notional, want);
+		}
+	}
+	for (uint32_t a = 1; a <= 3; a++)
+		for (uint16_t s = 0; s < 8; s++) {
+			struct dp_risk_pos p;
+			if (dp_risk_position(rk, a, s, 0, &p) == 0)
+				ck_assert_int_eq(p.qty, pos_model[a][s]);
+			else
+				ck_assert_int_eq(pos_model[a][s], 0);
+		}
+	struct dp_risk_stats s = stats();
+	ck_assert_uint_gt(s.passed, 1000);
+	ck_assert_uint_gt(s.rejected[DP_RJ_RISK_CREDIT] + s.rejected[DP_RJ_RISK_MAX_POSITION], 0);
+	dp_risk_destroy(rk);
+	rk = saved;
+}
+END_TEST
+
+static Suite *risk_suite(void)
+{
+	Suite *s = suite_create("risk");
+	TCase *t = tcase_create("checks");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, create_and_memory);
+	tcase_add_test(t, limits_roundtrip_and_errors);
+	tcase_add_test(t, unknown_account_fails_closed);
+	tcase_add_test(t, max_qty);
+	tcase_add_test(t, max_notional);
+	tcase_add_test(t, price_collar);
+	tcase_add_test(t, no_reference_fails_closed);
+	tcase_add_test(t, credit_limit);
+	tcase_add_test(t, max_position);
+	tcase_add_test(t, restricted_symbols);
+	tcase_add_test(t, message_validity);
+	tcase_add_test(t, throttle_windows);
+	tcase_add_test(t, throttle_default_from_cfg);
+	tcase_add_test(t, duplicate_ids);
+	tcase_add_test(t, id_table_full_fails_closed);
+	tcase_add_test(t, other_tables_full_fail_closed);
+	tcase_add_test(t, kill_global);
+	tcase_add_test(t, kill_account);
+	tcase_add_test(t, kill_session);
+	tcase_add_test(t, kill_errors);
+	suite_add_tcase(s, t);
+
+	TCase *b = tcase_create("bookkeeping");
+	tcase_add_checked_fixture(b, setup, teardown);
+	tcase_add_test(b, bookkeeping_script);
+	tcase_add_test(b, realized_round_trip);
+	tcase_add_test(b, average_cost_rounding);
+	tcase_add_test(b, replace_exposure_deltas);
+	tcase_add_test(b, untracked_fill_still_counts);
+	tcase_add_test(b, randomized_exposure);
+	suite_add_tcase(s, b);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(risk_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
