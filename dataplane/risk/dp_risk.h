@@ -186,6 +186,13 @@ enum dp_reject_reason dp_risk_check(struct dp_risk *r, const struct dp_order_msg
 				    const struct dp_ref_px *ref, uint64_t now_ns);
 
 /*
+ * Hint: m will be checked soon; start loading the table slots it touches
+ * (ids, live orders, session, account, position). Call it a few messages
+ * ahead of dp_risk_check in a burst; it changes nothing.
+ */
+void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m);
+
+/*
  * Learn from one execution report: live order leaves and prices (open
  * exposure), positions and realized P&L from fills. Reports must carry the
  * session and the order's current cl_ord_id (for REPLACED, and for the

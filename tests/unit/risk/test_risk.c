@@ -859,6 +859,7 @@ START_TEST(randomized_exposure)
 		if (op < 4 || n == 0) {
 			struct dp_order_msg m = mnew(1 + rnd(3), 1 + rnd(3), rnd(2) ? 'B' : 'S',
 						     (uint16_t)rnd(8), 36500 + rnd(7000), 1 + rnd(400));
+			dp_risk_prefetch(rk, &m); /* a pure hint: must change nothing */
 			if (dp_risk_check(rk, &m, &ref, now) == DP_RJ_NONE) {
 				ck_assert_int_lt(n, 64);
 				if (rnd(8) == 0) {
