@@ -1,0 +1,433 @@
+/*
+ * bench_match.c - mgw-bench-match: the client matching engine (and the
+ * pre-trade risk checks in front of it) on one core, with a realistic mix.
+ *
+ * The message stream is made in memory before anything is timed, by
+ * driving a generator engine (identical, deterministic) so that cancels and
+ * replaces name orders that are really live at that point: ~50% new limit
+ * orders (a fifth of them marketable: at or through the opposite best,
+ * half DAY half IOC), 35% cancels of live orders, 15% replaces (a third
+ * quantity down, the rest a price move), over --symbols symbols, fixed
+ * seed. Each symbol gets a reference BBO that wanders a little.
+ *
+ * Then, on fresh engines: pass 1 times the whole loop with CLOCK_MONOTONIC
+ * (throughput); pass 2 reads the TSC around every message into a
+ * log-linear histogram (latency percentiles, ns via the TSC frequency
+ * measured against CLOCK_MONOTONIC). Per message the work is: risk check
+ * (NEW/REPLACE), dp_match_process (+ resume if it paused), and
+ * dp_risk_on_report for every report - what the match lcore will do.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#include "dp_match.h"
+#include "dp_risk.h"
+
+#define NACCT 100
+#define NSESS 16
+#define CAP 256
+
+static uint64_t rs = 0x1234567887654321ULL;
+static uint32_t rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return (uint32_t)(rs >> 11);
+}
+static uint32_t below(uint32_t n)
+{
+	return (uint32_t)(((uint64_t)rnd() * n) >> 32);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- log-linear histogram of TSC cycles: 16 sub-buckets per power of two ---- */
+#define HBUCKETS (32 + 59 * 16)
+static uint64_t hist[HBUCKETS];
+
+static unsigned hidx(uint64_t v)
+{
+	if (v < 32)
+		return (unsigned)v;
+	unsigned e = 63u - (unsigned)__builtin_clzll(v);
+	return 32 + (e - 5) * 16 + (unsigned)((v >> (e - 4)) & 15);
+}
+
+/* Upper edge of a bucket (the value reported: never flatters). */
+static uint64_t hupper(unsigned i)
+{
+	if (i < 32)
+		return i;
+	unsigned e = (i - 32) / 16 + 5, sub = (i - 32) % 16;
+	return ((uint64_t)(17 + sub) << (e - 4)) - 1;
+}
+
+static uint64_t hpct(uint64_t total, double p)
+{
+	uint64_t want = (uint64_t)(p * (double)total);
+	if (want >= total)
+		want = total - 1;
+	uint64_t acc = 0;
+	for (unsigned i = 0; i < HBUCKETS; i++) {
+		acc += hist[i];
+		if (acc > want)
+			return hupper(i);
+	}
+	return 0;
+}
+
+/* ---- the stream ---- */
+struct item {
+	struct dp_order_msg msg;
+	struct dp_ref_px ref;
+};
+
+struct live {
+	uint64_t order_id;
+	uint64_t cl;
+	uint32_t session, price, qty, cum;
+	uint16_t symbol;
+	char side;
+};
+
+static struct live *lv;     /* live orders of the generator */
+static uint32_t nlv;
+static uint32_t *pos_of;    /* order_id -> index in lv + 1 */
+static uint64_t max_oid;
+
+static void lv_apply(const struct dp_exec_report *r)
+{
+	uint64_t id = r->order_id;
+	if (!id || id >= max_oid)
+		return;
+	if (r->kind == DP_EXEC_ACCEPTED && r->leaves_qty) {
+		lv[nlv] = (struct live){ id, r->cl_ord_id, r->session, 0, r->leaves_qty, 0, r->symbol, r->side };
+		pos_of[id] = ++nlv;
+		return;
+	}
+	uint32_t p = pos_of[id];
+	if (!p)
+		return;
+	struct live *l = &lv[p - 1];
+	bool gone = r->kind == DP_EXEC_CANCELLED || (r->kind == DP_EXEC_FILL && r->leaves_qty == 0);
+	if (gone) {
+		pos_of[id] = 0;
+		lv[p - 1] = lv[--nlv];
+		if (p - 1 < nlv)
+			pos_of[lv[p - 1].order_id] = p;
+		return;
+	}
+	l->cl = r->cl_ord_id;
+	l->cum = r->cum_qty;
+	l->qty = r->cum_qty + r->leaves_qty;
+	if (r->kind == DP_EXEC_REPLACED)
+		l->price = r->last_px;
+}
+
+/* Engine memory touched at create, so page faults stay out of the timing. */
+static void *touch_zalloc(size_t size, void *arg)
+{
+	(void)arg;
+	void *p = aligned_alloc(64, (size + 63) & ~(size_t)63);
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+static void plain_free(void *p, void *arg)
+{
+	(void)arg;
+	free(p);
+}
+static const struct dp_match_mem touch_mem = { touch_zalloc, plain_free, NULL };
+
+static struct dp_match_cfg mcfg(uint32_t symbols, uint32_t orders)
+{
+	return (struct dp_match_cfg){ .max_orders = orders, .max_levels = orders / 2,
+				      .max_symbols = symbols, .max_sessions = NSESS,
+				      .max_accounts = NACCT, .stp_default = DP_STP_CANCEL_NEWEST };
+}
+
+static struct dp_risk *mkrisk(uint32_t symbols, uint32_t orders, uint64_t ids)
+{
+	struct dp_risk *r;
+	struct dp_risk_cfg c = { .max_accounts = 2 * NACCT, .max_sessions = 2 * NSESS,
+				 .max_symbols = symbols, .max_positions = 4 * NACCT * symbols,
+				 .max_orders = orders, .max_ids = (uint32_t)(ids + 1024),
+				 .default_orders_per_sec = 0 };
+	int rc = dp_risk_create(&r, &c, NULL);
+	if (rc) {
+		fprintf(stderr, "dp_risk_create: %s\n", strerror(-rc));
+		exit(1);
+	}
+	struct dp_risk_limits l = { .enabled = DP_RISK_CHK_ALL, .max_order_qty = 1000000,
+				    .max_order_notional = UINT64_MAX / 4, .collar_bps = 2000,
+				    .credit_limit = UINT64_MAX / 4, .max_position = UINT64_MAX / 4 };
+	for (uint32_t a = 0; a < NACCT; a++)
+		dp_risk_set_limits(r, a, &l);
+	return r;
+}
+
+static uint32_t *mid;
+static uint64_t gen_mkt; /* marketable new orders generated (after prepop) */
+static uint64_t *next_cl;
+
+static void gen_one(struct dp_match *g, struct item *it, uint32_t symbols, bool passive_only)
+{
+	struct dp_order_msg *m = &it->msg;
+	memset(m, 0, sizeof *m);
+	uint32_t k = below(100);
+	uint16_t sym = (uint16_t)below(symbols);
+	if (!passive_only && k >= 50 && nlv > 0) {
+		const struct live *l = &lv[below(nlv)];
+		sym = l->symbol;
+		m->session = l->session;
+		m->symbol = l->symbol;
+		m->side = l->side;
+		m->orig_cl_ord_id = l->cl;
+		m->cl_ord_id = ++next_cl[l->session];
+		if (k < 85) {
+			m->kind = DP_ORD_CANCEL;
+		} else {
+			m->kind = DP_ORD_REPLACE;
+			m->type = DP_ORD_LIMIT;
+			struct dp_match_order_info oi;
+			dp_match_order(g, l->session, l->cl, &oi);
+			m->price = oi.price;
+			if (below(3) == 0 && oi.qty - oi.cum > 1) {
+				m->qty = oi.qty - 1 - below(oi.qty - oi.cum - 1);
+			} else {
+				m->qty = oi.qty;
+				int32_t d = (int32_t)below(3) + 1;
+				/* away from the touch: a priority-losing move, not a take */
+				m->price = oi.side == 'B' ? oi.price - (uint32_t)d : oi.price + (uint32_t)d;
+			}
+		}
+	} else {
+		m->kind = DP_ORD_NEW;
+		m->type = DP_ORD_LIMIT;
+		m->tif = DP_TIF_DAY;
+		m->symbol = sym;
+		m->session = below(NSESS);
+		m->account = below(NACCT);
+		m->cl_ord_id = ++next_cl[m->session];
+		m->side = below(2) ? 'B' : 'S';
+		m->qty = 100 * (1 + below(5));
+		uint32_t md = mid[sym];
+		if (!passive_only && below(5) == 0) {
+			/* marketable: at or a tick through the opposite best */
+			struct dp_match_level best;
+			int opp = m->side == 'B' ? DP_MATCH_ASK : DP_MATCH_BID;
+			uint32_t bp = dp_match_depth(g, sym, opp, &best, 1) ? best.price
+									   : (m->side == 'B' ? md + 2 : md - 2);
+			m->price = m->side == 'B' ? bp + below(2) : bp - below(2);
+			m->tif = below(2) ? DP_TIF_DAY : DP_TIF_IOC;
+			gen_mkt++;
+		} else {
+			uint32_t off = 1 + below(below(4) == 0 ? 20 : 5);
+			m->price = m->side == 'B' ? md - off : md + off;
+		}
+	}
+	m->seq = 0;
+	if (below(200) == 0)
+		mid[sym] += below(2) ? 1 : (uint32_t)-1;
+	/* Reference: a few ticks around the mid, always valid here. */
+	it->ref = (struct dp_ref_px){ mid[sym] - 3, mid[sym] + 3, 1 };
+	it->msg.account = it->msg.kind == DP_ORD_NEW ? it->msg.account : 0;
+}
+
+/* Account of a cancel/replace: the risk library needs it. */
+static void fix_account(struct dp_match *g, struct item *it)
+{
+	struct dp_match_order_info oi;
+	if (it->msg.kind != DP_ORD_NEW &&
+	    dp_match_order(g, it->msg.session, it->msg.orig_cl_ord_id, &oi) == 0)
+		it->msg.account = oi.account;
+}
+
+struct run_stats {
+	uint64_t reports, fills, risk_rejects, rejects, pauses;
+};
+
+static inline uint32_t one(struct dp_match *m, struct dp_risk *risk, const struct item *it,
+			   struct dp_exec_report *out, uint64_t now, struct run_stats *st)
+{
+	if (risk && (it->msg.kind == DP_ORD_NEW || it->msg.kind == DP_ORD_REPLACE)) {
+		enum dp_reject_reason rj = dp_risk_check(risk, &it->msg, &it->ref, now);
+		if (rj != DP_RJ_NONE) {
+			st->risk_rejects++;
+			return 0;
+		}
+	}
+	uint32_t n = dp_match_process(m, &it->msg, &it->ref, out, CAP);
+	for (;;) {
+		for (uint32_t i = 0; i < n; i++) {
+			if (risk)
+				dp_risk_on_report(risk, &out[i]);
+			st->fills += out[i].kind == DP_EXEC_FILL;
+			st->rejects += out[i].kind == DP_EXEC_REJECTED;
+		}
+		st->reports += n;
+		if (!dp_match_pending(m))
+			break;
+		st->pauses++;
+		n = dp_match_resume(m, out, CAP);
+	}
+	return n;
+}
+
+static double tsc_hz(void)
+{
+	uint64_t t0 = now_ns(), c0 = __rdtsc();
+	while (now_ns() - t0 < 200000000ull)
+		;
+	uint64_t t1 = now_ns(), c1 = __rdtsc();
+	return (double)(c1 - c0) * 1e9 / (double)(t1 - t0);
+}
+
+int main(int argc, char **argv)
+{
+	uint32_t symbols = 1000, prepop = 100000;
+	uint64_t msgs = 10000000;
+	int use_risk = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--symbols") && i + 1 < argc)
+			symbols = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--messages") && i + 1 < argc)
+			msgs = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--prepop") && i + 1 < argc)
+			prepop = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--no-risk"))
+			use_risk = 0;
+		else {
+			fprintf(stderr, "usage: %s [--symbols N] [--messages N] [--prepop N] [--no-risk]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (symbols == 0 || symbols > 65536) {
+		fprintf(stderr, "--symbols: 1..65536\n");
+		return 2;
+	}
+	uint64_t total = prepop + msgs;
+	uint32_t orders = 1u << 18; /* live orders stay well under this: see the stream line */
+	max_oid = total + 2;
+	lv = calloc(orders, sizeof *lv);
+	pos_of = calloc(max_oid, sizeof *pos_of);
+	mid = calloc(symbols, sizeof *mid);
+	next_cl = calloc(NSESS, sizeof *next_cl);
+	struct item *items = calloc(total, sizeof *items);
+	struct dp_exec_report *out = aligned_alloc(64, CAP * sizeof *out);
+	if (!lv || !pos_of || !mid || !next_cl || !items || !out) {
+		fprintf(stderr, "out of memory\n");
+		return 1;
+	}
+	for (uint32_t s = 0; s < symbols; s++)
+		mid[s] = 100000 + 100 * below(1000);
+
+	/* Generate: a generator engine makes sure targets are live. */
+	struct dp_match_cfg cfg = mcfg(symbols, orders);
+	struct dp_match *g;
+	if (dp_match_create(&g, &cfg, NULL)) {
+		fprintf(stderr, "dp_match_create failed\n");
+		return 1;
+	}
+	for (uint64_t i = 0; i < total; i++) {
+		gen_one(g, &items[i], symbols, i < prepop);
+		fix_account(g, &items[i]);
+		uint32_t n = dp_match_process(g, &items[i].msg, &items[i].ref, out, CAP);
+		for (;;) {
+			for (uint32_t j = 0; j < n; j++)
+				lv_apply(&out[j]);
+			if (!dp_match_pending(g))
+				break;
+			n = dp_match_resume(g, out, CAP);
+		}
+	}
+	uint64_t kinds[5] = { 0 };
+	for (uint64_t i = prepop; i < total; i++)
+		kinds[items[i].msg.kind]++;
+	printf("stream: %llu messages after %u prepopulating orders, %u symbols; new %.1f%% "
+	       "(marketable ~%.1f%% of new), cancel %.1f%%, replace %.1f%%; live at end %u\n",
+	       (unsigned long long)msgs, prepop, symbols, 100.0 * (double)kinds[1] / (double)msgs,
+	       100.0 * (double)gen_mkt / (double)kinds[1], 100.0 * (double)kinds[2] / (double)msgs,
+	       100.0 * (double)kinds[3] / (double)msgs, dp_match_live_orders(g));
+	dp_match_destroy(g);
+
+	double hz = tsc_hz();
+	printf("tsc: %.3f GHz; risk checks: %s\n", hz / 1e9, use_risk ? "on" : "off");
+
+	for (int pass = 1; pass <= 2; pass++) {
+		struct dp_match *m;
+		struct dp_risk *risk = use_risk ? mkrisk(symbols, orders, total) : NULL;
+		if (dp_match_create(&m, &cfg, &touch_mem))
+			return 1;
+		struct run_stats st = { 0 };
+		uint64_t now = now_ns();
+		for (uint64_t i = 0; i < prepop; i++)
+			one(m, risk, &items[i], out, now, &st);
+		memset(&st, 0, sizeof st);
+		memset(hist, 0, sizeof hist);
+		uint64_t t0 = now_ns();
+		if (pass == 1) {
+			for (uint64_t i = prepop; i < total; i++)
+				one(m, risk, &items[i], out, t0, &st);
+		} else {
+			for (uint64_t i = prepop; i < total; i++) {
+				uint64_t c0 = __rdtsc();
+				one(m, risk, &items[i], out, t0, &st);
+				uint64_t c1 = __rdtsc();
+				hist[hidx(c1 - c0)]++;
+			}
+		}
+		uint64_t t1 = now_ns();
+		double secs = (double)(t1 - t0) / 1e9;
+		printf("pass %d (%s): %.3f s, %.2f M msgs/s, %.1f ns/msg; reports %llu, fill reports %llu, "
+		       "rejects %llu, risk rejects %llu, pauses %llu; live at end %u, levels %u\n",
+		       pass, pass == 1 ? "throughput" : "latency, rdtsc per message", secs,
+		       (double)msgs / secs / 1e6, secs * 1e9 / (double)msgs,
+		       (unsigned long long)st.reports, (unsigned long long)st.fills,
+		       (unsigned long long)st.rejects, (unsigned long long)st.risk_rejects,
+		       (unsigned long long)st.pauses, dp_match_live_orders(m), dp_match_live_levels(m));
+		if (pass == 2) {
+			uint64_t mx = 0;
+			for (unsigned i = 0; i < HBUCKETS; i++)
+				if (hist[i])
+					mx = hupper(i);
+			double ns = 1e9 / hz;
+			printf("latency ns (bucket upper edge, incl. ~rdtsc overhead): p50 %.0f  p99 %.0f  "
+			       "p99.9 %.0f  p99.99 %.0f  max %.0f\n",
+			       (double)hpct(msgs, 0.50) * ns, (double)hpct(msgs, 0.99) * ns,
+			       (double)hpct(msgs, 0.999) * ns, (double)hpct(msgs, 0.9999) * ns,
+			       (double)mx * ns);
+			uint64_t emin = UINT64_MAX;
+			for (int i = 0; i < 1000; i++) {
+				uint64_t a = __rdtsc(), b = __rdtsc();
+				if (b - a < emin)
+					emin = b - a;
+			}
+			printf("rdtsc pair overhead: %llu cycles (%.0f ns)\n", (unsigned long long)emin,
+			       (double)emin * ns);
+		}
+		dp_match_destroy(m);
+		dp_risk_destroy(risk);
+	}
+	free(items);
+	free(lv);
+	free(pos_of);
+	free(mid);
+	free(next_cl);
+	free(out);
+	return 0;
+}
