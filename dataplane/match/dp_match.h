@@ -45,12 +45,6 @@ struct dp_match_mem {
 	void *arg;
 };
 
-/* Reference best bid/offer of msg->symbol from the exchange book. */
-struct dp_ref_px {
-	uint32_t bid, ask;
-	uint8_t valid; /* 0: stale, halted, paused or no reference */
-};
-
 /*
  * Report flags (values of dp_exec_report.flags, a field dp_order.h left
  * open): set on the aggressor's side of a FILL.

@@ -85,8 +85,18 @@ struct dp_exec_report {
 _Static_assert(sizeof(struct dp_exec_report) == 64, "dp_exec_report is 64 bytes");
 
 /*
+ * Reference best bid and offer of a symbol at one moment, from the exchange
+ * book of the same locate. The match stage passes the same value to the
+ * risk checks and to the matching engine.
+ */
+struct dp_ref_px {
+	uint32_t bid, ask; /* Price(4); 0 = no price on that side */
+	uint8_t valid;     /* 0: stale, halted, paused or no reference */
+};
+
+/*
  * Why an order was refused or cancelled. Stable numbers: they are in
- * journals, audit rows and client messages. Text in dp_reason_text().
+ * journals, audit rows and client messages. Text: dp_match_reason_text().
  */
 enum dp_reject_reason {
 	DP_RJ_NONE = 0,

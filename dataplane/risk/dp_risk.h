@@ -32,21 +32,7 @@
 
 #include "dp_order.h"
 
-/*
- * Reference best bid and offer of a symbol (from the exchange book of the
- * same locate): struct dp_ref_px of the matching engine's dp_match.h, so
- * the match stage passes the same value to both. When dp_match.h is not on
- * the include path (risk built alone) an identical definition stands in;
- * moving the struct into dp_order.h later unifies the two.
- */
-#if defined(__has_include) && __has_include("dp_match.h")
-#include "dp_match.h"
-#else
-struct dp_ref_px {
-	uint32_t bid, ask; /* Price(4); 0 = no price on that side */
-	uint8_t valid;     /* 0: stale, halted or unknown: no reference */
-};
-#endif
+/* struct dp_ref_px (the reference BBO) is defined in dp_order.h. */
 
 /* Which checks of an account are on (dp_risk_limits.enabled). */
 enum dp_risk_chk {
