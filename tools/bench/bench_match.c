@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 #include <x86intrin.h>
 
 #include "dp_match.h"
@@ -136,7 +138,51 @@ static void lv_apply(const struct dp_exec_report *r)
 		l->price = r->last_px;
 }
 
-/* Engine memory touched at create, so page faults stay out of the timing. */
+/*
+ * Memory of the timed engine and risk. Default: anonymous mmap with
+ * MADV_HUGEPAGE (transparent huge pages) and every page written once at
+ * create, the closest thing to the pre-faulted hugepage memory the
+ * dataplane gets from rte_zmalloc_socket; so neither page faults nor 4 KiB
+ * TLB misses are in the timing. --plain-mem: what the libraries do without
+ * a hook (risk: calloc, faulted on first touch during the run) and the
+ * engine on aligned_alloc + memset (touched, 4 KiB pages).
+ */
+#define HUGE_SZ ((size_t)2 << 20)
+static void *huge_zalloc(size_t size, void *arg)
+{
+	(void)arg;
+	size_t len = (size + 64 + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
+	/* 2 MiB-aligned start, so the kernel can back it with whole huge pages. */
+	uint8_t *raw = mmap(NULL, len + HUGE_SZ, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	uint8_t *p = (uint8_t *)(((uintptr_t)raw + HUGE_SZ - 1) & ~(uintptr_t)(HUGE_SZ - 1));
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	size_t tail = (size_t)(raw + len + HUGE_SZ - (p + len));
+	if (tail)
+		munmap(p + len, tail);
+	madvise(p, len, MADV_HUGEPAGE);
+	/* Pre-fault: write every page (anonymous memory is already zero). */
+	long pg = sysconf(_SC_PAGESIZE);
+	for (size_t off = 0; off < len; off += (size_t)pg)
+		((volatile uint8_t *)p)[off] = 0;
+	/* The length sits in the first 64 bytes so that free() can unmap. */
+	*(size_t *)p = len;
+	return p + 64;
+}
+static void huge_free(void *p, void *arg)
+{
+	(void)arg;
+	if (!p)
+		return;
+	uint8_t *base = (uint8_t *)p - 64;
+	munmap(base, *(size_t *)base);
+}
+static const struct dp_match_mem huge_mem = { huge_zalloc, huge_free, NULL };
+static const struct dp_risk_mem huge_rmem = { huge_zalloc, huge_free, NULL };
+
 static void *touch_zalloc(size_t size, void *arg)
 {
 	(void)arg;
@@ -159,14 +205,15 @@ static struct dp_match_cfg mcfg(uint32_t symbols, uint32_t orders)
 				      .max_accounts = NACCT, .stp_default = DP_STP_CANCEL_NEWEST };
 }
 
-static struct dp_risk *mkrisk(uint32_t symbols, uint32_t orders, uint64_t ids)
+static struct dp_risk *mkrisk(uint32_t symbols, uint32_t orders, uint64_t ids,
+			      const struct dp_risk_mem *mem)
 {
 	struct dp_risk *r;
 	struct dp_risk_cfg c = { .max_accounts = 2 * NACCT, .max_sessions = 2 * NSESS,
 				 .max_symbols = symbols, .max_positions = 4 * NACCT * symbols,
 				 .max_orders = orders, .max_ids = (uint32_t)(ids + 1024),
 				 .default_orders_per_sec = 0 };
-	int rc = dp_risk_create(&r, &c, NULL);
+	int rc = dp_risk_create(&r, &c, mem);
 	if (rc) {
 		fprintf(stderr, "dp_risk_create: %s\n", strerror(-rc));
 		exit(1);
@@ -300,7 +347,8 @@ int main(int argc, char **argv)
 {
 	uint32_t symbols = 1000, prepop = 100000;
 	uint64_t msgs = 10000000;
-	int use_risk = 1;
+	int use_risk = 1, plain_mem = 0;
+	uint32_t pf = 4;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--symbols") && i + 1 < argc)
 			symbols = (uint32_t)atoi(argv[++i]);
@@ -310,8 +358,13 @@ int main(int argc, char **argv)
 			prepop = (uint32_t)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--no-risk"))
 			use_risk = 0;
+		else if (!strcmp(argv[i], "--plain-mem"))
+			plain_mem = 1;
+		else if (!strcmp(argv[i], "--prefetch") && i + 1 < argc)
+			pf = (uint32_t)atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: %s [--symbols N] [--messages N] [--prepop N] [--no-risk]\n",
+			fprintf(stderr, "usage: %s [--symbols N] [--messages N] [--prepop N] [--no-risk] "
+					"[--plain-mem] [--prefetch K]\n",
 				argv[0]);
 			return 2;
 		}
@@ -366,12 +419,17 @@ int main(int argc, char **argv)
 	dp_match_destroy(g);
 
 	double hz = tsc_hz();
-	printf("tsc: %.3f GHz; risk checks: %s\n", hz / 1e9, use_risk ? "on" : "off");
+	printf("tsc: %.3f GHz; risk checks: %s; memory: %s; prefetch distance: %u\n", hz / 1e9,
+	       use_risk ? "on" : "off",
+	       plain_mem ? "plain (risk calloc, engine aligned_alloc+memset)"
+			 : "mmap + MADV_HUGEPAGE, pre-faulted",
+	       pf);
 
 	for (int pass = 1; pass <= 2; pass++) {
 		struct dp_match *m;
-		struct dp_risk *risk = use_risk ? mkrisk(symbols, orders, total) : NULL;
-		if (dp_match_create(&m, &cfg, &touch_mem))
+		struct dp_risk *risk =
+			use_risk ? mkrisk(symbols, orders, total, plain_mem ? NULL : &huge_rmem) : NULL;
+		if (dp_match_create(&m, &cfg, plain_mem ? &touch_mem : &huge_mem))
 			return 1;
 		struct run_stats st = { 0 };
 		uint64_t now = now_ns();
@@ -380,12 +438,22 @@ int main(int argc, char **argv)
 		memset(&st, 0, sizeof st);
 		memset(hist, 0, sizeof hist);
 		uint64_t t0 = now_ns();
+		/* Prefetch hint pf messages ahead, as the burst loop of the match
+		 * lcore will (the messages of a burst are all in hand). */
+		uint64_t pf_end = pf && risk ? total - pf : prepop;
 		if (pass == 1) {
-			for (uint64_t i = prepop; i < total; i++)
+			uint64_t i = prepop;
+			for (; i < pf_end; i++) {
+				dp_risk_prefetch(risk, &items[i + pf].msg);
+				one(m, risk, &items[i], out, t0, &st);
+			}
+			for (; i < total; i++)
 				one(m, risk, &items[i], out, t0, &st);
 		} else {
 			for (uint64_t i = prepop; i < total; i++) {
 				uint64_t c0 = __rdtsc();
+				if (i < pf_end)
+					dp_risk_prefetch(risk, &items[i + pf].msg);
 				one(m, risk, &items[i], out, t0, &st);
 				uint64_t c1 = __rdtsc();
 				hist[hidx(c1 - c0)]++;
