@@ -87,6 +87,7 @@ struct ld {
 	size_t txt_len, txt_cap;
 	bool socket_set;
 	int rx_lcore, book_lcore; /* index of the lcore holding the role, or -1 */
+	int match_lcore;
 };
 
 static int fail(struct ld *l, int line, const char *path, const char *f, ...)
@@ -718,6 +719,16 @@ static int parse_roles(struct ld *l, const yaml_node_t *n, const char *path, siz
 				    l->book_lcore);
 		l->book_lcore = (int)lc;
 	}
+	/* One matching engine for now: one owner of the client books and the
+	 * risk state, and the order ring's single consumer. */
+	if (lcore->roles & CTL_ROLE_MATCH) {
+		if (l->match_lcore >= 0)
+			return fail(l, line_of(n), path,
+				    "role match is already on dataplane.lcores[%d]; at most one lcore may have it",
+				    l->match_lcore);
+		l->match_lcore = (int)lc;
+		l->cfg->match_lcore_set = 1;
+	}
 	return 0;
 }
 
@@ -1172,11 +1183,193 @@ static int parse_control(struct ld *l, const yaml_node_t *n)
 	return 0;
 }
 
+static const char *const stp_names[] = {"none", "cancel_newest", "cancel_oldest", "cancel_both"};
+
+const char *ctl_stp_name(int stp)
+{
+	return stp >= 0 && stp <= 3 ? stp_names[stp] : "default";
+}
+
+static int get_stp(struct ld *l, const yaml_node_t *n, const char *path, int *out)
+{
+	const char *want = "must be none, cancel_newest, cancel_oldest or cancel_both";
+	char shown[CFG_SHOW_MAX + 8];
+
+	if (get_str(l, n, path, want) < 0)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if (strcmp(l->txt, stp_names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	show(l->txt, l->txt_len, shown, sizeof shown);
+	return fail(l, line_of(n), path, "%s, got %s", want, shown);
+}
+
+static int parse_matching(struct ld *l, const yaml_node_t *n)
+{
+	static const char *const keys[] = {"max_orders", "max_levels", "max_sessions", "stp",
+					   "order_ring_size", "report_ring_size"};
+	enum { ORD, LVL, SESS, STP, ORING, RRING, NK };
+	struct ctl_matching_cfg *m = &l->cfg->matching;
+	yaml_node_t *v[NK];
+	int stp;
+
+	if (get_map(l, n, "matching", keys, NK, v) < 0)
+		return -1;
+	if (v[ORD] && get_u32(l, v[ORD], "matching.max_orders", 1, INT32_MAX - 1, false, &m->max_orders) < 0)
+		return -1;
+	if (v[LVL] && get_u32(l, v[LVL], "matching.max_levels", 1, INT32_MAX - 1, false, &m->max_levels) < 0)
+		return -1;
+	if (v[SESS] && get_u32(l, v[SESS], "matching.max_sessions", 1, 65536, false, &m->max_sessions) < 0)
+		return -1;
+	if (v[STP]) {
+		if (get_stp(l, v[STP], "matching.stp", &stp) < 0)
+			return -1;
+		m->stp = (enum ctl_stp)stp;
+	}
+	if (v[ORING] && get_u32(l, v[ORING], "matching.order_ring_size", 64, 1048576, true,
+				&m->order_ring_size) < 0)
+		return -1;
+	if (v[RRING] && get_u32(l, v[RRING], "matching.report_ring_size", 256, 1048576, true,
+				&m->report_ring_size) < 0)
+		return -1;
+	return 0;
+}
+
+/* An ITCH stock name: 1 to 8 printable characters without spaces. */
+static int get_stock(struct ld *l, const yaml_node_t *n, const char *path, char out[9])
+{
+	const char *want = "must be a symbol of 1 to 8 printable characters without spaces";
+	char shown[CFG_SHOW_MAX + 8];
+	bool ok;
+
+	if (get_str(l, n, path, want) < 0)
+		return -1;
+	ok = l->txt_len >= 1 && l->txt_len <= 8;
+	for (size_t i = 0; ok && i < l->txt_len; i++)
+		ok = l->txt[i] > ' ' && l->txt[i] < 0x7f;
+	if (!ok) {
+		show(l->txt, l->txt_len, shown, sizeof shown);
+		return fail(l, line_of(n), path, "%s, got \"%s\"", want, shown);
+	}
+	memset(out, 0, 9);
+	memcpy(out, l->txt, l->txt_len);
+	return 0;
+}
+
+static int parse_account(struct ld *l, const yaml_node_t *it, const char *ip, size_t i)
+{
+	static const char *const keys[] = {"id", "max_order_qty", "max_order_notional", "collar_bps",
+					   "credit_limit", "max_position", "stp", "restricted"};
+	enum { ID, QTY, NOTIONAL, COLLAR, CREDIT, POS, STP, RESTR, NK };
+	struct ctl_account_cfg *a = &l->cfg->risk.accounts[i];
+	yaml_node_t *v[NK];
+	char kp[KEY_CAP];
+	uint64_t u64;
+
+	if (get_map(l, it, ip, keys, NK, v) < 0)
+		return -1;
+	if (!v[ID])
+		return missing(l, it, ip, "id", "the account number, 0 to 4294967294");
+	memset(a, 0, sizeof *a);
+	a->stp = -1;
+	path_key(kp, ip, "id");
+	if (get_u32(l, v[ID], kp, 0, UINT32_MAX - 1, false, &a->id) < 0)
+		return -1;
+	for (size_t j = 0; j < i; j++)
+		if (l->cfg->risk.accounts[j].id == a->id)
+			return fail(l, line_of(v[ID]), kp, "duplicate account %u (also risk.accounts[%zu])",
+				    a->id, j);
+	path_key(kp, ip, "max_order_qty");
+	if (v[QTY]) {
+		if (get_u32(l, v[QTY], kp, 1, UINT32_MAX, false, &a->max_order_qty) < 0)
+			return -1;
+		a->enabled |= CTL_RISK_MAX_QTY;
+	}
+	/* Dollars: the engine's 1/10000-dollar units times 10^12 dollars still fit 63 bits. */
+	path_key(kp, ip, "max_order_notional");
+	if (v[NOTIONAL]) {
+		if (get_uint(l, v[NOTIONAL], kp, 1, 1000000000000ull, false, &u64) < 0)
+			return -1;
+		a->max_order_notional = u64;
+		a->enabled |= CTL_RISK_MAX_NOTIONAL;
+	}
+	path_key(kp, ip, "collar_bps");
+	if (v[COLLAR]) {
+		if (get_u32(l, v[COLLAR], kp, 1, 10000, false, &a->collar_bps) < 0)
+			return -1;
+		a->enabled |= CTL_RISK_COLLAR;
+	}
+	path_key(kp, ip, "credit_limit");
+	if (v[CREDIT]) {
+		if (get_uint(l, v[CREDIT], kp, 1, 1000000000000ull, false, &u64) < 0)
+			return -1;
+		a->credit_limit = u64;
+		a->enabled |= CTL_RISK_CREDIT;
+	}
+	path_key(kp, ip, "max_position");
+	if (v[POS]) {
+		if (get_uint(l, v[POS], kp, 1, 1000000000000ull, false, &u64) < 0)
+			return -1;
+		a->max_position = u64;
+		a->enabled |= CTL_RISK_MAX_POSITION;
+	}
+	path_key(kp, ip, "stp");
+	if (v[STP] && get_stp(l, v[STP], kp, &a->stp) < 0)
+		return -1;
+	if (v[RESTR]) {
+		path_key(kp, ip, "restricted");
+		int count = get_seq(l, v[RESTR], kp, 0, CTL_MAX_RESTRICTED, "symbols");
+		if (count < 0)
+			return -1;
+		for (size_t k = 0; k < (size_t)count; k++) {
+			const yaml_node_t *sn = seq_item(l, v[RESTR], k);
+			char sp[KEY_CAP];
+			path_idx(sp, kp, k);
+			if (get_stock(l, sn, sp, a->restricted[k]) < 0)
+				return -1;
+			for (size_t j = 0; j < k; j++)
+				if (strcmp(a->restricted[j], a->restricted[k]) == 0)
+					return fail(l, line_of(sn), sp, "duplicate symbol %s (also %s[%zu])",
+						    a->restricted[k], kp, j);
+			a->n_restricted = (uint32_t)k + 1;
+		}
+	}
+	return 0;
+}
+
+static int parse_risk(struct ld *l, const yaml_node_t *n)
+{
+	static const char *const keys[] = {"default_throttle", "accounts"};
+	struct ctl_risk_cfg *r = &l->cfg->risk;
+	yaml_node_t *v[2];
+
+	if (get_map(l, n, "risk", keys, 2, v) < 0)
+		return -1;
+	if (v[0] && get_u32(l, v[0], "risk.default_throttle", 0, 10000000, false, &r->default_throttle) < 0)
+		return -1;
+	if (!v[1])
+		return 0;
+	int count = get_seq(l, v[1], "risk.accounts", 0, CTL_MAX_ACCOUNTS, "accounts");
+	if (count < 0)
+		return -1;
+	for (size_t i = 0; i < (size_t)count; i++) {
+		char ip[KEY_CAP];
+		path_idx(ip, "risk.accounts", i);
+		if (parse_account(l, seq_item(l, v[1], i), ip, i) < 0)
+			return -1;
+		r->n_accounts = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
 static int parse_root(struct ld *l, const yaml_node_t *root)
 {
 	static const char *const keys[] = {"instance", "dataplane", "ports",
-					   "feed",     "book",      "control", "access"};
-	enum { INST, DP, PORTS, FEED, BOOK, CTL, ACCESS, NK };
+					   "feed",     "book",      "control", "access",
+					   "matching", "risk"};
+	enum { INST, DP, PORTS, FEED, BOOK, CTL, ACCESS, MATCHING, RISK, NK };
 	yaml_node_t *v[NK];
 
 	if (get_map(l, root, "", keys, NK, v) < 0)
@@ -1202,6 +1395,10 @@ static int parse_root(struct ld *l, const yaml_node_t *root)
 	if (v[CTL] && parse_control(l, v[CTL]) < 0)
 		return -1;
 	if (v[ACCESS] && parse_access(l, v[ACCESS]) < 0)
+		return -1;
+	if (v[MATCHING] && parse_matching(l, v[MATCHING]) < 0)
+		return -1;
+	if (v[RISK] && parse_risk(l, v[RISK]) < 0)
 		return -1;
 	if (!l->socket_set)
 		fmt(l->cfg->control.socket, sizeof l->cfg->control.socket, "/run/mgw/%s.sock",
@@ -1234,6 +1431,12 @@ void ctl_config_defaults(struct mgw_config *c)
 	c->book.max_orders = 1048576;
 	c->book.max_levels = 262144;
 	c->book.max_symbols = 65536;
+	c->matching.max_orders = 65536;
+	c->matching.max_levels = 16384;
+	c->matching.max_sessions = 256;
+	c->matching.stp = CTL_STP_CANCEL_NEWEST;
+	c->matching.order_ring_size = 4096;
+	c->matching.report_ring_size = 16384;
 	fmt(c->control.socket, sizeof c->control.socket, "/run/mgw/%s.sock", c->instance);
 	/* Owner and group only: who may connect at all is a deliberate choice
 	 * (socket_group / socket_mode); roles then decide what each peer may do. */
@@ -1249,7 +1452,8 @@ int ctl_config_parse(const char *buf, size_t len, const char *name, struct mgw_c
 {
 	struct ctl_config_err scratch_err;
 	struct mgw_config cfg;
-	struct ld l = {.err = err ? err : &scratch_err, .cfg = &cfg, .rx_lcore = -1, .book_lcore = -1};
+	struct ld l = {.err = err ? err : &scratch_err, .cfg = &cfg, .rx_lcore = -1, .book_lcore = -1,
+		     .match_lcore = -1};
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;

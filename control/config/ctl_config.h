@@ -30,7 +30,7 @@
 enum ctl_role {
 	CTL_ROLE_RX = 1u << 0,    /* receive and decode the feed */
 	CTL_ROLE_BOOK = 1u << 1,  /* apply feed events to the L3 books */
-	CTL_ROLE_MATCH = 1u << 2, /* matching engine (later issue) */
+	CTL_ROLE_MATCH = 1u << 2, /* matching engine + pre-trade risk (at most one lcore) */
 	CTL_ROLE_OE = 1u << 3,    /* order entry sessions (later issue) */
 };
 
@@ -123,6 +123,56 @@ struct ctl_access_cfg {
 	uint32_t n_entries;
 };
 
+/* `matching:` - the client matching engine's pools and defaults (restart). */
+enum ctl_stp {                 /* values equal enum dp_stp_mode (dp_match.h) */
+	CTL_STP_NONE = 0,
+	CTL_STP_CANCEL_NEWEST = 1,
+	CTL_STP_CANCEL_OLDEST = 2,
+	CTL_STP_CANCEL_BOTH = 3,
+};
+
+struct ctl_matching_cfg {
+	uint32_t max_orders;        /* client orders resting at once, default 65536 */
+	uint32_t max_levels;        /* client price levels at once, default 16384 */
+	uint32_t max_sessions;      /* session ids 0..max_sessions-1, default 256 */
+	enum ctl_stp stp;           /* default self-trade prevention, default cancel_newest */
+	uint32_t order_ring_size;   /* slots of the order ring, power of two, default 4096 */
+	uint32_t report_ring_size;  /* slots of the report ring, power of two, default 16384 */
+};
+
+#define CTL_MAX_ACCOUNTS 64
+#define CTL_MAX_RESTRICTED 16
+
+/* Which limits an account sets (bits equal enum dp_risk_chk in dp_risk.h). */
+enum ctl_risk_chk {
+	CTL_RISK_MAX_QTY = 1u << 0,
+	CTL_RISK_MAX_NOTIONAL = 1u << 1,
+	CTL_RISK_COLLAR = 1u << 2,
+	CTL_RISK_CREDIT = 1u << 3,
+	CTL_RISK_MAX_POSITION = 1u << 4,
+};
+
+/* `risk.accounts[i]`: an account's limits. Absent limits are not checked. */
+struct ctl_account_cfg {
+	uint32_t id;
+	uint32_t enabled;             /* ctl_risk_chk bits of the limits given */
+	uint32_t max_order_qty;       /* shares */
+	uint64_t max_order_notional;  /* whole dollars (x 10000 for the engine's units) */
+	uint32_t collar_bps;          /* basis points of the reference mid */
+	uint64_t credit_limit;        /* whole dollars */
+	uint64_t max_position;        /* shares */
+	int stp;                      /* enum ctl_stp, or -1 = matching.stp */
+	uint32_t n_restricted;
+	char restricted[CTL_MAX_RESTRICTED][9]; /* ITCH stock names, 1 to 8 characters */
+};
+
+/* `risk:` - pre-trade risk (docs/RISK.md). */
+struct ctl_risk_cfg {
+	uint32_t default_throttle;    /* orders/s per session, 0 = unlimited (restart) */
+	uint32_t n_accounts;
+	struct ctl_account_cfg accounts[CTL_MAX_ACCOUNTS];
+};
+
 struct mgw_config {
 	char source[CTL_PATH_MAX];    /* file it was loaded from */
 	char instance[CTL_NAME_MAX];  /* [A-Za-z0-9_-]+, names /dev/shm/mgw.<instance>; default "mgw" */
@@ -133,6 +183,9 @@ struct mgw_config {
 	struct ctl_book_cfg book;
 	struct ctl_control_cfg control;
 	struct ctl_access_cfg access;
+	struct ctl_matching_cfg matching;
+	struct ctl_risk_cfg risk;
+	uint32_t match_lcore_set;     /* 1 if an lcore has role match (the order path exists) */
 };
 
 /* Where and why a load failed. */
@@ -161,6 +214,9 @@ int ctl_config_err_format(const struct ctl_config_err *err, char *out, size_t ca
 
 /* "viewer", "operator", "admin" or "none". */
 const char *ctl_acl_role_name(enum ctl_acl_role r);
+
+/* "none", "cancel_newest", "cancel_oldest", "cancel_both". */
+const char *ctl_stp_name(int stp);
 
 /* Role bits to text "rx,book"; names of single roles. */
 int ctl_roles_format(uint32_t roles, char *out, size_t cap);

@@ -182,6 +182,46 @@ void ctl_config_walk(const struct mgw_config *c, ctl_config_visit_fn fn, void *a
 			kv_u(&w, e->id, "access.grants[%u].%s", i, e->is_gid ? "gid" : "uid");
 		kv_s(&w, ctl_acl_role_name(e->role), "access.grants[%u].role", i);
 	}
+
+	const struct ctl_matching_cfg *m = &c->matching;
+	kv_u(&w, m->max_orders, "matching.max_orders");
+	kv_u(&w, m->max_levels, "matching.max_levels");
+	kv_u(&w, m->max_sessions, "matching.max_sessions");
+	kv_s(&w, ctl_stp_name((int)m->stp), "matching.stp");
+	kv_u(&w, m->order_ring_size, "matching.order_ring_size");
+	kv_u(&w, m->report_ring_size, "matching.report_ring_size");
+
+	kv_u(&w, c->risk.default_throttle, "risk.default_throttle");
+	for (uint32_t i = 0; i < c->risk.n_accounts && i < CTL_MAX_ACCOUNTS; i++) {
+		const struct ctl_account_cfg *a = &c->risk.accounts[i];
+		kv_u(&w, a->id, "risk.accounts[%u].id", i);
+		/* an absent limit is "off": shown as null so a change to or from it is seen */
+		static const struct { uint32_t bit; const char *name; } lim[] = {
+			{CTL_RISK_MAX_QTY, "max_order_qty"}, {CTL_RISK_MAX_NOTIONAL, "max_order_notional"},
+			{CTL_RISK_COLLAR, "collar_bps"}, {CTL_RISK_CREDIT, "credit_limit"},
+			{CTL_RISK_MAX_POSITION, "max_position"},
+		};
+		const uint64_t vals[] = {a->max_order_qty, a->max_order_notional, a->collar_bps,
+					 a->credit_limit, a->max_position};
+		for (size_t k = 0; k < sizeof(lim) / sizeof(lim[0]); k++) {
+			snprintf(w.key, sizeof(w.key), "risk.accounts[%u].%s", i, lim[k].name);
+			if (a->enabled & lim[k].bit)
+				snprintf(w.val, sizeof(w.val), "%llu", (unsigned long long)vals[k]);
+			else
+				snprintf(w.val, sizeof(w.val), "null");
+			emit(&w);
+		}
+		kv_s(&w, ctl_stp_name(a->stp), "risk.accounts[%u].stp", i);
+		snprintf(w.key, sizeof(w.key), "risk.accounts[%u].restricted", i);
+		snprintf(w.val, sizeof(w.val), "[");
+		for (uint32_t k = 0; k < a->n_restricted && k < CTL_MAX_RESTRICTED; k++) {
+			if (k)
+				app(w.val, sizeof(w.val), ", ");
+			str_val(w.val, sizeof(w.val), a->restricted[k]);
+		}
+		app(w.val, sizeof(w.val), "]");
+		emit(&w);
+	}
 }
 
 /* ---- classification ---------------------------------------------------------- */
@@ -191,6 +231,9 @@ void ctl_config_walk(const struct mgw_config *c, ctl_config_visit_fn fn, void *a
  * live today: it is the one dataplane setting that does not size memory or
  * set up hardware, and the rx lcore can switch it between bursts
  * (dp_feed.h). Control-side keys join this table as they become live.
+ * Risk limits change live through `mgwctl risk set` (the match lcore's
+ * command ring); a config reload does not send them yet, so in the file
+ * they are restart keys (docs/CONFIG.md), never silently ignored.
  */
 static const struct {
 	const char *key;
@@ -347,9 +390,12 @@ int ctl_config_diff(const struct mgw_config *old_cfg, const struct mgw_config *n
 	SECTION("book", book);
 	SECTION("control", control);
 	SECTION("access", access);
+	SECTION("matching", matching);
+	SECTION("risk", risk);
 #undef SECTION
-	/* Sections after `access` (added later): compare the tail of the struct. */
-	size_t tail = offsetof(struct mgw_config, access) + sizeof(old_cfg->access);
+	/* Fields after `risk` (added later): compare the tail of the struct.
+	   match_lcore_set follows from dataplane.lcores, which is listed. */
+	size_t tail = offsetof(struct mgw_config, match_lcore_set) + sizeof(old_cfg->match_lcore_set);
 	if (tail < sizeof(*old_cfg) &&
 	    memcmp((const char *)old_cfg + tail, (const char *)new_cfg + tail, sizeof(*old_cfg) - tail) != 0) {
 		int listed = 0;
@@ -357,7 +403,8 @@ int ctl_config_diff(const struct mgw_config *old_cfg, const struct mgw_config *n
 			if (strncmp(d->ch[i].key, "instance", 8) && strncmp(d->ch[i].key, "dataplane", 9) &&
 			    strncmp(d->ch[i].key, "ports", 5) && strncmp(d->ch[i].key, "feed", 4) &&
 			    strncmp(d->ch[i].key, "book", 4) && strncmp(d->ch[i].key, "control", 7) &&
-			    strncmp(d->ch[i].key, "access", 6))
+			    strncmp(d->ch[i].key, "access", 6) && strncmp(d->ch[i].key, "matching", 8) &&
+			    strncmp(d->ch[i].key, "risk", 4))
 				listed = 1;
 		if (!listed)
 			add_change(d, "(unlisted section)", "?", "?");

@@ -68,6 +68,11 @@ static void fail(struct ctl_conn *c, int32_t status, const char *fmt, ...)
 	reply(c, status);
 }
 
+void ctl_cmd_reply(struct ctl_conn *c, int32_t status)
+{
+	reply(c, status);
+}
+
 static void fmt_price(char *out, size_t cap, uint32_t p)
 {
 	snprintf(out, cap, "%u.%04u", p / 10000, p % 10000);
@@ -455,6 +460,11 @@ static void post(struct ctl_server *srv, struct ctl_conn *c, uint32_t type, cons
 	if (!need_dataplane(srv, c))
 		return;
 	int slot = ctl_dp_post(&srv->dp, type, req, len, &c->seq);
+	if (slot == -ENODEV) {
+		fail(c, CTL_ERR, "the dataplane has no match lcore (no lcore has role match): "
+		     "there is no order path");
+		return;
+	}
 	if (slot < 0) {
 		fail(c, CTL_ERR, "cannot post to the dataplane: %s; retry",
 		     slot == -EBUSY ? "all command slots busy" : strerror(-slot));
@@ -464,6 +474,12 @@ static void post(struct ctl_server *srv, struct ctl_conn *c, uint32_t type, cons
 	c->complete = done;
 	c->state = CTL_CONN_PENDING;
 	c->deadline_ms = ctl_now_ms() + CTL_CMD_TIMEOUT_MS;
+}
+
+void ctl_cmd_post(struct ctl_server *srv, struct ctl_conn *c, uint32_t type, const void *req,
+		  size_t len, ctl_complete_fn done)
+{
+	post(srv, c, type, req, len, done);
 }
 
 void ctl_cmd_timeout(struct ctl_server *srv, struct ctl_conn *c)
@@ -713,6 +729,18 @@ static const struct ctl_cmd_def commands[] = {
 	 "check a config file; OK or file:line: key: error, and what it would change"},
 	{"config", "reload", CTL_ACCESS_ADMIN, ctl_config_reload, "config reload",
 	 "re-read the config file, apply live keys as one epoch or refuse it whole"},
+	{"risk", "show", CTL_ACCESS_VIEWER, ctl_risk_show, "risk show [ACCOUNT]",
+	 "risk limits, exposure and kill state of one or every account"},
+	{"risk", "set", CTL_ACCESS_OPERATOR, ctl_risk_set, "risk set ACCOUNT KEY VALUE",
+	 "change one risk limit live (0 turns a check off); restrict|unrestrict SYMBOL"},
+	{"kill", "on", CTL_ACCESS_OPERATOR, ctl_kill_on, "kill on global|account N|session N",
+	 "kill switch: refuse new orders and cancel resting ones in the scope"},
+	{"kill", "off", CTL_ACCESS_OPERATOR, ctl_kill_off, "kill off global|account N|session N",
+	 "release a kill switch"},
+	{"orders", "book", CTL_ACCESS_VIEWER, ctl_orders_book, "orders book SYMBOL [--depth N]",
+	 "the client order book of a symbol (matching engine) and its reference"},
+	{"positions", NULL, CTL_ACCESS_VIEWER, ctl_positions, "positions ACCOUNT",
+	 "positions and P&L of an account against the reference mid"},
 	{"ping", NULL, CTL_ACCESS_VIEWER, do_ping, "ping", "check that mgw-control answers"},
 	{"help", NULL, CTL_ACCESS_VIEWER, do_help, "help", "this list"},
 };

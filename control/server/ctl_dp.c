@@ -99,6 +99,10 @@ int ctl_dp_post(struct ctl_dp *d, uint32_t type, const void *req, size_t req_len
 {
 	if (!d->attached)
 		return -ENOTCONN;
+	/* Book commands go to the book lcore, order-path ones to the match lcore. */
+	struct rte_ring *ring = mgw_shm_cmd_ring_for(&d->shm, type);
+	if (!ring)
+		return -ENODEV; /* no match lcore configured: nobody would answer */
 	uint32_t n = d->shm.hdr->n_cmd_slots;
 	if (n > MGW_SHM_CMD_SLOTS)
 		n = MGW_SHM_CMD_SLOTS;
@@ -123,7 +127,7 @@ int ctl_dp_post(struct ctl_dp *d, uint32_t type, const void *req, size_t req_len
 		memcpy(&s->req, req, req_len);
 		/* Pairs with the dataplane's acquire load in dp_cmd_poll(). */
 		atomic_store_explicit(&s->state, MGW_CMD_POSTED, memory_order_release);
-		if (rte_ring_enqueue(mgw_shm_cmd_ring(&d->shm), (void *)(uintptr_t)i) != 0) {
+		if (rte_ring_enqueue(ring, (void *)(uintptr_t)i) != 0) {
 			atomic_store(&s->state, MGW_CMD_FREE);
 			return -EBUSY;
 		}

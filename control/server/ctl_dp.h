@@ -45,7 +45,9 @@ uint64_t ctl_dp_heartbeat_age_ms(const struct ctl_dp *d);
  * Post a command: fills a free slot with type and request (copied from
  * req, req_len bytes into slot->req), enqueues it. Returns the slot index
  * (>= 0) with *seq set, or -ENOTCONN (detached), -EBUSY (no free slot or
- * ring full).
+ * ring full), -ENODEV (a match command but the dataplane has no match
+ * lcore). The ring is chosen by type (mgw_shm_cmd_ring_for): the slots are
+ * shared, the book and match lcores each consume their own ring.
  */
 int ctl_dp_post(struct ctl_dp *d, uint32_t type, const void *req, size_t req_len, uint32_t *seq);
 

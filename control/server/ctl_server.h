@@ -113,6 +113,20 @@ int ctl_opt_uint(struct ctl_conn *c, struct ctl_args *a, const char *name, unsig
 int ctl_opt_flag(struct ctl_args *a, const char *name);
 int ctl_args_done(struct ctl_conn *c, const struct ctl_args *a);
 
+/* For command files other than ctl_cmd.c: finish c with a status; post a
+   dataplane command and complete with `done` (or a timeout / error reply). */
+void ctl_cmd_reply(struct ctl_conn *c, int32_t status);
+void ctl_cmd_post(struct ctl_server *srv, struct ctl_conn *c, uint32_t type, const void *req,
+		  size_t len, ctl_complete_fn done);
+
+/* Order path commands (ctl_orders.c). */
+void ctl_risk_show(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a);
+void ctl_risk_set(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a);
+void ctl_kill_on(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a);
+void ctl_kill_off(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a);
+void ctl_orders_book(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a);
+void ctl_positions(struct ctl_server *srv, struct ctl_conn *c, struct ctl_args *a);
+
 /* Run argv for c: fills c->out/status and sets WRITE, or sets PENDING. */
 void ctl_cmd_dispatch(struct ctl_server *srv, struct ctl_conn *c, int argc, char **argv);
 

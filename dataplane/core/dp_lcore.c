@@ -73,6 +73,34 @@ static uint32_t rx_stage(struct dp_lcore_ctx *c)
 	return work;
 }
 
+/*
+ * Reference prices after a burst (only with a match lcore): the locates the
+ * burst touched get their BBO and trading state republished (dp_ref.h skips
+ * entries whose top did not change). The rx lcore's gap counter is read
+ * here, after the dequeue: rx counts a gap before it enqueues the events
+ * that follow it, so the table is marked stale before any of those events
+ * can move a reference.
+ */
+static void publish_refs(struct dp_lcore_ctx *c, unsigned int n)
+{
+	if (c->rx_ctr && mgw_ctr_read(c->rx_ctr, MGW_CTR_MOLD_GAPS) != 0 &&
+	    !atomic_load_explicit(&c->ref->stale, memory_order_relaxed))
+		dp_ref_set_stale(c->ref, 1); /* no gap recovery yet: stale until restart */
+	uint32_t last = UINT32_MAX;
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t loc = c->book_evs[i].locate;
+		if (loc == last)
+			continue;
+		last = loc;
+		struct dp_book_symbol_info info;
+		struct dp_book_level bid, ask;
+		if (dp_book_symbol(c->book, loc, &info) != 0 || dp_book_bbo(c->book, loc, &bid, &ask) != 0)
+			continue;
+		dp_ref_publish(c->ref, loc, bid.qty ? bid.price : 0, ask.qty ? ask.price : 0,
+			       info.trading_state == 'T', info.stock);
+	}
+}
+
 static uint32_t book_stage(struct dp_lcore_ctx *c)
 {
 	unsigned int n = rte_ring_dequeue_burst_elem(c->ring, c->book_evs, sizeof(struct dp_book_ev),
@@ -94,7 +122,75 @@ static uint32_t book_stage(struct dp_lcore_ctx *c)
 	for (; i < n; i++)
 		dp_book_apply(c->book, &c->book_evs[i]);
 	mgw_ctr_add(c->ctr, MGW_CTR_RING_DEQUEUED, n);
+	if (c->ref)
+		publish_refs(c, n);
 	return n;
+}
+
+/*
+ * Match stage. Reports are never dropped: an engine call is made only when
+ * the report ring has DP_MATCH_CHUNK free slots (we are its only producer,
+ * so the room cannot shrink before our enqueue, which therefore cannot
+ * fail), and the engine pauses rather than write more than that. Above the
+ * high-water mark new orders and replaces are refused at once with
+ * DP_RJ_BACKPRESSURE (one report each, taken from the headroom) while
+ * cancels still run; when even DP_MATCH_CHUNK slots are missing nothing is
+ * taken and the orders wait in the order ring (its producers see it fill).
+ */
+static uint32_t match_stage(struct dp_lcore_ctx *c, uint64_t now_tsc)
+{
+	struct dp_mstage *ms = c->ms;
+	uint64_t now_ns = 0;
+	uint32_t work = 0;
+	for (uint32_t k = 0; k < DP_MATCH_BURST; k++) {
+		unsigned int free_slots = rte_ring_free_count(c->report_ring);
+		if (free_slots < DP_MATCH_CHUNK) {
+			mgw_ctr_add(c->ctr, MGW_CTR_MATCH_STALLS, 1);
+			break;
+		}
+		uint32_t n;
+		if (dp_mstage_pending(ms)) {
+			n = dp_mstage_resume(ms, c->rep_buf, DP_MATCH_CHUNK);
+		} else {
+			const struct dp_order_msg *m;
+			if (ms->has_inject) {
+				m = &ms->inject;
+			} else {
+				if (c->ord_head == c->ord_n) {
+					c->ord_head = 0;
+					c->ord_n = rte_ring_dequeue_burst_elem(c->order_ring, c->ord_buf,
+									       sizeof(struct dp_order_msg),
+									       DP_MATCH_BURST, NULL);
+					if (c->ord_n == 0)
+						break;
+				}
+				m = &c->ord_buf[c->ord_head++];
+				/* Warm the risk tables for the next one while this one runs. */
+				if (c->ord_head < c->ord_n)
+					dp_risk_prefetch(ms->r, &c->ord_buf[c->ord_head]);
+			}
+			if (!now_ns) /* throttle clock: once per pass, only when there is an order */
+				now_ns = (uint64_t)((unsigned __int128)now_tsc * 1000000000u / c->tsc_hz);
+			unsigned int used = c->report_size - 1 - free_slots;
+			n = dp_mstage_msg(ms, m, now_ns, used > c->report_hiwat, c->rep_buf, DP_MATCH_CHUNK);
+			if (m == &ms->inject)
+				ms->has_inject = 0;
+		}
+		if (n) {
+			unsigned int ok = rte_ring_enqueue_bulk_elem(c->report_ring, c->rep_buf,
+								     sizeof(struct dp_exec_report), n, NULL);
+			RTE_ASSERT(ok == n);
+			(void)ok;
+		}
+		work++;
+	}
+	return work;
+}
+
+static void match_publish(struct dp_lcore_ctx *c)
+{
+	mgw_ctr_set(c->ctr, MGW_CTR_MATCH_LIVE_ORDERS, dp_match_live_orders(c->ms->m));
+	mgw_ctr_set(c->ctr, MGW_CTR_MATCH_REPORT_RING_USED, rte_ring_count(c->report_ring));
 }
 
 void dp_book_publish(struct dp_lcore_ctx *c)
@@ -124,7 +220,14 @@ static void periodic(struct dp_lcore_ctx *c)
 		dp_feed_publish_sessions(&c->feed, mgw_shm_sessions(c->shm));
 	if (c->roles & CTL_ROLE_BOOK) {
 		dp_book_publish(c);
+		if (c->ref)
+			mgw_ctr_set(c->ctr, MGW_CTR_REF_STALE,
+				    atomic_load_explicit(&c->ref->stale, memory_order_relaxed));
 		dp_cmd_poll(c);
+	}
+	if (c->ms) {
+		match_publish(c);
+		dp_mcmd_poll(c);
 	}
 }
 
@@ -146,6 +249,8 @@ int dp_lcore_loop(void *arg)
 			work += rx_stage(c);
 		if (c->roles & CTL_ROLE_BOOK)
 			work += book_stage(c);
+		if (c->ms)
+			work += match_stage(c, now);
 		mgw_ctr_add(c->ctr, MGW_CTR_LOOP_PASSES, 1);
 		if (work)
 			mgw_ctr_add(c->ctr, MGW_CTR_LOOP_BUSY, 1);

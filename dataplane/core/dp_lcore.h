@@ -17,6 +17,8 @@
 
 #include "dp_book.h"
 #include "dp_feed.h"
+#include "dp_mstage.h"
+#include "dp_ref.h"
 #include "mgw_shm.h"
 
 #define DP_MAX_RXQ 64
@@ -25,6 +27,11 @@
 #define DP_MAX_FRAME 9630
 /* Book events one such frame can produce (dp_feed_max_events). */
 #define DP_RX_EVS (DP_MAX_FRAME / 14 + 1)
+/* Match stage: messages per pass, and the report room one engine call may
+   fill (it pauses when fewer are left). The report ring's headroom above its
+   high-water mark (mgw_report_headroom, >= 256) is larger than this. */
+#define DP_MATCH_BURST 32
+#define DP_MATCH_CHUNK 64
 
 struct rte_mbuf;
 struct rte_ring;
@@ -59,7 +66,23 @@ struct dp_lcore_ctx {
 	uint32_t epoch_slot;      /* its command slot, answered when rx acks */
 	uint64_t epoch_gen;       /* the filter generation it published */
 	uint64_t epoch_deadline;  /* TSC: retract and refuse if rx has not acked by then */
+	/* reference prices: the book lcore publishes them (NULL without a match lcore) */
+	struct dp_ref_table *ref;
+	const uint64_t *rx_ctr;   /* the rx lcore's counters: its gap count makes references stale */
 	struct dp_book_ev book_evs[DP_BOOK_BURST];
+
+	/* match role */
+	struct dp_mstage *ms;
+	struct rte_ring *order_ring;  /* MP/SC, in the shared segment */
+	struct rte_ring *report_ring; /* SP/MC, in the shared segment */
+	uint32_t report_size;         /* report ring size; usable = size - 1 */
+	uint32_t report_hiwat;        /* used slots above which new orders are refused */
+	uint64_t tsc_hz;
+	uint32_t ord_head, ord_n;     /* orders taken from the ring, not yet handled */
+	uint32_t n_accts;             /* accounts with limits, for `risk show` */
+	uint32_t accts[MGW_RISK_SHOW_MAX];
+	struct dp_order_msg ord_buf[DP_MATCH_BURST];
+	struct dp_exec_report rep_buf[DP_MATCH_CHUNK];
 } __rte_cache_aligned;
 
 /* Set by the signal handler; read once per loop pass. */
@@ -70,6 +93,9 @@ int dp_lcore_loop(void *arg);
 
 /* Commands from control, run on the book lcore (dp_cmd.c). */
 void dp_cmd_poll(struct dp_lcore_ctx *c);
+
+/* Commands served on the match lcore (dp_mcmd.c). */
+void dp_mcmd_poll(struct dp_lcore_ctx *c);
 
 /* Copy book stats into the lcore's counters. */
 void dp_book_publish(struct dp_lcore_ctx *c);

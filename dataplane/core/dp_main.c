@@ -50,6 +50,11 @@ struct dp_app {
 	struct rte_mempool *mp;
 	struct rte_ring *ring;
 	struct dp_book *book;
+	/* order path (only with a match lcore) */
+	struct dp_match *match;
+	struct dp_risk *risk;
+	struct dp_ref_table *ref;
+	struct dp_mstage *ms;
 	struct dp_lcore_ctx *ctx[CTL_MAX_LCORES];
 	uint32_t frame_room; /* mbuf data room: the largest frame taken in one segment */
 	int use_huge;
@@ -209,6 +214,94 @@ static void book_free(void *p, void *arg)
 	rte_free(p);
 }
 
+/*
+ * The order path: matching engine, risk, reference table and match stage,
+ * all on the match lcore's NUMA node, limits from `risk.accounts`. The match
+ * lcore context gets them in setup().
+ */
+static int setup_match(struct dp_app *app, int socket)
+{
+	const struct mgw_config *cfg = &app->cfg;
+	struct dp_book_mem bm = {book_zalloc, book_free, (void *)(intptr_t)socket};
+	struct dp_match_cfg mc = {
+		.max_orders = cfg->matching.max_orders,
+		.max_levels = cfg->matching.max_levels,
+		.max_symbols = cfg->book.max_symbols,
+		.max_sessions = cfg->matching.max_sessions,
+		.max_accounts = CTL_MAX_ACCOUNTS * 4,
+		.stp_default = (uint8_t)cfg->matching.stp,
+	};
+	struct dp_match_mem mm = {bm.zalloc, bm.free, bm.arg};
+	int rc = dp_match_create(&app->match, &mc, &mm);
+	if (rc) {
+		fprintf(stderr, "mgw-dataplane: cannot create the matching engine (%zu MB): %s; raise "
+			"dataplane.memory_mb or lower matching.*\n", dp_match_mem_size(&mc) >> 20,
+			strerror(-rc));
+		return -1;
+	}
+	struct dp_risk_cfg rcfg = {
+		.max_accounts = CTL_MAX_ACCOUNTS * 4,
+		.max_sessions = cfg->matching.max_sessions,
+		.max_symbols = cfg->book.max_symbols,
+		.max_positions = cfg->matching.max_orders,
+		.max_orders = cfg->matching.max_orders,
+		.max_ids = cfg->matching.max_orders * 4,
+		.default_orders_per_sec = cfg->risk.default_throttle,
+	};
+	struct dp_risk_mem rm = {bm.zalloc, bm.free, bm.arg};
+	rc = dp_risk_create(&app->risk, &rcfg, &rm);
+	if (rc) {
+		fprintf(stderr, "mgw-dataplane: cannot create the risk tables (%zu MB): %s; raise "
+			"dataplane.memory_mb or lower matching.max_orders\n", dp_risk_mem_size(&rcfg) >> 20,
+			strerror(-rc));
+		return -1;
+	}
+	app->ref = rte_zmalloc_socket("mgw_ref", dp_ref_table_size(cfg->book.max_symbols),
+				      RTE_CACHE_LINE_SIZE, socket);
+	app->ms = rte_zmalloc_socket("mgw_mstage", sizeof(*app->ms), RTE_CACHE_LINE_SIZE, socket);
+	if (!app->ref || !app->ms) {
+		fprintf(stderr, "mgw-dataplane: out of memory for the reference table\n");
+		return -1;
+	}
+	app->ref->n = cfg->book.max_symbols;
+	return 0;
+}
+
+/* Limits, STP overrides and restricted names of the configured accounts. */
+static int load_accounts(struct dp_app *app, struct dp_lcore_ctx *mc)
+{
+	const struct ctl_risk_cfg *r = &app->cfg.risk;
+	_Static_assert((int)CTL_RISK_MAX_QTY == (int)DP_RISK_CHK_MAX_QTY &&
+		       (int)CTL_RISK_MAX_NOTIONAL == (int)DP_RISK_CHK_MAX_NOTIONAL &&
+		       (int)CTL_RISK_COLLAR == (int)DP_RISK_CHK_COLLAR &&
+		       (int)CTL_RISK_CREDIT == (int)DP_RISK_CHK_CREDIT &&
+		       (int)CTL_RISK_MAX_POSITION == (int)DP_RISK_CHK_MAX_POSITION, "risk check bits agree");
+	_Static_assert(CTL_MAX_ACCOUNTS <= MGW_RISK_SHOW_MAX, "risk show lists every account");
+	for (uint32_t i = 0; i < r->n_accounts; i++) {
+		const struct ctl_account_cfg *a = &r->accounts[i];
+		struct dp_risk_limits l = {
+			.enabled = a->enabled,
+			.max_order_qty = a->max_order_qty,
+			.max_order_notional = a->max_order_notional * 10000, /* dollars -> Price(4) x shares */
+			.collar_bps = a->collar_bps,
+			.credit_limit = a->credit_limit * 10000,
+			.max_position = a->max_position,
+		};
+		if (dp_risk_set_limits(app->risk, a->id, &l) != 0 ||
+		    (a->stp >= 0 && dp_match_set_stp(app->match, a->id, (uint8_t)a->stp) != 0)) {
+			fprintf(stderr, "mgw-dataplane: cannot load risk.accounts[%u]\n", i);
+			return -1;
+		}
+		for (uint32_t k = 0; k < a->n_restricted; k++)
+			if (dp_mstage_restrict(app->ms, a->id, a->restricted[k], 1) != 0) {
+				fprintf(stderr, "mgw-dataplane: too many restricted symbols\n");
+				return -1;
+			}
+		mc->accts[mc->n_accts++] = a->id;
+	}
+	return 0;
+}
+
 static int setup(struct dp_app *app)
 {
 	const struct mgw_config *cfg = &app->cfg;
@@ -228,6 +321,8 @@ static int setup(struct dp_app *app)
 		.version = MGW_VERSION,
 		.n_lcores = d->n_lcores + 1,
 		.n_ports = cfg->n_ports,
+		.order_ring_size = cfg->match_lcore_set ? cfg->matching.order_ring_size : 0,
+		.report_ring_size = cfg->match_lcore_set ? cfg->matching.report_ring_size : 0,
 	};
 	rc = mgw_shm_create(&sp, &app->shm);
 	if (rc == -EBUSY) {
@@ -249,13 +344,15 @@ static int setup(struct dp_app *app)
 	for (uint32_t i = 0; i < d->n_lcores; i++)
 		h->lcores[i + 1] = (struct mgw_shm_lcore){d->lcores[i].id, d->lcores[i].roles};
 
-	/* Find the rx and book lcores. */
-	int rx_i = -1, book_i = -1;
+	/* Find the rx, book and match lcores. */
+	int rx_i = -1, book_i = -1, match_i = -1;
 	for (uint32_t i = 0; i < d->n_lcores; i++) {
 		if (d->lcores[i].roles & CTL_ROLE_RX)
 			rx_i = (int)i;
 		if (d->lcores[i].roles & CTL_ROLE_BOOK)
 			book_i = (int)i;
+		if (d->lcores[i].roles & CTL_ROLE_MATCH)
+			match_i = (int)i;
 	}
 	int rx_socket = (int)rte_lcore_to_socket_id(d->lcores[rx_i].id);
 	int book_socket = (int)rte_lcore_to_socket_id(d->lcores[book_i].id);
@@ -300,6 +397,9 @@ static int setup(struct dp_app *app)
 			dp_book_mem_size(&bc) >> 20, bc.max_orders, bc.max_levels, strerror(-rc));
 		return -1;
 	}
+
+	if (match_i >= 0 && setup_match(app, (int)rte_lcore_to_socket_id(d->lcores[match_i].id)) != 0)
+		return -1;
 
 	struct mgw_shm_port *sp_ports = mgw_shm_ports(&app->shm);
 	for (uint32_t i = 0; i < cfg->n_ports; i++) {
@@ -348,9 +448,26 @@ static int setup(struct dp_app *app)
 				for (uint16_t q = 0; q < app->ports[p].rx_queues && c->n_rxq < DP_MAX_RXQ; q++)
 					c->rxq[c->n_rxq++] = (struct dp_rxq){app->ports[p].port_id, q};
 		}
-		if (c->roles & CTL_ROLE_BOOK)
+		if (c->roles & CTL_ROLE_BOOK) {
 			c->book = app->book;
+			c->ref = app->ref; /* NULL without a match lcore: nothing to publish */
+		}
+		if (c->roles & CTL_ROLE_MATCH) {
+			dp_mstage_init(app->ms, app->match, app->risk, app->ref, c->ctr, cfg->book.max_symbols);
+			c->ms = app->ms;
+			c->order_ring = mgw_shm_order_ring(&app->shm);
+			c->report_ring = mgw_shm_report_ring(&app->shm);
+			c->report_size = app->shm.hdr->report_ring_size;
+			c->report_hiwat = app->shm.hdr->report_hiwat;
+			c->tsc_hz = rte_get_tsc_hz();
+			if (load_accounts(app, c) != 0)
+				return -1;
+		}
 	}
+	/* The book lcore reads the rx lcore's gap counter to mark references stale. */
+	for (uint32_t i = 0; i < d->n_lcores; i++)
+		if (app->ctx[i]->ref)
+			app->ctx[i]->rx_ctr = app->ctx[rx_i]->ctr;
 	/* Config epochs are served on the book lcore but change the rx lcore's
 	   filter (the hand-over protocol is in dp_feed.h). */
 	for (uint32_t i = 0; i < d->n_lcores; i++)
@@ -384,6 +501,10 @@ static void teardown(struct dp_app *app)
 	for (uint32_t i = 0; i < app->n_ports; i++)
 		drv_port_close(&app->ports[i]);
 	dp_book_destroy(app->book);
+	dp_match_destroy(app->match);
+	dp_risk_destroy(app->risk);
+	rte_free(app->ref);
+	rte_free(app->ms);
 	for (uint32_t i = 0; i < CTL_MAX_LCORES; i++)
 		rte_free(app->ctx[i]);
 	rte_ring_free(app->ring);

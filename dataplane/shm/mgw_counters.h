@@ -106,6 +106,53 @@
 	X(BOOK_LEVELS_FULL, C, "mgw_book_refused_total", "reason=\"levels_full\"", "Book events refused, by reason") \
 	X(BOOK_LIVE_ORDERS, G, "mgw_book_live_orders", "", "Orders resting in the exchange books") \
 	X(BOOK_LIVE_LEVELS, G, "mgw_book_live_levels", "", "Price levels in use in the exchange books") \
+	/* order path (match lcore), see docs/MATCHING.md "In the dataplane" */                \
+	X(ORD_NEW, C, "mgw_orders_total", "kind=\"new\"", "Order messages taken from the order ring (and kill-switch mass cancels), by kind") \
+	X(ORD_CANCEL, C, "mgw_orders_total", "kind=\"cancel\"", "Order messages taken from the order ring (and kill-switch mass cancels), by kind") \
+	X(ORD_REPLACE, C, "mgw_orders_total", "kind=\"replace\"", "Order messages taken from the order ring (and kill-switch mass cancels), by kind") \
+	X(ORD_MASS_CANCEL, C, "mgw_orders_total", "kind=\"mass_cancel\"", "Order messages taken from the order ring (and kill-switch mass cancels), by kind") \
+	X(ORD_BAD, C, "mgw_orders_total", "kind=\"invalid\"", "Order messages taken from the order ring (and kill-switch mass cancels), by kind") \
+	X(REP_ACCEPTED, C, "mgw_exec_reports_total", "kind=\"accepted\"", "Execution reports written to the report ring, by kind") \
+	X(REP_REJECTED, C, "mgw_exec_reports_total", "kind=\"rejected\"", "Execution reports written to the report ring, by kind") \
+	X(REP_FILL, C, "mgw_exec_reports_total", "kind=\"fill\"", "Execution reports written to the report ring, by kind") \
+	X(REP_CANCELLED, C, "mgw_exec_reports_total", "kind=\"cancelled\"", "Execution reports written to the report ring, by kind") \
+	X(REP_REPLACED, C, "mgw_exec_reports_total", "kind=\"replaced\"", "Execution reports written to the report ring, by kind") \
+	X(REP_CANCEL_REJECTED, C, "mgw_exec_reports_total", "kind=\"cancel_rejected\"", "Execution reports written to the report ring, by kind") \
+	X(RJ_BAD_SIDE, C, "mgw_order_rejects_total", "reason=\"bad_side\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_BAD_QTY, C, "mgw_order_rejects_total", "reason=\"bad_qty\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_BAD_PRICE, C, "mgw_order_rejects_total", "reason=\"bad_price\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_BAD_TYPE, C, "mgw_order_rejects_total", "reason=\"bad_type\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_BAD_TIF, C, "mgw_order_rejects_total", "reason=\"bad_tif\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_UNKNOWN_SYMBOL, C, "mgw_order_rejects_total", "reason=\"unknown_symbol\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_UNKNOWN_ORDER, C, "mgw_order_rejects_total", "reason=\"unknown_order\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_DUPLICATE_ID, C, "mgw_order_rejects_total", "reason=\"duplicate_id\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_POST_ONLY_WOULD_TAKE, C, "mgw_order_rejects_total", "reason=\"post_only_would_take\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_FOK_NOT_FILLABLE, C, "mgw_order_rejects_total", "reason=\"fok_not_fillable\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_IOC_REMAINDER, C, "mgw_order_rejects_total", "reason=\"ioc_remainder\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_NO_REFERENCE, C, "mgw_order_rejects_total", "reason=\"no_reference\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_TRADE_THROUGH, C, "mgw_order_rejects_total", "reason=\"trade_through\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_STP, C, "mgw_order_rejects_total", "reason=\"stp\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_BOOK_FULL, C, "mgw_order_rejects_total", "reason=\"book_full\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_RISK_MAX_QTY, C, "mgw_order_rejects_total", "reason=\"risk_max_qty\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_RISK_MAX_NOTIONAL, C, "mgw_order_rejects_total", "reason=\"risk_max_notional\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_RISK_PRICE_COLLAR, C, "mgw_order_rejects_total", "reason=\"risk_price_collar\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_RISK_CREDIT, C, "mgw_order_rejects_total", "reason=\"risk_credit\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_RISK_MAX_POSITION, C, "mgw_order_rejects_total", "reason=\"risk_max_position\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_RISK_RESTRICTED, C, "mgw_order_rejects_total", "reason=\"risk_restricted\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_RISK_THROTTLE, C, "mgw_order_rejects_total", "reason=\"risk_throttle\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_RISK_UNKNOWN_ACCOUNT, C, "mgw_order_rejects_total", "reason=\"risk_unknown_account\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_KILL_SWITCH, C, "mgw_order_rejects_total", "reason=\"kill_switch\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_BACKPRESSURE, C, "mgw_order_rejects_total", "reason=\"backpressure\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(RJ_OTHER, C, "mgw_order_rejects_total", "reason=\"other\"", "REJECTED, CANCEL_REJECTED and reasoned CANCELLED reports, by reason") \
+	X(MATCH_BACKPRESSURE, C, "mgw_match_backpressure_total", "",                           \
+	  "New orders refused because the report ring was above its high-water mark") \
+	X(MATCH_STALLS, C, "mgw_match_stalls_total", "",                                      \
+	  "Match passes that took no order: the report ring lacked even the headroom (nobody consumes it?)") \
+	X(MATCH_PAUSES, C, "mgw_match_pauses_total", "", "Messages whose reports came in several chunks (dp_match_resume)") \
+	X(MATCH_LIVE_ORDERS, G, "mgw_match_live_orders", "", "Client orders resting in the matching engine") \
+	X(MATCH_REPORT_RING_USED, G, "mgw_match_report_ring_used", "", "Report ring slots in use (not yet consumed)") \
+	X(REF_STALE, G, "mgw_reference_stale", "", "1 while reference prices are stale (unrecovered feed gap): marketable orders are refused") \
+	X(REF_PUBLISHED, C, "mgw_reference_updates_total", "", "Reference price table entries rewritten by the book lcore") \
 	/* commands */                                                                         \
 	X(CMD_DONE, C, "mgw_commands_total", "result=\"ok\"", "Commands from control, by result") \
 	X(CMD_FAILED, C, "mgw_commands_total", "result=\"error\"", "Commands from control, by result")

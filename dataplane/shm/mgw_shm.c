@@ -91,7 +91,24 @@ int mgw_shm_create(const struct mgw_shm_params *p, struct mgw_shm *out)
 	off = ALIGN_UP(off + (uint64_t)ring_sz, 64);
 	uint64_t slots_off = off;
 	uint32_t slot_size = (uint32_t)ALIGN_UP(sizeof(struct mgw_cmd_slot), 64);
-	off = ALIGN_UP(off + (uint64_t)MGW_SHM_CMD_SLOTS * slot_size, 4096);
+	off = ALIGN_UP(off + (uint64_t)MGW_SHM_CMD_SLOTS * slot_size, 64);
+	/* The order path exists only with a match lcore: without one nobody
+	   would consume the order ring or answer match commands. */
+	uint64_t mcmd_off = 0, order_off = 0, report_off = 0;
+	if (p->order_ring_size || p->report_ring_size) {
+		const uint32_t es = 64; /* sizeof(struct dp_order_msg) == sizeof(struct dp_exec_report) */
+		ssize_t osz = rte_ring_get_memsize_elem(es, p->order_ring_size);
+		ssize_t rsz = rte_ring_get_memsize_elem(es, p->report_ring_size);
+		if (osz < 0 || rsz < 0 || p->order_ring_size < 64 || p->report_ring_size < 64)
+			return -EINVAL;
+		mcmd_off = off;
+		off = ALIGN_UP(off + (uint64_t)ring_sz, 64);
+		order_off = off;
+		off = ALIGN_UP(off + (uint64_t)osz, 64);
+		report_off = off;
+		off = ALIGN_UP(off + (uint64_t)rsz, 64);
+	}
+	off = ALIGN_UP(off, 4096);
 
 	shm_unlink(shm_name(out->path));
 	int fd = shm_open(shm_name(out->path), O_CREAT | O_EXCL | O_RDWR, 0640);
@@ -133,6 +150,13 @@ int mgw_shm_create(const struct mgw_shm_params *p, struct mgw_shm *out)
 	h->cmd_slots_off = slots_off;
 	h->n_cmd_slots = MGW_SHM_CMD_SLOTS;
 	h->cmd_slot_size = slot_size;
+	h->match_cmd_ring_off = mcmd_off;
+	h->order_ring_off = order_off;
+	h->report_ring_off = report_off;
+	h->order_ring_size = order_off ? p->order_ring_size : 0;
+	h->report_ring_size = report_off ? p->report_ring_size : 0;
+	h->report_hiwat = report_off ? p->report_ring_size - 1 - mgw_report_headroom(p->report_ring_size) : 0;
+	h->order_elem_size = 64;
 
 	struct mgw_shm_counter_desc *d = (struct mgw_shm_counter_desc *)((char *)base + desc_off);
 	for (uint32_t i = 0; i < MGW_CTR__COUNT; i++) {
@@ -148,6 +172,23 @@ int mgw_shm_create(const struct mgw_shm_params *p, struct mgw_shm *out)
 	if (rc) {
 		mgw_shm_close(out);
 		return rc;
+	}
+	if (mcmd_off) {
+		/* Control (single producer) -> the match lcore (single consumer). */
+		rc = rte_ring_init(mgw_shm_match_cmd_ring(out), "mgw_mcmd", MGW_SHM_CMD_RING_SIZE,
+				   RING_F_SP_ENQ | RING_F_SC_DEQ);
+		/* Orders: any number of producers (tests, order entry, tools), the match
+		   lcore consumes. Reports: the match lcore produces, consumers may be several. */
+		if (!rc)
+			rc = rte_ring_init(mgw_shm_order_ring(out), "mgw_orders", p->order_ring_size,
+					   RING_F_SC_DEQ);
+		if (!rc)
+			rc = rte_ring_init(mgw_shm_report_ring(out), "mgw_reports", p->report_ring_size,
+					   RING_F_SP_ENQ);
+		if (rc) {
+			mgw_shm_close(out);
+			return rc;
+		}
 	}
 	return 0;
 
@@ -225,7 +266,10 @@ int mgw_shm_attach(const char *instance, struct mgw_shm *out, char *err, size_t 
 	}
 	if (h->total_size != (uint64_t)st.st_size || h->n_counters > MGW_CTR__COUNT * 4 ||
 	    h->blocks_off + (uint64_t)h->n_lcores * h->block_stride > h->total_size ||
-	    h->cmd_slots_off + (uint64_t)h->n_cmd_slots * h->cmd_slot_size > h->total_size) {
+	    h->cmd_slots_off + (uint64_t)h->n_cmd_slots * h->cmd_slot_size > h->total_size ||
+	    h->match_cmd_ring_off >= h->total_size || h->order_ring_off >= h->total_size ||
+	    h->report_ring_off >= h->total_size ||
+	    (h->order_ring_off && h->order_elem_size != 64)) {
 		snprintf(err, errlen, "%s has an inconsistent layout", out->path);
 		rc = -EPROTO;
 		goto fail;

@@ -25,12 +25,27 @@
  *                       | rte_ring (SP/SC) of command slot indices   |
  *   hdr.cmd_slots_off   +--------------------------------------------+
  *                       | mgw_cmd_slot[n_cmd_slots]                  |
+ *   hdr.match_cmd_ring_off ------------------------------------------+
+ *                       | rte_ring (SP/SC) of slot indices for the   |
+ *                       | match lcore (mgw_cmd_is_match types)       |
+ *   hdr.order_ring_off  +--------------------------------------------+  only with a
+ *                       | rte_ring (MP/SC) of 64-byte dp_order_msg   |  match lcore
+ *   hdr.report_ring_off +--------------------------------------------+  (else offsets 0)
+ *                       | rte_ring (SP/MC) of 64-byte dp_exec_report |
  *                       +--------------------------------------------+
  *
  * Rules: every counter has one writer (the lcore owning the block); readers
  * load with relaxed atomics and may see a value a few microseconds old.
  * Counters never go down (gauges excepted); "clear" is a reader baseline.
  * Readers check magic and abi_version and refuse a segment that differs.
+ *
+ * Order path (docs/MATCHING.md "In the dataplane"): anyone attached may
+ * enqueue dp_order_msg records on the order ring (multi-producer); the
+ * match lcore is its only consumer. It writes every dp_exec_report to the
+ * report ring (single producer) and never drops one: above
+ * report_hiwat used slots it refuses new orders with DP_RJ_BACKPRESSURE
+ * (those rejections use the headroom above the mark), and when even the
+ * headroom is short it stops taking orders (they wait in the order ring).
  */
 #ifndef MGW_SHM_H
 #define MGW_SHM_H
@@ -44,8 +59,10 @@
 struct rte_ring;
 
 #define MGW_SHM_MAGIC 0x31304d4853574d47ull /* "GMWSHM01" little endian */
-/* 2: command slot gained the config epoch request/response; header gained config_epoch. */
-#define MGW_SHM_ABI_VERSION 2u
+/* 2: command slot gained the config epoch request/response; header gained config_epoch.
+   3: order and report rings, a second command ring for the match lcore, risk/kill/
+      match-book/positions commands (header fields added after config_epoch). */
+#define MGW_SHM_ABI_VERSION 3u
 #define MGW_SHM_MAX_LCORES 65 /* main + 64 configured */
 #define MGW_SHM_MAX_SESSIONS 8
 #define MGW_SHM_MAX_PORTS 8
@@ -98,6 +115,15 @@ struct mgw_shm_hdr {
 	   book lcore with release once rx runs with it). */
 	_Atomic uint64_t config_epoch;
 
+	/* ABI 3: the order path. Offsets are 0 when no lcore has role match. */
+	uint64_t match_cmd_ring_off; /* commands served by the match lcore */
+	uint64_t order_ring_off;     /* MP/SC ring of struct dp_order_msg (64 bytes) */
+	uint64_t report_ring_off;    /* SP/MC ring of struct dp_exec_report (64 bytes) */
+	uint32_t order_ring_size;    /* ring sizes (power of two; usable = size - 1) */
+	uint32_t report_ring_size;
+	uint32_t report_hiwat;       /* used report slots above which new orders are refused */
+	uint32_t order_elem_size;    /* 64: sizeof(struct dp_order_msg) = sizeof(dp_exec_report) */
+
 	_Atomic uint32_t ready;    /* 1 once everything above is written */
 };
 
@@ -146,7 +172,19 @@ enum mgw_cmd_type {
 	MGW_CMD_BOOK_SNAPSHOT = 1, /* depth of one symbol */
 	MGW_CMD_BOOK_TOP = 2,      /* busiest symbols with their BBO */
 	MGW_CMD_CONFIG_EPOCH = 3,  /* apply the dataplane's live config keys as one epoch */
+	/* Served by the match lcore, posted on its own ring (mgw_cmd_is_match). */
+	MGW_CMD_RISK_SHOW = 16,    /* limits and exposure of one or every configured account */
+	MGW_CMD_RISK_SET = 17,     /* change one limit of one account */
+	MGW_CMD_KILL = 18,         /* kill switch on/off (on: also mass-cancels resting orders) */
+	MGW_CMD_MATCH_BOOK = 19,   /* depth of one symbol's client book + its reference */
+	MGW_CMD_POSITIONS = 20,    /* positions and P&L of one account */
 };
+
+/* Commands the match lcore serves: they go on the match command ring. */
+static inline int mgw_cmd_is_match(uint32_t type)
+{
+	return type >= MGW_CMD_RISK_SHOW && type <= MGW_CMD_POSITIONS;
+}
 
 enum mgw_cmd_state {
 	MGW_CMD_FREE = 0,    /* owned by control */
@@ -192,6 +230,38 @@ struct mgw_cmd_config_epoch {
 	uint32_t groups[MGW_EPOCH_MAX_GROUPS];
 };
 
+#define MGW_RISK_SHOW_MAX 64  /* accounts in one risk show answer */
+#define MGW_POS_MAX 64        /* symbols in one positions answer */
+#define MGW_RISK_KEY_MAX 24
+
+/* Limits and exposure of one account (risk show). Money in 1/10000 dollar. */
+struct mgw_risk_acct {
+	uint32_t account;
+	uint32_t enabled;            /* dp_risk_chk bits */
+	uint32_t max_order_qty;
+	uint32_t collar_bps;
+	uint64_t max_order_notional; /* 1/10000 dollar */
+	uint64_t credit_limit;       /* 1/10000 dollar */
+	uint64_t max_position;       /* shares */
+	int64_t open_notional, position_cost, exposure, realized;
+	uint32_t live_orders;
+	uint8_t killed;
+	uint8_t stp;                 /* dp_stp_mode */
+	uint16_t pad;
+};
+
+/* One symbol of an account's positions. */
+struct mgw_pos_row {
+	char stock[9];
+	uint8_t restricted;
+	uint16_t locate;
+	uint32_t avg_px;
+	uint32_t mid_px;             /* reference mid used (0: none usable) */
+	int64_t qty;
+	int64_t realized, unrealized; /* 1/10000 dollar */
+	uint64_t open_buy_qty, open_sell_qty;
+};
+
 struct mgw_cmd_slot {
 	_Atomic uint32_t state; /* mgw_cmd_state */
 	uint32_t seq;           /* request id chosen by control, echoed */
@@ -201,6 +271,16 @@ struct mgw_cmd_slot {
 		struct { char stock[9]; uint8_t pad; uint16_t depth; } snapshot;
 		struct { uint16_t count; } top;
 		struct mgw_cmd_config_epoch epoch;
+		struct { uint32_t account; uint8_t all; } risk_show;
+		struct {
+			uint32_t account;
+			char key[MGW_RISK_KEY_MAX];  /* max_order_qty, ..., restrict, unrestrict, throttle */
+			char symbol[9];              /* restrict / unrestrict */
+			uint64_t value;              /* dollars for notional/credit, else units of the key */
+		} risk_set;
+		struct { uint8_t level; uint8_t on; uint16_t pad; uint32_t key; } kill; /* dp_risk_level */
+		struct { char stock[9]; uint8_t pad; uint16_t depth; } match_book;
+		struct { uint32_t account; } positions;
 	} req;
 	union {
 		struct {
@@ -219,6 +299,37 @@ struct mgw_cmd_slot {
 			uint64_t epoch;    /* the dataplane's config_epoch after the command */
 			char reason[MGW_EPOCH_REASON_MAX]; /* why it was refused, "" if applied */
 		} epoch;
+		struct {
+			uint32_t n;
+			uint8_t global_killed;
+			uint8_t pad[3];
+			uint64_t checked, passed;            /* risk stats */
+			struct mgw_risk_acct accts[MGW_RISK_SHOW_MAX];
+		} risk_show;
+		struct {
+			uint64_t old_value, new_value;
+			char reason[MGW_EPOCH_REASON_MAX];
+		} risk_set;
+		struct {
+			uint32_t cancelled_scope;            /* dp_mass_scope of the mass cancel sent, 0 for off */
+			char reason[MGW_EPOCH_REASON_MAX];
+		} kill;
+		struct {
+			uint16_t locate;
+			uint16_t n_bids, n_asks;
+			uint8_t ref_valid;
+			uint8_t pad;
+			uint32_t ref_bid, ref_ask;
+			uint32_t orders;                     /* client orders resting on the symbol */
+			struct mgw_snap_level bids[MGW_SNAP_MAX_DEPTH];
+			struct mgw_snap_level asks[MGW_SNAP_MAX_DEPTH];
+		} match_book;
+		struct {
+			uint32_t n;
+			uint32_t truncated;                  /* more symbols than MGW_POS_MAX */
+			struct mgw_risk_acct acct;
+			struct mgw_pos_row rows[MGW_POS_MAX];
+		} positions;
 	} resp;
 };
 
@@ -237,7 +348,16 @@ struct mgw_shm_params {
 	const char *version;
 	uint32_t n_lcores; /* including main */
 	uint32_t n_ports;
+	/* Order path: 0 = no match lcore (no rings). Powers of two >= 64. */
+	uint32_t order_ring_size;
+	uint32_t report_ring_size;
 };
+
+/* Report ring slots kept free above the high-water mark for rejections. */
+static inline uint32_t mgw_report_headroom(uint32_t report_ring_size)
+{
+	return report_ring_size / 4;
+}
 
 /*
  * Dataplane side: create (replacing a stale segment of the same instance)
@@ -282,6 +402,30 @@ static inline struct mgw_shm_port *mgw_shm_ports(const struct mgw_shm *s)
 static inline struct rte_ring *mgw_shm_cmd_ring(const struct mgw_shm *s)
 {
 	return (struct rte_ring *)((char *)s->base + s->hdr->cmd_ring_off);
+}
+
+static inline struct rte_ring *mgw_shm_match_cmd_ring(const struct mgw_shm *s)
+{
+	return s->hdr->match_cmd_ring_off
+		       ? (struct rte_ring *)((char *)s->base + s->hdr->match_cmd_ring_off) : NULL;
+}
+
+/* The ring a command of this type is posted on (NULL: nobody serves it). */
+static inline struct rte_ring *mgw_shm_cmd_ring_for(const struct mgw_shm *s, uint32_t type)
+{
+	return mgw_cmd_is_match(type) ? mgw_shm_match_cmd_ring(s) : mgw_shm_cmd_ring(s);
+}
+
+static inline struct rte_ring *mgw_shm_order_ring(const struct mgw_shm *s)
+{
+	return s->hdr->order_ring_off ? (struct rte_ring *)((char *)s->base + s->hdr->order_ring_off)
+				      : NULL;
+}
+
+static inline struct rte_ring *mgw_shm_report_ring(const struct mgw_shm *s)
+{
+	return s->hdr->report_ring_off ? (struct rte_ring *)((char *)s->base + s->hdr->report_ring_off)
+				       : NULL;
 }
 
 static inline struct mgw_cmd_slot *mgw_shm_cmd_slot(const struct mgw_shm *s, uint32_t i)
