@@ -1,14 +1,15 @@
 /*
  * mgw-orderinject - a tiny order-entry client for tests and demos.
  *
- *   mgw-orderinject -i INSTANCE [-f FILE|-] [-w IDLE_MS] [-t MAX_MS] [ORDER...]
+ *   mgw-orderinject -i INSTANCE [-f FILE|-] [-w IDLE_MS] [-t MAX_MS] [-N] [ORDER...]
  *
  * Attaches to /dev/shm/mgw.<instance> (mgw_shm_attach: no EAL), enqueues
  * each order (argv words, then the lines of FILE) as a 64-byte
  * dp_order_msg on the order ring, then prints every execution report it
  * takes from the report ring as one JSON line, until no report came for
  * IDLE_MS (default 300) or MAX_MS passed (default 5000). With no orders it
- * only drains reports (e.g. the cancels of a kill switch).
+ * only drains reports (e.g. the cancels of a kill switch). -N enqueues and
+ * reads no report (to fill the report ring in backpressure tests).
  *
  * An order is whitespace-separated words: a kind, then key=value pairs.
  *   new     acct= sess= id= sym=LOCATE side=B|S px=TICKS qty= [type=limit|market]
@@ -166,7 +167,7 @@ static int enqueue(struct rte_ring *ring, struct dp_order_msg *m, uint64_t seq, 
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mgw-orderinject -i INSTANCE [-f FILE|-] [-w IDLE_MS] [-t MAX_MS] [ORDER...]\n"
+	fprintf(f, "usage: mgw-orderinject -i INSTANCE [-f FILE|-] [-w IDLE_MS] [-t MAX_MS] [-N] [ORDER...]\n"
 		   "  ORDER: new acct=1 sess=1 id=7 sym=LOCATE side=B px=TICKS qty=100 [type=market] [tif=ioc|fok] [post=1]\n"
 		   "         cancel|replace acct= sess= id= orig= sym= [px= qty=] | mass scope=account|session|symbol|all\n"
 		   "  prints every report taken from the report ring as a JSON line\n");
@@ -176,13 +177,14 @@ int main(int argc, char **argv)
 {
 	const char *inst = NULL, *file = NULL;
 	uint64_t idle_ms = 300, max_ms = 5000;
-	int o;
-	while ((o = getopt(argc, argv, "i:f:w:t:h")) != -1) {
+	int o, no_read = 0;
+	while ((o = getopt(argc, argv, "i:f:w:t:Nh")) != -1) {
 		switch (o) {
 		case 'i': inst = optarg; break;
 		case 'f': file = optarg; break;
 		case 'w': if (num(optarg, 600000, &idle_ms)) { usage(stderr); return 2; } break;
 		case 't': if (num(optarg, 3600000, &max_ms)) { usage(stderr); return 2; } break;
+		case 'N': no_read = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -244,7 +246,7 @@ int main(int argc, char **argv)
 	}
 	/* Reports until the ring stays empty for idle_ms (or the overall deadline). */
 	uint64_t last = mono_ms();
-	while (!ret) {
+	while (!ret && !no_read) {
 		struct dp_exec_report r[32];
 		unsigned int n = rte_ring_dequeue_burst_elem(reports, r, sizeof(r[0]), 32, NULL);
 		uint64_t now = mono_ms();
