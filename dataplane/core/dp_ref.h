@@ -58,9 +58,10 @@ static inline size_t dp_ref_table_size(uint32_t n)
 	return sizeof(struct dp_ref_table) + (size_t)n * sizeof(struct dp_ref_entry);
 }
 
-/* Writer (book lcore): publish one locate's reference. */
+/* Writer (book lcore): publish one locate's reference. stock: the name,
+   NUL-terminated or 8 characters, NULL or "" if not known yet. */
 static inline void dp_ref_publish(struct dp_ref_table *t, uint16_t locate, uint32_t bid, uint32_t ask,
-				  int trading, const char stock[8])
+				  int trading, const char *stock)
 {
 	if (locate >= t->n)
 		return;
@@ -80,8 +81,11 @@ static inline void dp_ref_publish(struct dp_ref_table *t, uint16_t locate, uint3
 	atomic_store_explicit(&e->bid, bid, memory_order_relaxed);
 	atomic_store_explicit(&e->ask, ask, memory_order_relaxed);
 	if (!(f & DP_REF_F_NAMED) && stock && stock[0]) {
+		char pad[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+		for (int i = 0; i < 8 && stock[i]; i++)
+			pad[i] = stock[i];
 		uint64_t v;
-		memcpy(&v, stock, 8);
+		memcpy(&v, pad, 8);
 		atomic_store_explicit(&e->stock, v, memory_order_relaxed);
 		nf |= DP_REF_F_NAMED;
 	}

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "mgw_shm.h"
 
@@ -174,6 +175,13 @@ START_TEST(test_layout)
 	ck_assert_uint_eq(h->cmd_slot_size % 64, 0);
 	ck_assert_uint_le(h->cmd_slots_off + (uint64_t)h->n_cmd_slots * h->cmd_slot_size, h->total_size);
 	ck_assert_uint_eq(h->total_size % 4096, 0);
+	/* no match lcore: no order path regions */
+	ck_assert_uint_eq(h->match_cmd_ring_off, 0);
+	ck_assert_uint_eq(h->order_ring_off, 0);
+	ck_assert_uint_eq(h->report_ring_off, 0);
+	ck_assert_ptr_null(mgw_shm_order_ring(&w));
+	ck_assert_ptr_null(mgw_shm_cmd_ring_for(&w, MGW_CMD_KILL));
+	ck_assert_ptr_eq(mgw_shm_cmd_ring_for(&w, MGW_CMD_BOOK_TOP), mgw_shm_cmd_ring(&w));
 
 	/* the last counter of each block and the first of the next are distinct */
 	for (uint32_t i = 0; i < MGW_SHM_MAX_LCORES; i++)
@@ -700,6 +708,53 @@ START_TEST(test_cmd_ring_without_eal)
 }
 END_TEST
 
+/* The order path regions (ABI 3): rings initialised in place, used through
+   two mappings without EAL, 64-byte elements, the high-water mark. */
+START_TEST(test_order_rings_without_eal)
+{
+	struct inst in;
+	inst_init(&in, "orders");
+	struct mgw_shm w, r;
+	struct mgw_shm_params p = {.instance = in.name, .version = "ut", .n_lcores = 2, .n_ports = 1,
+				   .order_ring_size = 256, .report_ring_size = 1024};
+	ck_assert_int_eq(mgw_shm_create(&p, &w), 0);
+	mgw_shm_publish(&w);
+	char err[256];
+	ck_assert_int_eq(mgw_shm_attach(in.name, &r, err, sizeof err), 0);
+	const struct mgw_shm_hdr *h = r.hdr;
+	ck_assert_uint_ge(h->match_cmd_ring_off, h->cmd_slots_off + (uint64_t)h->n_cmd_slots * h->cmd_slot_size);
+	ck_assert_uint_ge(h->order_ring_off, h->match_cmd_ring_off + (uint64_t)rte_ring_get_memsize(MGW_SHM_CMD_RING_SIZE));
+	ck_assert_uint_ge(h->report_ring_off, h->order_ring_off + (uint64_t)rte_ring_get_memsize_elem(64, 256));
+	ck_assert_uint_le(h->report_ring_off + (uint64_t)rte_ring_get_memsize_elem(64, 1024), h->total_size);
+	ck_assert_uint_eq(h->order_ring_size, 256);
+	ck_assert_uint_eq(h->report_ring_size, 1024);
+	ck_assert_uint_eq(h->report_hiwat, 1023 - mgw_report_headroom(1024));
+	ck_assert_uint_eq(h->order_elem_size, 64);
+	ck_assert_ptr_eq(mgw_shm_cmd_ring_for(&r, MGW_CMD_KILL), mgw_shm_match_cmd_ring(&r));
+	ck_assert_ptr_ne(mgw_shm_match_cmd_ring(&r), mgw_shm_cmd_ring(&r));
+
+	/* a client enqueues orders in one mapping, the match lcore reads them in the other */
+	uint8_t msg[64], got[64];
+	for (int i = 0; i < 255; i++) {
+		memset(msg, i, sizeof msg);
+		ck_assert_int_eq(rte_ring_enqueue_elem(mgw_shm_order_ring(&r), msg, 64), 0);
+	}
+	ck_assert_int_eq(rte_ring_enqueue_elem(mgw_shm_order_ring(&r), msg, 64), -ENOBUFS);
+	for (int i = 0; i < 255; i++) {
+		ck_assert_int_eq(rte_ring_dequeue_elem(mgw_shm_order_ring(&w), got, 64), 0);
+		ck_assert_uint_eq(got[0], (uint8_t)i);
+		ck_assert_uint_eq(got[63], (uint8_t)i);
+	}
+	/* reports the other way */
+	memset(msg, 0xab, sizeof msg);
+	ck_assert_uint_eq(rte_ring_enqueue_bulk_elem(mgw_shm_report_ring(&w), msg, 64, 1, NULL), 1);
+	ck_assert_uint_eq(rte_ring_dequeue_burst_elem(mgw_shm_report_ring(&r), got, 64, 1, NULL), 1);
+	ck_assert_mem_eq(got, msg, 64);
+	mgw_shm_close(&r);
+	mgw_shm_close(&w);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ main */
 
 static void remove_leftovers(void)
@@ -727,6 +782,7 @@ static Suite *shm_suite(void)
 	TCase *tc = tcase_create("segment");
 	tcase_add_test(tc, test_create_attach_same_header);
 	tcase_add_test(tc, test_layout);
+	tcase_add_test(tc, test_order_rings_without_eal);
 	tcase_add_test(tc, test_create_bad_params);
 	tcase_add_test(tc, test_label_checker);
 	tcase_add_test(tc, test_counter_table);
