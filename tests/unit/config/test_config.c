@@ -76,6 +76,48 @@ START_TEST(test_access_section)
 }
 END_TEST
 
+/* matching: and risk: with every key; the match role; defaults when absent. */
+START_TEST(test_order_path_sections)
+{
+	struct mgw_config c;
+	struct ctl_config_err e;
+	ck_assert_int_eq(parse(MINIMAL, &c, &e), 0);
+	ck_assert_uint_eq(c.match_lcore_set, 0);
+	ck_assert_uint_eq(c.matching.max_orders, 65536);
+	ck_assert_int_eq(c.matching.stp, CTL_STP_CANCEL_NEWEST);
+	ck_assert_uint_eq(c.matching.report_ring_size, 16384);
+	ck_assert_uint_eq(c.risk.n_accounts, 0);
+	const char *doc = "dataplane:\n  lcores:\n    - id: 1\n      roles: [rx, book, match]\n" PORTS FEED
+			  "matching:\n  max_orders: 1000\n  max_levels: 100\n  max_sessions: 4\n"
+			  "  stp: cancel_both\n  order_ring_size: 256\n  report_ring_size: 1024\n"
+			  "risk:\n  default_throttle: 50\n  accounts:\n"
+			  "    - id: 7\n      max_order_qty: 100\n      max_order_notional: 25000\n"
+			  "      collar_bps: 300\n      credit_limit: 1000000\n      max_position: 5000\n"
+			  "      stp: none\n      restricted: [AAPL, \"BRK.A\"]\n"
+			  "    - id: 8\n";
+	ck_assert_int_eq(parse(doc, &c, &e), 0);
+	ck_assert_uint_eq(c.match_lcore_set, 1);
+	ck_assert_uint_eq(c.dataplane.lcores[0].roles, CTL_ROLE_RX | CTL_ROLE_BOOK | CTL_ROLE_MATCH);
+	ck_assert_uint_eq(c.matching.max_orders, 1000);
+	ck_assert_uint_eq(c.matching.max_sessions, 4);
+	ck_assert_int_eq(c.matching.stp, CTL_STP_CANCEL_BOTH);
+	ck_assert_uint_eq(c.matching.order_ring_size, 256);
+	ck_assert_uint_eq(c.risk.default_throttle, 50);
+	ck_assert_uint_eq(c.risk.n_accounts, 2);
+	const struct ctl_account_cfg *a = &c.risk.accounts[0];
+	ck_assert_uint_eq(a->id, 7);
+	ck_assert_uint_eq(a->enabled, 0x1f);
+	ck_assert_uint_eq(a->max_order_notional, 25000); /* dollars */
+	ck_assert_uint_eq(a->credit_limit, 1000000);
+	ck_assert_int_eq(a->stp, CTL_STP_NONE);
+	ck_assert_uint_eq(a->n_restricted, 2);
+	ck_assert_str_eq(a->restricted[0], "AAPL");
+	ck_assert_str_eq(a->restricted[1], "BRK.A");
+	ck_assert_uint_eq(c.risk.accounts[1].enabled, 0); /* no limit given: none checked */
+	ck_assert_int_eq(c.risk.accounts[1].stp, -1);
+}
+END_TEST
+
 START_TEST(test_bundled_loads)
 {
 	struct mgw_config c;
@@ -510,6 +552,21 @@ static const struct bad bad_docs[] = {
 	{"bad hugepages", "dataplane:\n  hugepages: maybe\n  lcores:\n    - id: 1\n"
 			  "      roles: [rx, book]\n" PORTS FEED,
 	 2, "dataplane.hugepages", "must be auto, on or off, got maybe"},
+	{"two match lcores", "dataplane:\n  lcores:\n    - id: 1\n      roles: [rx, book, match]\n"
+	 "    - id: 2\n      roles: [match]\n" PORTS FEED, 6, "dataplane.lcores[1].roles",
+	 "role match is already on dataplane.lcores[0]"},
+	{"matching bad stp", MINIMAL "matching:\n  stp: cancel_all\n", 11, "matching.stp",
+	 "must be none, cancel_newest, cancel_oldest or cancel_both"},
+	{"report ring not pow2", MINIMAL "matching:\n  report_ring_size: 1000\n", 11,
+	 "matching.report_ring_size", "power of two"},
+	{"account without id", MINIMAL "risk:\n  accounts:\n    - max_order_qty: 5\n", 12,
+	 "risk.accounts[0].id", "required key missing"},
+	{"duplicate account", MINIMAL "risk:\n  accounts:\n    - id: 1\n    - id: 1\n", 13,
+	 "risk.accounts[1].id", "duplicate account 1"},
+	{"restricted name too long", MINIMAL "risk:\n  accounts:\n    - id: 1\n      restricted: [TOOLONGNAME]\n",
+	 13, "risk.accounts[0].restricted[0]", "1 to 8 printable"},
+	{"collar out of range", MINIMAL "risk:\n  accounts:\n    - id: 1\n      collar_bps: 0\n", 13,
+	 "risk.accounts[0].collar_bps", "between 1 and 10000"},
 	{"NUL in string", "instance: \"a\\0b\"\n" MINIMAL, 1, "instance", "NUL byte"},
 	{"non-scalar key", "? [a]\n: 1\n" MINIMAL, 1, "", "keys must be plain words"},
 	{"control chars", "instance: a\x01\n", 1, "", "YAML syntax error"},
@@ -751,6 +808,7 @@ static Suite *config_suite(void)
 	TCase *tc = tcase_create("good");
 
 	tcase_add_test(tc, test_bundled_loads);
+	tcase_add_test(tc, test_order_path_sections);
 	tcase_add_test(tc, test_full_document);
 	tcase_add_test(tc, test_defaults_applied);
 	tcase_add_test(tc, test_env_expansion);

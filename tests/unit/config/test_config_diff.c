@@ -130,6 +130,23 @@ START_TEST(test_access_is_live_on_control)
 }
 END_TEST
 
+/* matching and risk keys are listed; all restart (risk limits change live
+   through `mgwctl risk set`, not through a reload). */
+START_TEST(test_order_path_keys_restart)
+{
+	load(BASE "risk:\n  accounts:\n    - id: 1\n      max_order_qty: 10\n", &a);
+	load(BASE "matching:\n  max_orders: 99\n"
+	     "risk:\n  accounts:\n    - id: 1\n      max_order_qty: 20\n      restricted: [AB]\n", &b);
+	ck_assert_int_eq(ctl_config_diff(&a, &b, &d), 0);
+	ck_assert_uint_eq(d.n, 3);
+	ck_assert_uint_eq(d.n_restart, 3);
+	ck_assert_str_eq(change("risk.accounts[0].max_order_qty")->new_value, "20");
+	ck_assert_str_eq(change("risk.accounts[0].restricted")->new_value, "[\"AB\"]");
+	ck_assert_str_eq(change("matching.max_orders")->old_value, "65536");
+	ck_assert_int_eq(ctl_config_key_apply("risk.accounts[0].collar_bps", NULL), CTL_CFG_RESTART);
+}
+END_TEST
+
 START_TEST(test_unlisted_field_is_restart)
 {
 	/* A field the key list does not know (simulated by poking the bytes of a
@@ -178,6 +195,7 @@ int main(void)
 	Suite *s = suite_create("config_diff");
 	TCase *tc = tcase_create("diff");
 	tcase_add_test(tc, test_unchanged);
+	tcase_add_test(tc, test_order_path_keys_restart);
 	tcase_add_test(tc, test_live_only);
 	tcase_add_test(tc, test_restart_only);
 	tcase_add_test(tc, test_mixed);
