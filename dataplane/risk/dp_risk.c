@@ -9,13 +9,16 @@
  *   sess[]  session id          -> throttle window, kill flag
  *   pos[]   (account, symbol)   -> position, cost, realized, open qty, restricted
  *   ids[]   (session, cl_ord_id) -> used today (duplicate detection)
- *   ohash[] (session, cl_ord_id) -> index into the order pool ord[]
+ *   ord[]   (session, cl_ord_id) -> live order (the 64-byte record itself)
  *
  * acct, sess, pos and ids only ever grow during a day (no deletion), so an
  * entry's slot number is stable and other records refer to it by slot.
- * Live orders come and go, so they sit in a pool addressed by 32-bit
- * indices and their hash uses backward-shift deletion (no tombstones, so
- * probe lengths do not degrade over a day of churn).
+ * Live orders come and go: their records sit in the hash table itself (one
+ * cache line each, so a lookup of a cold order is one miss, not a slot and
+ * then a pool record), and deletion shifts later records of the cluster
+ * back (no tombstones, so probe lengths do not degrade over a day of
+ * churn). A record's slot can therefore change when another one is
+ * removed: nothing keeps an order slot across a removal.
  *
  * Sums of money are __int128: price * qty alone can reach 2^64, and a sum
  * of them more; 128 bits make overflow impossible for any day of trading
@@ -74,6 +77,7 @@ struct idkey {
 	uint32_t used;
 };
 
+/* A live order: one cache line, in its hash slot; state O_FREE = empty slot. */
 struct ord {
 	uint64_t cl_ord_id;
 	uint64_t orig_id;   /* O_PENDING_REPLACE: cl_ord_id of the order replaced */
@@ -82,11 +86,13 @@ struct ord {
 	uint32_t pos;       /* position slot */
 	uint32_t price;     /* Price(4) exposure is valued at */
 	uint32_t leaves;
-	uint32_t next_free; /* free list link (index + 1) */
+	uint32_t hash;      /* hash_sid(session, cl_ord_id): home slot without rehashing */
 	uint16_t symbol;
 	char side;
 	uint8_t state;      /* ord_state */
-};
+	uint8_t pad[20];
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct ord) == 64, "order record is one cache line");
 
 struct dp_risk {
 	struct dp_risk_cfg cfg;
@@ -99,13 +105,11 @@ struct dp_risk {
 	struct sess *sess;
 	struct pos *pos;
 	struct idkey *ids;
-	struct ord *ord;
-	uint32_t *ohash;        /* order index + 1; 0 = empty */
+	struct ord *ord;        /* live orders, open addressing on (session, cl_ord_id) */
 	uint64_t *restricted;   /* all-accounts restricted symbols, one bit each */
 
 	uint32_t amask, smask, pmask, imask, omask;
 	uint32_t n_acct, n_sess, n_pos, n_ids, n_ord;
-	uint32_t free_head;     /* order pool free list, index + 1 */
 };
 
 /* ------------------------------------------------------------------ */
@@ -143,7 +147,7 @@ static size_t al64(size_t x)
 }
 
 struct layout {
-	size_t o_acct, o_sess, o_pos, o_ids, o_ord, o_ohash, o_restr, total;
+	size_t o_acct, o_sess, o_pos, o_ids, o_ord, o_restr, total;
 };
 
 static int cfg_ok(const struct dp_risk_cfg *c)
@@ -170,9 +174,7 @@ static void layout_of(const struct dp_risk_cfg *c, struct layout *l)
 	l->o_ids = off;
 	off += al64((size_t)cap_for(c->max_ids) * sizeof(struct idkey));
 	l->o_ord = off;
-	off += al64((size_t)c->max_orders * sizeof(struct ord));
-	l->o_ohash = off;
-	off += al64((size_t)cap_for(c->max_orders) * sizeof(uint32_t));
+	off += al64((size_t)cap_for(c->max_orders) * sizeof(struct ord));
 	l->o_restr = off;
 	off += al64(((size_t)c->max_symbols + 63) / 64 * sizeof(uint64_t));
 	l->total = off;
@@ -210,17 +212,12 @@ int dp_risk_create(struct dp_risk **out, const struct dp_risk_cfg *cfg,
 	r->pos = (struct pos *)(blk + l.o_pos);
 	r->ids = (struct idkey *)(blk + l.o_ids);
 	r->ord = (struct ord *)(blk + l.o_ord);
-	r->ohash = (uint32_t *)(blk + l.o_ohash);
 	r->restricted = (uint64_t *)(blk + l.o_restr);
 	r->amask = cap_for(cfg->max_accounts) - 1;
 	r->smask = cap_for(cfg->max_sessions) - 1;
 	r->pmask = cap_for(cfg->max_positions) - 1;
 	r->imask = cap_for(cfg->max_ids) - 1;
 	r->omask = cap_for(cfg->max_orders) - 1;
-	/* Free list in index order, so a fresh risk hands out 0, 1, 2... */
-	for (uint32_t i = 0; i < cfg->max_orders; i++)
-		r->ord[i].next_free = i + 1 < cfg->max_orders ? i + 2 : 0;
-	r->free_head = 1;
 	*out = r;
 	return 0;
 }
@@ -250,6 +247,12 @@ static inline uint32_t mix64(uint64_t x)
 static inline uint32_t hash_sid(uint32_t session, uint64_t id)
 {
 	return mix64(id ^ ((uint64_t)session * 0x9e3779b97f4a7c15ULL));
+}
+
+/* Home slot in the id table. */
+static inline uint32_t ids_home(const struct dp_risk *r, uint32_t session, uint64_t id)
+{
+	return hash_sid(session, id) & r->imask;
 }
 
 /* Slot of account id, or -1. */
@@ -355,47 +358,47 @@ static int64_t pos_get(struct dp_risk *r, uint32_t aslot, uint16_t sym)
 	return i;
 }
 
-/* Order pool index of (session, cl_ord_id), or -1; *hslot = its hash slot (or the empty one). */
+/*
+ * Slot of the live order (session, cl_ord_id), or -1; *hslot = that slot,
+ * or the empty slot where it would go.
+ */
 static inline int64_t ord_find(const struct dp_risk *r, uint32_t session, uint64_t id,
 			       uint32_t *hslot)
 {
-	uint32_t i = hash_sid(session, id) & r->omask;
-	for (;; i = (i + 1) & r->omask) {
-		uint32_t v = r->ohash[i];
-		if (!v) {
+	uint32_t h = hash_sid(session, id);
+	for (uint32_t i = h & r->omask;; i = (i + 1) & r->omask) {
+		const struct ord *o = &r->ord[i];
+		if (o->state == O_FREE) {
 			if (hslot)
 				*hslot = i;
 			return -1;
 		}
-		const struct ord *o = &r->ord[v - 1];
-		if (o->cl_ord_id == id && o->session == session) {
+		if (o->hash == h && o->cl_ord_id == id && o->session == session) {
 			if (hslot)
 				*hslot = i;
-			return v - 1;
+			return i;
 		}
 	}
 }
 
-/* Remove hash slot i, shifting back later entries of its cluster. */
-static void ohash_delete(struct dp_risk *r, uint32_t i)
+/* Empty slot i, shifting back later records of its cluster. */
+static void ord_delete(struct dp_risk *r, uint32_t i)
 {
+	const uint32_t mask = r->omask;
 	uint32_t j = i;
-	r->ohash[i] = 0;
 	for (;;) {
-		j = (j + 1) & r->omask;
-		uint32_t v = r->ohash[j];
-		if (!v)
-			return;
-		const struct ord *o = &r->ord[v - 1];
-		uint32_t home = hash_sid(o->session, o->cl_ord_id) & r->omask;
-		/* Entry at j may move to i unless its home lies cyclically in (i, j]. */
-		int stays = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
-		if (!stays) {
-			r->ohash[i] = v;
-			r->ohash[j] = 0;
+		j = (j + 1) & mask;
+		const struct ord *o = &r->ord[j];
+		if (o->state == O_FREE)
+			break;
+		uint32_t home = o->hash & mask;
+		/* The record at j may move to i unless its home lies cyclically in (i, j]. */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			r->ord[i] = *o;
 			i = j;
 		}
 	}
+	r->ord[i].state = O_FREE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -415,15 +418,13 @@ static inline void ord_set(struct dp_risk *r, struct ord *o, uint32_t price, uin
 	o->leaves = leaves;
 }
 
-static void ord_remove(struct dp_risk *r, uint32_t idx, uint32_t hslot)
+/* Remove the live order in slot idx (other records may move). */
+static void ord_remove(struct dp_risk *r, uint32_t idx)
 {
 	struct ord *o = &r->ord[idx];
 	ord_set(r, o, o->price, 0);
 	r->acct[o->acct].live_orders--;
-	ohash_delete(r, hslot);
-	o->state = O_FREE;
-	o->next_free = r->free_head;
-	r->free_head = idx + 1;
+	ord_delete(r, idx);
 	r->n_ord--;
 }
 
@@ -514,7 +515,7 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 	 * follows. A replace may keep its order's id (the matcher allows it). */
 	const int same_id = repl && m->cl_ord_id == m->orig_cl_ord_id;
 	if (!same_id) {
-		uint32_t i = hash_sid(m->session, m->cl_ord_id) & r->imask;
+		uint32_t i = ids_home(r, m->session, m->cl_ord_id);
 		for (;; i = (i + 1) & r->imask) {
 			struct idkey *k = &r->ids[i];
 			if (!k->used)
@@ -633,7 +634,7 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 	uint32_t hs;
 	if (ord_find(r, m->session, m->cl_ord_id, &hs) >= 0)
 		return DP_RJ_DUPLICATE_ID; /* still live from before dp_risk_new_day */
-	if (!r->free_head) {
+	if (r->n_ord >= r->cfg.max_orders) {
 		r->st.orders_full++;
 		return DP_RJ_BOOK_FULL;
 	}
@@ -641,10 +642,9 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 	/* Passed: record it as pending; its exposure counts from now on. */
 	if (!pfound)
 		pos_claim(r, ps, (uint32_t)as, sym);
-	uint32_t idx = r->free_head - 1;
-	struct ord *o = &r->ord[idx];
-	r->free_head = o->next_free;
+	struct ord *o = &r->ord[hs];
 	o->cl_ord_id = m->cl_ord_id;
+	o->hash = hash_sid(m->session, m->cl_ord_id);
 	o->orig_id = repl ? m->orig_cl_ord_id : 0;
 	o->session = m->session;
 	o->acct = (uint32_t)as;
@@ -655,7 +655,6 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 	o->price = 0;
 	o->leaves = 0;
 	ord_set(r, o, px, m->qty);
-	r->ohash[hs] = idx + 1;
 	r->n_ord++;
 	a->live_orders++;
 	return DP_RJ_NONE;
@@ -669,20 +668,21 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
  */
 void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
 {
-	uint32_t h = hash_sid(m->session, m->cl_ord_id);
-	__builtin_prefetch(&r->ids[h & r->imask], 1);
-	__builtin_prefetch(&r->ohash[h & r->omask], 1);
+	/* A cancel's report and a replace's check read the target's record. */
+	if (m->kind == DP_ORD_CANCEL || m->kind == DP_ORD_REPLACE)
+		__builtin_prefetch(&r->ord[hash_sid(m->session, m->orig_cl_ord_id) & r->omask], 1);
+	if (m->kind != DP_ORD_NEW && m->kind != DP_ORD_REPLACE)
+		return;
+	__builtin_prefetch(&r->ids[ids_home(r, m->session, m->cl_ord_id)], 1);
+	__builtin_prefetch(&r->ord[hash_sid(m->session, m->cl_ord_id) & r->omask], 1);
 	__builtin_prefetch(&r->sess[mix64(m->session) & r->smask], 1);
 	__builtin_prefetch(&r->acct[mix64(m->account) & r->amask], 0);
-	if (m->kind == DP_ORD_REPLACE) {
-		__builtin_prefetch(&r->ohash[hash_sid(m->session, m->orig_cl_ord_id) & r->omask], 0);
-	} else {
-		/* the position slot needs the account slot: a guess on its home */
-		int64_t as = acct_find(r, m->account);
-		if (as >= 0) {
-			uint32_t key = (uint32_t)as + 1;
-			__builtin_prefetch(&r->pos[mix64(((uint64_t)key << 16) | m->symbol) & r->pmask], 0);
-		}
+	/* the position slot needs the account slot: a guess on its home
+	 * (a replace's symbol is its target's, which the message repeats) */
+	int64_t as = acct_find(r, m->account);
+	if (as >= 0) {
+		uint32_t key = (uint32_t)as + 1;
+		__builtin_prefetch(&r->pos[mix64(((uint64_t)key << 16) | m->symbol) & r->pmask], 1);
 	}
 }
 
@@ -706,7 +706,7 @@ enum dp_reject_reason dp_risk_check(struct dp_risk *r, const struct dp_order_msg
 /* ------------------------------------------------------------------ */
 /* Reports                                                             */
 
-static void on_fill(struct dp_risk *r, const struct dp_exec_report *rep, int64_t oi, uint32_t hs)
+static void on_fill(struct dp_risk *r, const struct dp_exec_report *rep, int64_t oi)
 {
 	struct acct *a;
 	struct pos *p;
@@ -732,7 +732,7 @@ static void on_fill(struct dp_risk *r, const struct dp_exec_report *rep, int64_t
 	if (oi >= 0) {
 		struct ord *o = &r->ord[oi];
 		if (rep->leaves_qty == 0)
-			ord_remove(r, (uint32_t)oi, hs);
+			ord_remove(r, (uint32_t)oi);
 		else
 			ord_set(r, o, o->price, rep->leaves_qty);
 	}
@@ -740,8 +740,7 @@ static void on_fill(struct dp_risk *r, const struct dp_exec_report *rep, int64_t
 
 void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 {
-	uint32_t hs;
-	int64_t oi = ord_find(r, rep->session, rep->cl_ord_id, &hs);
+	int64_t oi = ord_find(r, rep->session, rep->cl_ord_id, NULL);
 	struct ord *o = oi >= 0 ? &r->ord[oi] : NULL;
 
 	r->st.reports++;
@@ -754,7 +753,7 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 			o->state = O_LIVE;
 		break;
 	case DP_EXEC_FILL:
-		on_fill(r, rep, oi, hs);
+		on_fill(r, rep, oi);
 		break;
 	case DP_EXEC_CANCELLED:
 		if (!o) {
@@ -764,19 +763,20 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 		/* A replace down to the executed quantity cancels the order under
 		 * the replace's id: the replaced entry goes too. */
 		if (o->state == O_PENDING_REPLACE) {
-			uint32_t ohs;
-			int64_t old = ord_find(r, o->session, o->orig_id, &ohs);
-			if (old >= 0)
-				ord_remove(r, (uint32_t)old, ohs);
-			oi = ord_find(r, rep->session, rep->cl_ord_id, &hs);
+			int64_t old = ord_find(r, o->session, o->orig_id, NULL);
+			if (old >= 0) {
+				ord_remove(r, (uint32_t)old);
+				/* the removal may have moved it: look it up again */
+				oi = ord_find(r, rep->session, rep->cl_ord_id, NULL);
+			}
 		}
-		ord_remove(r, (uint32_t)oi, hs);
+		ord_remove(r, (uint32_t)oi);
 		break;
 	case DP_EXEC_REJECTED:
 		/* Only a pending request can be rejected; a live order named by
 		 * mistake keeps counting (fail safe: exposure over-, never under-stated). */
 		if (o && o->state != O_LIVE)
-			ord_remove(r, (uint32_t)oi, hs);
+			ord_remove(r, (uint32_t)oi);
 		else
 			r->st.reports_untracked++;
 		break;
@@ -784,7 +784,7 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 		/* A refused replace leaves the original as it was. A refused cancel
 		 * names no pending request: nothing to do. */
 		if (o && o->state == O_PENDING_REPLACE)
-			ord_remove(r, (uint32_t)oi, hs);
+			ord_remove(r, (uint32_t)oi);
 		break;
 	case DP_EXEC_REPLACED:
 		if (!o) {
@@ -792,17 +792,17 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 			break;
 		}
 		if (o->state == O_PENDING_REPLACE) {
-			uint32_t ohs;
-			int64_t old = ord_find(r, o->session, o->orig_id, &ohs);
-			if (old >= 0)
-				ord_remove(r, (uint32_t)old, ohs);
-			/* the removal may have shifted hash slots: look the new one up again */
-			oi = ord_find(r, rep->session, rep->cl_ord_id, &hs);
-			o = &r->ord[oi];
+			int64_t old = ord_find(r, o->session, o->orig_id, NULL);
+			if (old >= 0) {
+				ord_remove(r, (uint32_t)old);
+				/* the removal may have moved it: look it up again */
+				oi = ord_find(r, rep->session, rep->cl_ord_id, NULL);
+				o = &r->ord[oi];
+			}
 			o->state = O_LIVE;
 		}
 		if (rep->leaves_qty == 0)
-			ord_remove(r, (uint32_t)oi, hs);
+			ord_remove(r, (uint32_t)oi);
 		else
 			ord_set(r, o, rep->last_px ? rep->last_px : o->price, rep->leaves_qty);
 		break;
@@ -1017,7 +1017,7 @@ void dp_risk_stats(const struct dp_risk *r, struct dp_risk_stats *out)
 int dp_risk_verify(const struct dp_risk *r)
 {
 	uint32_t live = 0;
-	for (uint32_t i = 0; i < r->cfg.max_orders; i++) {
+	for (uint32_t i = 0; i <= r->omask; i++) {
 		const struct ord *o = &r->ord[i];
 		if (o->state == O_FREE)
 			continue;
@@ -1036,7 +1036,7 @@ int dp_risk_verify(const struct dp_risk *r)
 			continue;
 		i128 open = 0, cost = 0, realized = 0;
 		uint32_t n = 0;
-		for (uint32_t i = 0; i < r->cfg.max_orders; i++) {
+		for (uint32_t i = 0; i <= r->omask; i++) {
 			const struct ord *o = &r->ord[i];
 			if (o->state != O_FREE && o->acct == ai) {
 				open += (i128)o->price * o->leaves;
@@ -1062,7 +1062,7 @@ int dp_risk_verify(const struct dp_risk *r)
 		if (!p->acct)
 			continue;
 		uint64_t b = 0, s = 0;
-		for (uint32_t i = 0; i < r->cfg.max_orders; i++) {
+		for (uint32_t i = 0; i <= r->omask; i++) {
 			const struct ord *o = &r->ord[i];
 			if (o->state != O_FREE && o->pos == pi)
 				*(o->side == 'B' ? &b : &s) += o->leaves;
