@@ -20,6 +20,12 @@
  * churn). A record's slot can therefore change when another one is
  * removed: nothing keeps an order slot across a removal.
  *
+ * The id table places the ids of one session in runs: ids that differ
+ * only in their two low bits share a home line (four 16-byte entries), so
+ * a session numbering its orders upwards touches a new line every fourth
+ * id instead of at every id. Any id pattern stays correct (full keys,
+ * linear probing); only the locality differs.
+ *
  * Sums of money are __int128: price * qty alone can reach 2^64, and a sum
  * of them more; 128 bits make overflow impossible for any day of trading
  * while costing next to nothing on x86-64.
@@ -249,10 +255,10 @@ static inline uint32_t hash_sid(uint32_t session, uint64_t id)
 	return mix64(id ^ ((uint64_t)session * 0x9e3779b97f4a7c15ULL));
 }
 
-/* Home slot in the id table. */
+/* Home slot in the id table: ids differing only in their 2 low bits share a line. */
 static inline uint32_t ids_home(const struct dp_risk *r, uint32_t session, uint64_t id)
 {
-	return hash_sid(session, id) & r->imask;
+	return ((hash_sid(session, id >> 2) << 2) | (uint32_t)(id & 3)) & r->imask;
 }
 
 /* Slot of account id, or -1. */
