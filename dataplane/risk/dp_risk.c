@@ -116,6 +116,7 @@ struct dp_risk {
 
 	uint32_t amask, smask, pmask, imask, omask;
 	uint32_t n_acct, n_sess, n_pos, n_ids, n_ord;
+	uint32_t hint;          /* order slot last recorded or reported about (a guess) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -250,6 +251,21 @@ static inline uint32_t mix64(uint64_t x)
 	return (uint32_t)x;
 }
 
+/*
+ * Multiplicative (Fibonacci) hash, bits 32..63 of the product: one multiply,
+ * for the keys risk chooses or configures itself (account, session,
+ * position), which are not client-chosen like order ids.
+ */
+static inline uint32_t fib(uint64_t x)
+{
+	return (uint32_t)((x * 0x9e3779b97f4a7c15ULL) >> 32);
+}
+
+static inline uint32_t pos_hash(uint32_t aslot, uint16_t sym)
+{
+	return fib(((uint64_t)(aslot + 1) << 16) | sym);
+}
+
 static inline uint32_t hash_sid(uint32_t session, uint64_t id)
 {
 	return mix64(id ^ ((uint64_t)session * 0x9e3779b97f4a7c15ULL));
@@ -264,7 +280,7 @@ static inline uint32_t ids_home(const struct dp_risk *r, uint32_t session, uint6
 /* Slot of account id, or -1. */
 static inline int64_t acct_find(const struct dp_risk *r, uint32_t id)
 {
-	for (uint32_t i = mix64(id) & r->amask;; i = (i + 1) & r->amask) {
+	for (uint32_t i = fib(id) & r->amask;; i = (i + 1) & r->amask) {
 		const struct acct *a = &r->acct[i];
 		if (!a->used)
 			return -1;
@@ -275,7 +291,7 @@ static inline int64_t acct_find(const struct dp_risk *r, uint32_t id)
 
 static int64_t acct_get(struct dp_risk *r, uint32_t id)
 {
-	uint32_t i = mix64(id) & r->amask;
+	uint32_t i = fib(id) & r->amask;
 	for (;; i = (i + 1) & r->amask) {
 		if (!r->acct[i].used)
 			break;
@@ -292,7 +308,7 @@ static int64_t acct_get(struct dp_risk *r, uint32_t id)
 
 static inline int64_t sess_find(const struct dp_risk *r, uint32_t id)
 {
-	for (uint32_t i = mix64(id) & r->smask;; i = (i + 1) & r->smask) {
+	for (uint32_t i = fib(id) & r->smask;; i = (i + 1) & r->smask) {
 		const struct sess *s = &r->sess[i];
 		if (!s->used)
 			return -1;
@@ -304,7 +320,7 @@ static inline int64_t sess_find(const struct dp_risk *r, uint32_t id)
 /* Find or make a session (sessions are met on their first order). */
 static inline struct sess *sess_get(struct dp_risk *r, uint32_t id)
 {
-	uint32_t i = mix64(id) & r->smask;
+	uint32_t i = fib(id) & r->smask;
 	for (;; i = (i + 1) & r->smask) {
 		if (!r->sess[i].used)
 			break;
@@ -329,7 +345,7 @@ static inline uint32_t pos_probe(const struct dp_risk *r, uint32_t aslot, uint16
 				 int *found)
 {
 	uint32_t key = aslot + 1;
-	uint32_t i = mix64(((uint64_t)key << 16) | sym) & r->pmask;
+	uint32_t i = pos_hash(aslot, sym) & r->pmask;
 	for (;; i = (i + 1) & r->pmask) {
 		const struct pos *p = &r->pos[i];
 		if (!p->acct) {
@@ -662,6 +678,7 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 	o->leaves = 0;
 	ord_set(r, o, px, m->qty);
 	r->n_ord++;
+	r->hint = hs; /* its ACCEPTED / REPLACED report comes next */
 	a->live_orders++;
 	return DP_RJ_NONE;
 }
@@ -681,15 +698,13 @@ void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
 		return;
 	__builtin_prefetch(&r->ids[ids_home(r, m->session, m->cl_ord_id)], 1);
 	__builtin_prefetch(&r->ord[hash_sid(m->session, m->cl_ord_id) & r->omask], 1);
-	__builtin_prefetch(&r->sess[mix64(m->session) & r->smask], 1);
-	__builtin_prefetch(&r->acct[mix64(m->account) & r->amask], 0);
+	__builtin_prefetch(&r->sess[fib(m->session) & r->smask], 1);
+	__builtin_prefetch(&r->acct[fib(m->account) & r->amask], 0);
 	/* the position slot needs the account slot: a guess on its home
 	 * (a replace's symbol is its target's, which the message repeats) */
 	int64_t as = acct_find(r, m->account);
-	if (as >= 0) {
-		uint32_t key = (uint32_t)as + 1;
-		__builtin_prefetch(&r->pos[mix64(((uint64_t)key << 16) | m->symbol) & r->pmask], 1);
-	}
+	if (as >= 0)
+		__builtin_prefetch(&r->pos[pos_hash((uint32_t)as, m->symbol) & r->pmask], 1);
 }
 
 enum dp_reject_reason dp_risk_check(struct dp_risk *r, const struct dp_order_msg *m,
@@ -746,7 +761,15 @@ static void on_fill(struct dp_risk *r, const struct dp_exec_report *rep, int64_t
 
 void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 {
-	int64_t oi = ord_find(r, rep->session, rep->cl_ord_id, NULL);
+	/* Most reports are about the order checked or reported about just
+	 * before: try that slot first (a key is in one slot at most, so a
+	 * match there is the order). */
+	int64_t oi;
+	const struct ord *h = &r->ord[r->hint];
+	if (h->state != O_FREE && h->cl_ord_id == rep->cl_ord_id && h->session == rep->session)
+		oi = r->hint;
+	else if ((oi = ord_find(r, rep->session, rep->cl_ord_id, NULL)) >= 0)
+		r->hint = (uint32_t)oi;
 	struct ord *o = oi >= 0 ? &r->ord[oi] : NULL;
 
 	r->st.reports++;
