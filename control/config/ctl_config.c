@@ -675,6 +675,19 @@ static const struct {
 };
 #define N_ROLES (sizeof role_names / sizeof role_names[0])
 
+/* Record that lcore `lc` has the single-owner role `bit`, refusing a second owner. */
+static int claim_role(struct ld *l, const yaml_node_t *n, const char *path, size_t lc, uint32_t bit,
+		      const char *name, int *owner, const char *rule)
+{
+	if (!(l->cfg->dataplane.lcores[lc].roles & bit))
+		return 0;
+	if (*owner >= 0)
+		return fail(l, line_of(n), path, "role %s is already on dataplane.lcores[%d]; %s have it",
+			    name, *owner, rule);
+	*owner = (int)lc;
+	return 0;
+}
+
 static int parse_roles(struct ld *l, const yaml_node_t *n, const char *path, size_t lc)
 {
 	struct ctl_lcore_cfg *lcore = &l->cfg->dataplane.lcores[lc];
@@ -704,31 +717,15 @@ static int parse_roles(struct ld *l, const yaml_node_t *n, const char *path, siz
 		lcore->roles |= role_names[r].bit;
 	}
 	/* rx and book each live on exactly one lcore: the feed has one decoder
-	 * and one book writer, and the rx->book ring is single-producer. */
-	if (lcore->roles & CTL_ROLE_RX) {
-		if (l->rx_lcore >= 0)
-			return fail(l, line_of(n), path,
-				    "role rx is already on dataplane.lcores[%d]; exactly one lcore must have it",
-				    l->rx_lcore);
-		l->rx_lcore = (int)lc;
-	}
-	if (lcore->roles & CTL_ROLE_BOOK) {
-		if (l->book_lcore >= 0)
-			return fail(l, line_of(n), path,
-				    "role book is already on dataplane.lcores[%d]; exactly one lcore must have it",
-				    l->book_lcore);
-		l->book_lcore = (int)lc;
-	}
-	/* One matching engine for now: one owner of the client books and the
-	 * risk state, and the order ring's single consumer. */
-	if (lcore->roles & CTL_ROLE_MATCH) {
-		if (l->match_lcore >= 0)
-			return fail(l, line_of(n), path,
-				    "role match is already on dataplane.lcores[%d]; at most one lcore may have it",
-				    l->match_lcore);
-		l->match_lcore = (int)lc;
+	 * and one book writer, and the rx->book ring is single-producer. One
+	 * matching engine for now: one owner of the client books and the risk
+	 * state, and the order ring's single consumer. */
+	if (claim_role(l, n, path, lc, CTL_ROLE_RX, "rx", &l->rx_lcore, "exactly one lcore must") < 0 ||
+	    claim_role(l, n, path, lc, CTL_ROLE_BOOK, "book", &l->book_lcore, "exactly one lcore must") < 0 ||
+	    claim_role(l, n, path, lc, CTL_ROLE_MATCH, "match", &l->match_lcore, "at most one lcore may") < 0)
+		return -1;
+	if (lcore->roles & CTL_ROLE_MATCH)
 		l->cfg->match_lcore_set = 1;
-	}
 	return 0;
 }
 
