@@ -8,11 +8,16 @@
  *
  *   - an order is one 32-byte record (two per cache line), addressed by a
  *     32-bit index into a pool;
- *   - the order table is an open-addressing hash of 8-byte slots (eight per
- *     line) holding {order index + 1, 32-bit hash}; a lookup usually reads
- *     one slot line and then the order itself, and the stored hash lets
- *     backward-shift deletion find each entry's home slot without touching
- *     other orders;
+ *   - orders are found by reference through a direct index: slot
+ *     ref mod ref_window (a power of two) holds {order index + 1}. ITCH
+ *     references rise through the day, so a new order's slot is free
+ *     unless an order older than ref_window references still sits there;
+ *     that older order's entry then moves to an overflow hash (open
+ *     addressing, 8-byte slots {order index + 1, 32-bit hash}, backward-
+ *     shift deletion), which is only probed when the direct slot does not
+ *     hold the reference and the overflow is not empty. A lookup is one
+ *     4-byte slot and the order itself, with no hashing: the common case
+ *     costs a handful of instructions and no data-dependent branch;
  *   - price levels are 32-byte records in their own pool; each level has an
  *     intrusive doubly linked FIFO of its orders (order prev/next indices);
  *   - per symbol and side, the live levels sit in a sorted array of
@@ -166,8 +171,8 @@ _Static_assert(sizeof(struct sym) == 64, "symbol record is one cache line");
 #define PF_STEP 4
 #define PF_RING 32 /* power of two > 3 * PF_STEP */
 struct pfe {
-	uint32_t h;      /* ref_hash(ref) */
-	uint32_t oi;     /* stage 2: order in the home slot (or 0) */
+	uint32_t ds;     /* direct reference slot of ref */
+	uint32_t oi;     /* stage 2: order in that slot (or 0) */
 	uint32_t key;    /* side-array key of the event's price */
 	uint32_t wi;     /* stage 2: arena index of the 4 entries at the touch */
 	uint32_t li;     /* stage 3: level with that key near the touch (or 0), < max_levels */
@@ -188,10 +193,15 @@ struct dp_book {
 	/* Hot, read on every event. */
 	struct ord *ord;
 	struct lvl *lvl;
-	struct hslot *tab;
+	uint32_t *rix;          /* direct reference index, wmask + 1 slots */
+	struct hslot *tab;      /* overflow hash */
 	struct sym *sym;
 	struct pent *arena;
-	uint32_t mask;          /* hash capacity - 1 */
+	uint32_t wmask;         /* reference window - 1 */
+	uint32_t mask;          /* overflow hash capacity - 1 */
+	uint32_t ovf_live;      /* entries in the overflow hash */
+	uint64_t ovf_moved;     /* entries ever moved there */
+	uint64_t max_ref;       /* no live order has a larger reference */
 	uint32_t max_orders;
 	uint32_t max_levels;
 	uint32_t max_symbols;
@@ -257,8 +267,9 @@ static uint64_t pow2_at_least(uint64_t x)
 
 struct layout {
 	uint64_t hcap;
+	uint64_t window;   /* reference index slots */
 	uint64_t arena;    /* entries */
-	size_t sz_book, sz_ord, sz_lvl, sz_tab, sz_sym, sz_arena, sz_seen;
+	size_t sz_book, sz_ord, sz_lvl, sz_rix, sz_tab, sz_sym, sz_arena, sz_seen;
 };
 
 static size_t round64(size_t x)
@@ -277,12 +288,16 @@ static void layout_of(const struct dp_book_cfg *cfg, struct layout *l)
 	l->hcap = pow2_at_least(2 * (uint64_t)cfg->max_orders);
 	if (l->hcap < 8)
 		l->hcap = 8;
+	l->window = pow2_at_least(cfg->ref_window ? cfg->ref_window : 4 * (uint64_t)cfg->max_orders);
+	if (l->window > (1ull << 31))
+		l->window = 1ull << 31;
 	l->arena = 4 * pow2_at_least(cfg->max_levels) + 32 * (uint64_t)cfg->max_symbols;
 	if (l->arena > UINT32_MAX)
 		l->arena = (uint64_t)1 << 31;
 	l->sz_book = round64(sizeof(struct dp_book));
 	l->sz_ord = round64((size_t)cfg->max_orders * sizeof(struct ord));
 	l->sz_lvl = round64((size_t)cfg->max_levels * sizeof(struct lvl));
+	l->sz_rix = round64((size_t)l->window * sizeof(uint32_t));
 	l->sz_tab = round64((size_t)l->hcap * sizeof(struct hslot));
 	l->sz_sym = round64((size_t)cfg->max_symbols * sizeof(struct sym));
 	l->sz_arena = round64((size_t)l->arena * sizeof(struct pent));
@@ -293,7 +308,7 @@ static bool cfg_ok(const struct dp_book_cfg *cfg)
 {
 	return cfg && cfg->max_orders && cfg->max_levels && cfg->max_symbols &&
 	       cfg->max_symbols <= 65536 && cfg->max_orders < (1u << 31) &&
-	       cfg->max_levels < (1u << 31);
+	       cfg->max_levels < (1u << 31) && cfg->ref_window <= (1u << 31);
 }
 
 size_t dp_book_mem_size(const struct dp_book_cfg *cfg)
@@ -302,7 +317,8 @@ size_t dp_book_mem_size(const struct dp_book_cfg *cfg)
 	if (!cfg_ok(cfg))
 		return 0;
 	layout_of(cfg, &l);
-	return l.sz_book + l.sz_ord + l.sz_lvl + l.sz_tab + l.sz_sym + l.sz_arena + l.sz_seen;
+	return l.sz_book + l.sz_ord + l.sz_lvl + l.sz_rix + l.sz_tab + l.sz_sym + l.sz_arena +
+	       l.sz_seen;
 }
 
 void dp_book_destroy(struct dp_book *b)
@@ -312,6 +328,7 @@ void dp_book_destroy(struct dp_book *b)
 	struct dp_book_mem m = b->mem;
 	m.free(b->ord, m.arg);
 	m.free(b->lvl, m.arg);
+	m.free(b->rix, m.arg);
 	m.free(b->tab, m.arg);
 	m.free(b->sym, m.arg);
 	m.free(b->arena, m.arg);
@@ -337,17 +354,19 @@ int dp_book_create(struct dp_book **out, const struct dp_book_cfg *cfg,
 	b->mem = m;
 	b->ord = m.zalloc(l.sz_ord, m.arg);
 	b->lvl = m.zalloc(l.sz_lvl, m.arg);
+	b->rix = m.zalloc(l.sz_rix, m.arg);
 	b->tab = m.zalloc(l.sz_tab, m.arg);
 	b->sym = m.zalloc(l.sz_sym, m.arg);
 	b->arena = m.zalloc(l.sz_arena, m.arg);
 	b->seen = m.zalloc(l.sz_seen, m.arg);
-	if (!b->ord || !b->lvl || !b->tab || !b->sym || !b->arena || !b->seen) {
+	if (!b->ord || !b->lvl || !b->rix || !b->tab || !b->sym || !b->arena || !b->seen) {
 		/* destroy frees whatever was obtained; m.free must accept NULL */
 		dp_book_destroy(b);
 		return -ENOMEM;
 	}
 	b->pf = &b->pf_state;
 	b->mask = (uint32_t)(l.hcap - 1);
+	b->wmask = (uint32_t)(l.window - 1);
 	b->max_orders = cfg->max_orders;
 	b->max_levels = cfg->max_levels;
 	b->max_symbols = cfg->max_symbols;
@@ -419,6 +438,97 @@ static inline void tab_erase(struct dp_book *b, uint32_t i)
 	}
 	b->tab[i].idx1 = 0;
 	b->tab[i].h = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reference index: direct slots, overflow hash                        */
+
+static inline uint32_t *rix_slot(const struct dp_book *b, uint64_t ref)
+{
+	return &b->rix[(uint32_t)ref & b->wmask];
+}
+
+/* Order of ref in the overflow hash, or NIL; *slot = its hash slot. */
+static uint32_t ovf_find(const struct dp_book *b, uint64_t ref, uint32_t *slot)
+{
+	int found;
+	*slot = tab_probe(b, ref, ref_hash(ref), &found);
+	return found ? b->tab[*slot].idx1 - 1 : NIL;
+}
+
+/* Order index of the live order ref, or NIL. Read-only. */
+static inline uint32_t ref_find(const struct dp_book *b, uint64_t ref)
+{
+	uint32_t e = *rix_slot(b, ref);
+	if (likely(e != 0 && b->ord[e - 1].ref == ref))
+		return e - 1;
+	if (likely(b->ovf_live == 0))
+		return NIL;
+	uint32_t slot;
+	return ovf_find(b, ref, &slot);
+}
+
+static __attribute__((noinline)) uint32_t ovf_take(struct dp_book *b, uint64_t ref)
+{
+	uint32_t slot, oi = ovf_find(b, ref, &slot);
+	if (oi != NIL) {
+		tab_erase(b, slot);
+		b->ovf_live--;
+	}
+	return oi;
+}
+
+/*
+ * Find the live order ref and drop its index entry (the caller removes
+ * the order itself). Returns its index, or NIL if ref is not live.
+ */
+static inline uint32_t ref_take(struct dp_book *b, uint64_t ref)
+{
+	uint32_t *d = rix_slot(b, ref);
+	uint32_t e = *d;
+	if (likely(e != 0 && b->ord[e - 1].ref == ref)) {
+		*d = 0;
+		return e - 1;
+	}
+	if (likely(b->ovf_live == 0))
+		return NIL;
+	return ovf_take(b, ref);
+}
+
+/*
+ * Whether ref may be added (is not live). A reference above every one
+ * added so far cannot be live: on a feed whose references rise, that is
+ * the whole test.
+ */
+static inline bool ref_absent(const struct dp_book *b, uint64_t ref)
+{
+	if (likely(ref > b->max_ref))
+		return true;
+	return ref_find(b, ref) == NIL;
+}
+
+/* Move the index entry e (order index + 1) out of its direct slot into the overflow. */
+static __attribute__((noinline)) void ovf_put(struct dp_book *b, uint32_t e)
+{
+	uint64_t ref = b->ord[e - 1].ref;
+	uint32_t h = ref_hash(ref);
+	int found;
+	/* Never found (a ref is indexed once) and never full (entries <= live orders < capacity). */
+	uint32_t slot = tab_probe(b, ref, h, &found);
+	b->tab[slot].idx1 = e;
+	b->tab[slot].h = h;
+	b->ovf_live++;
+	b->ovf_moved++;
+}
+
+/* Index the new order oi under ref (known absent). */
+static inline void ref_put(struct dp_book *b, uint64_t ref, uint32_t oi)
+{
+	uint32_t *d = rix_slot(b, ref);
+	if (unlikely(*d != 0))
+		ovf_put(b, *d);
+	*d = oi + 1;
+	b->max_ref = ref > b->max_ref ? ref : b->max_ref;
 }
 
 /* ------------------------------------------------------------------ */
@@ -617,14 +727,12 @@ static void order_remove(struct dp_book *b, uint32_t oi)
 }
 
 /*
- * Add a new order whose ref is known to be absent, hash slot `slot` being
- * the empty end of its probe run. Arguments already validated except pool
- * space. hint_pos is a guess at the position of the price in its side
+ * Add a new order whose ref is known to be absent. Arguments already
+ * validated except pool space. hint_pos is a guess at the position of the price in its side
  * array, from dp_book_prefetch (checked before use). Returns true if added.
  */
 static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsigned side,
-		      uint32_t price, uint32_t qty, uint64_t ref, uint32_t h, uint32_t slot,
-		      uint32_t hint_pos)
+		      uint32_t price, uint32_t qty, uint64_t ref, uint32_t hint_pos)
 {
 	if (unlikely(b->ord_free == NIL && b->ord_bump == b->max_orders)) {
 		b->st.orders_full++;
@@ -705,8 +813,7 @@ static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsign
 	l->count++;
 	sy->orders++;
 
-	b->tab[slot].idx1 = oi + 1;
-	b->tab[slot].h = h;
+	ref_put(b, ref, oi);
 	return true;
 }
 
@@ -733,15 +840,12 @@ static bool add_checked(struct dp_book *b, uint16_t locate, char side_ch, uint32
 		b->st.zero_qty++;
 		return false;
 	}
-	uint32_t h = ref_hash(ref);
-	int found;
-	uint32_t slot = tab_probe(b, ref, h, &found);
-	if (unlikely(found)) {
+	if (unlikely(!ref_absent(b, ref))) {
 		b->st.duplicate_ref++;
 		return false;
 	}
 	struct sym *sy = &b->sym[locate];
-	if (!order_add(b, sy, locate, side, price, qty, ref, h, slot, hint_pos))
+	if (!order_add(b, sy, locate, side, price, qty, ref, hint_pos))
 		return false;
 	if (unlikely(!sy->named) && stock) {
 		memcpy(sy->stock, stock, sizeof sy->stock);
@@ -753,20 +857,17 @@ static bool add_checked(struct dp_book *b, uint16_t locate, char side_ch, uint32
 /* Execution or cancel of qty shares of ref. */
 static void reduce(struct dp_book *b, const struct dp_book_ev *ev)
 {
-	uint32_t h = ref_hash(ev->ref);
-	int found;
-	uint32_t slot = tab_probe(b, ev->ref, h, &found);
-	if (unlikely(!found)) {
+	uint32_t oi = ref_find(b, ev->ref);
+	if (unlikely(oi == NIL)) {
 		b->st.unknown_ref++;
 		return;
 	}
-	uint32_t oi = b->tab[slot].idx1 - 1;
 	struct ord *o = &b->ord[oi];
 	uint16_t locate = o->locate;
 	if (ev->qty >= o->qty) {
 		if (ev->qty > o->qty)
 			b->st.overfill++;
-		tab_erase(b, slot);
+		ref_take(b, ev->ref);
 		order_remove(b, oi);
 	} else {
 		o->qty -= ev->qty;
@@ -792,15 +893,12 @@ static inline __attribute__((always_inline)) void apply_one(struct dp_book *b,
 		reduce(b, ev);
 		return;
 	case DP_BEV_DELETE: {
-		int found;
-		uint32_t slot = tab_probe(b, ev->ref, ref_hash(ev->ref), &found);
-		if (unlikely(!found)) {
+		uint32_t oi = ref_take(b, ev->ref);
+		if (unlikely(oi == NIL)) {
 			b->st.unknown_ref++;
 			return;
 		}
-		uint32_t oi = b->tab[slot].idx1 - 1;
 		uint16_t locate = b->ord[oi].locate;
-		tab_erase(b, slot);
 		order_remove(b, oi);
 		applied(b, &b->sym[locate], locate, DP_BEV_DELETE);
 		return;
@@ -812,16 +910,13 @@ static inline __attribute__((always_inline)) void apply_one(struct dp_book *b,
 		 * (duplicate ref, zero qty, pool full) only the refusal is
 		 * counted; events[REPLACE] counts complete replaces.
 		 */
-		int found;
-		uint32_t slot = tab_probe(b, ev->ref, ref_hash(ev->ref), &found);
-		if (unlikely(!found)) {
+		uint32_t oi = ref_take(b, ev->ref);
+		if (unlikely(oi == NIL)) {
 			b->st.unknown_ref++;
 			return;
 		}
-		uint32_t oi = b->tab[slot].idx1 - 1;
 		uint16_t locate = b->ord[oi].locate;
 		char side = b->ord[oi].side == DP_BOOK_BID ? 'B' : 'S';
-		tab_erase(b, slot);
 		order_remove(b, oi);
 		if (add_checked(b, locate, side, ev->price, ev->qty, ev->ref2, NULL, hint->pos))
 			applied(b, &b->sym[locate], locate, DP_BEV_REPLACE);
@@ -925,27 +1020,27 @@ static inline __attribute__((always_inline)) void prefetch_one(const struct dp_b
 	struct pfe *e = &pf->q[n & (PF_RING - 1)];
 
 	/* Stage 1: slot of ref (for an add: where it goes), symbol line. */
-	uint32_t h = ref_hash(ev->ref);
+	uint32_t ds = (uint32_t)ev->ref & b->wmask;
 	uint32_t side = ev->side == 'S';
 	uint16_t locate = ev->locate < b->max_symbols ? ev->locate : 0;
-	e->h = h;
+	e->ds = ds;
 	e->locate = locate;
 	e->side = (uint8_t)side;
 	e->key = key_of(ev->price, side);
-	__builtin_prefetch(&b->tab[h & b->mask], 1, 3);
+	__builtin_prefetch(&b->rix[ds], 1, 3);
 	__builtin_prefetch(&b->sym[locate], 0, 3);
 	if (unlikely(ev->kind == DP_BEV_REPLACE))
-		__builtin_prefetch(&b->tab[ref_hash(ev->ref2) & b->mask], 1, 3);
+		__builtin_prefetch(&b->rix[(uint32_t)ev->ref2 & b->wmask], 1, 3);
 
 	/*
-	 * Stage 2: home slot -> order (the home slot holds it nearly always);
+	 * Stage 2: direct slot -> order (an overflowed order is not fetched);
 	 * symbol -> side-array entries at the touch (the last 4, or the first
 	 * 4 of a shorter array: a chunk always has 8).
 	 */
 	e = &pf->q[(n - PF_STEP) & (PF_RING - 1)];
-	struct hslot s = b->tab[e->h & b->mask];
-	/* Arithmetic, not ?: so gcc makes no branch (found or not is random). */
-	e->oi = (s.idx1 - 1) & -(uint32_t)((s.h == e->h) & (s.idx1 != 0));
+	uint32_t se = b->rix[e->ds];
+	/* Arithmetic, not ?: so gcc makes no branch (empty or not is random). */
+	e->oi = (se - 1) & -(uint32_t)(se != 0);
 	__builtin_prefetch(&b->ord[e->oi], 1, 3);
 	const struct side *sd = &b->sym[e->locate].side[e->side];
 	uint32_t sn = sd->n;
@@ -1107,11 +1202,9 @@ int dp_book_bbo(const struct dp_book *b, uint16_t locate,
 
 int dp_book_order(const struct dp_book *b, uint64_t ref, struct dp_book_order_info *out)
 {
-	int found;
-	uint32_t slot = tab_probe(b, ref, ref_hash(ref), &found);
-	if (!found)
+	uint32_t oi = ref_find(b, ref);
+	if (oi == NIL)
 		return -ENOENT;
-	uint32_t oi = b->tab[slot].idx1 - 1;
 	const struct ord *o = &b->ord[oi];
 	out->ref = o->ref;
 	out->locate = o->locate;
@@ -1195,6 +1288,14 @@ int dp_book_busiest(const struct dp_book *b, uint16_t *out, int max)
 	return k;
 }
 
+void dp_book_ref_overflow(const struct dp_book *b, uint32_t *live, uint64_t *moved)
+{
+	if (live)
+		*live = b->ovf_live;
+	if (moved)
+		*moved = b->ovf_moved;
+}
+
 uint32_t dp_book_live_orders(const struct dp_book *b)
 {
 	return b->ord_live;
@@ -1251,9 +1352,7 @@ int dp_book_check(const struct dp_book *b)
 					if (o->qty == 0 || o->price != l->price || o->side != side ||
 					    o->locate != loc)
 						return -10;
-					int found;
-					uint32_t slot = tab_probe(b, o->ref, ref_hash(o->ref), &found);
-					if (!found || b->tab[slot].idx1 != oi + 1)
+					if (o->ref > b->max_ref || ref_find(b, o->ref) != oi)
 						return -11; /* order not reachable by its ref */
 					qty += o->qty;
 					cnt++;
@@ -1272,21 +1371,35 @@ int dp_book_check(const struct dp_book *b)
 	if (orders != b->ord_live || levels != b->lvl_live)
 		return -14;
 
-	/* Every occupied slot is reachable from its home with no hole between. */
-	uint64_t used = 0;
+	/*
+	 * Every direct slot in use holds a live order whose ref maps there;
+	 * every overflow slot a live order not in its direct slot, reachable
+	 * from its home with no hole between; together, each live order once.
+	 */
+	uint64_t used = 0, ovf = 0;
+	for (uint64_t i = 0; i <= b->wmask; i++) {
+		uint32_t e = b->rix[i];
+		if (e == 0)
+			continue;
+		used++;
+		if (e - 1 >= b->ord_bump || !b->ord[e - 1].live ||
+		    ((uint32_t)b->ord[e - 1].ref & b->wmask) != i)
+			return -15;
+	}
 	for (uint64_t i = 0; i <= b->mask; i++) {
 		struct hslot s = b->tab[i];
 		if (s.idx1 == 0)
 			continue;
-		used++;
+		ovf++;
 		uint32_t oi = s.idx1 - 1;
-		if (oi >= b->ord_bump || !b->ord[oi].live || ref_hash(b->ord[oi].ref) != s.h)
+		if (oi >= b->ord_bump || !b->ord[oi].live || ref_hash(b->ord[oi].ref) != s.h ||
+		    *rix_slot(b, b->ord[oi].ref) == s.idx1)
 			return -15;
 		for (uint32_t j = s.h & b->mask; j != (uint32_t)i; j = (j + 1) & b->mask)
 			if (b->tab[j].idx1 == 0)
 				return -16; /* hole inside a probe run */
 	}
-	if (used != b->ord_live)
+	if (ovf != b->ovf_live || used + ovf != b->ord_live)
 		return -17;
 
 	/* Free lists: sizes add up to the pools. */

@@ -77,6 +77,14 @@ struct dp_book_cfg {
 	uint32_t max_orders;  /* live orders at once, over all symbols */
 	uint32_t max_levels;  /* live price levels at once, over all symbols and sides */
 	uint32_t max_symbols; /* locates 0..max_symbols-1 accepted (<= 65536) */
+	/*
+	 * Slots of the direct reference index (rounded up to a power of two,
+	 * at most 2^31; 0 = the default, 4 * max_orders). An order is found
+	 * at slot ref mod ref_window while no newer order maps to the same
+	 * slot; one that outlives ref_window later references moves to the
+	 * overflow hash (see dp_book_ref_overflow). Memory: 4 bytes a slot.
+	 */
+	uint32_t ref_window;
 };
 
 /* Memory allocator used once at create; NULL fields mean calloc/free. */
@@ -106,7 +114,8 @@ size_t dp_book_mem_size(const struct dp_book_cfg *cfg);
 
 /*
  * Create a book. Returns 0 and *out, -EINVAL for a bad cfg (zero sizes,
- * max_symbols > 65536, max_orders >= 2^31), -ENOMEM if allocation failed.
+ * max_symbols > 65536, max_orders >= 2^31, ref_window > 2^31), -ENOMEM if
+ * allocation failed.
  */
 int dp_book_create(struct dp_book **out, const struct dp_book_cfg *cfg,
 		   const struct dp_book_mem *mem);
@@ -186,6 +195,13 @@ int dp_book_find_symbol(const struct dp_book *b, const char *stock);
  * active first. Returns the count.
  */
 int dp_book_busiest(const struct dp_book *b, uint16_t *out, int max);
+
+/*
+ * Reference index overflow: orders now found through the overflow hash
+ * (*live) and moves into it so far (*moved), because a newer reference
+ * took their direct slot. Either pointer may be NULL.
+ */
+void dp_book_ref_overflow(const struct dp_book *b, uint32_t *live, uint64_t *moved);
 
 /* Live orders and levels in use, over all symbols. */
 uint32_t dp_book_live_orders(const struct dp_book *b);

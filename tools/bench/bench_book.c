@@ -278,6 +278,11 @@ int main(int argc, char **argv)
 	printf("book memory     %.1f MiB\n", (double)dp_book_mem_size(&cfg) / (1 << 20));
 	printf("peak RSS        %.1f MiB (file mapping included)\n", (double)ru.ru_maxrss / 1024);
 	printf("live            %u orders, %u levels\n", dp_book_live_orders(b), dp_book_live_levels(b));
+	uint32_t ovf_live;
+	uint64_t ovf_moved;
+	dp_book_ref_overflow(b, &ovf_live, &ovf_moved);
+	printf("ref overflow    %u live, %llu moved (window: 4 x max_orders)\n", ovf_live,
+	       (unsigned long long)ovf_moved);
 	printf("events          add %" PRIu64 " exec %" PRIu64 " exec_px %" PRIu64 " cancel %" PRIu64
 	       " delete %" PRIu64 " replace %" PRIu64 " directory %" PRIu64 " state %" PRIu64 "\n",
 	       st->events[DP_BEV_ADD], st->events[DP_BEV_EXEC], st->events[DP_BEV_EXEC_PX],

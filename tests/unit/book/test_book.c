@@ -576,6 +576,73 @@ START_TEST(hash_churn)
 }
 END_TEST
 
+
+/*
+ * A window of 16 reference slots: orders that outlive 16 later references
+ * move to the overflow hash and stay reachable; duplicates of moved,
+ * out-of-order and colliding references are still refused; removing an
+ * order from either place keeps the index whole (dp_book_check).
+ */
+START_TEST(ref_window_overflow)
+{
+	teardown();
+	struct dp_book_cfg cfg = { 200, 200, 4, 16 };
+	ck_assert_int_eq(dp_book_create(&bk, &cfg, NULL), 0);
+	uint32_t live;
+	uint64_t moved;
+
+	/* Rising refs 1..48: 32 of them are pushed out by the ref 16 later. */
+	for (uint64_t r = 1; r <= 48; r++)
+		add(1, r, r & 1 ? 'B' : 'S', 10, 1000 + (uint32_t)(r % 5));
+	dp_book_ref_overflow(bk, &live, &moved);
+	ck_assert_uint_eq(live, 32);
+	ck_assert_uint_eq(moved, 32);
+	for (uint64_t r = 1; r <= 48; r++)
+		ck_assert_uint_eq(order(r).ref, r);
+
+	/* Duplicates: one in the overflow, one direct, one colliding with a live slot. */
+	add(1, 3, 'B', 10, 1000);
+	add(1, 40, 'B', 10, 1000);
+	ck_assert_uint_eq(st()->duplicate_ref, 2);
+	add(1, 3 + 16 * 100, 'B', 10, 1000); /* new ref, slot held by 35 */
+	ck_assert_uint_eq(order(3 + 16 * 100).ref, 3 + 16 * 100);
+	ck_assert_uint_eq(order(35).ref, 35);
+
+	/* Remove through both places, every kind. */
+	ev_ref(DP_BEV_DELETE, 3, 0);        /* overflow */
+	ev_ref(DP_BEV_DELETE, 48, 0);       /* direct */
+	ev_ref(DP_BEV_CANCEL, 5, 4);        /* overflow, partial */
+	ck_assert_uint_eq(order(5).qty, 6);
+	ev_ref(DP_BEV_EXEC, 5, 6);          /* overflow, full */
+	no_order(5);
+	replace(7, 7 + 16 * 200, 20, 1001); /* overflow original, new ref collides */
+	no_order(7);
+	ck_assert_uint_eq(order(7 + 16 * 200).qty, 20);
+	ev_ref(DP_BEV_DELETE, 3, 0);        /* gone: unknown */
+	ck_assert_uint_eq(st()->unknown_ref, 1);
+	/* An older ref (below the highest) that is not live may be added. */
+	add(1, 3, 'S', 5, 1003);
+	ck_assert_uint_eq(order(3).qty, 5);
+	ck_assert_uint_eq(st()->duplicate_ref, 2);
+
+	/* Drain everything: both places end empty. */
+	for (uint64_t r = 1; r <= 48; r++)
+		if (r != 5 && r != 7 && r != 48)
+			ev_ref(DP_BEV_DELETE, r, 0);
+	ev_ref(DP_BEV_DELETE, 3 + 16 * 100, 0);
+	ev_ref(DP_BEV_DELETE, 7 + 16 * 200, 0);
+	ck_assert_uint_eq(dp_book_live_orders(bk), 0);
+	dp_book_ref_overflow(bk, &live, NULL);
+	ck_assert_uint_eq(live, 0);
+	ck_assert_uint_eq(st()->unknown_ref, 1);
+
+	/* Bad windows are refused. */
+	cfg.ref_window = (1u << 31) + 1;
+	struct dp_book *x = NULL;
+	ck_assert_int_eq(dp_book_create(&x, &cfg, NULL), -EINVAL);
+}
+END_TEST
+
 /* dp_book_ev_from_itch on hand-built messages of every type. */
 START_TEST(itch_mapping)
 {
@@ -739,6 +806,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, directory_state_find);
 	tcase_add_test(tc, busiest);
 	tcase_add_test(tc, hash_churn);
+	tcase_add_test(tc, ref_window_overflow);
 	tcase_add_test(tc, itch_mapping);
 	tcase_add_test(tc, itch_to_book);
 	suite_add_tcase(s, tc);

@@ -462,10 +462,15 @@ static void cmp_full(struct dp_book *b, long step)
 	}
 }
 
+/*
+ * Loop 0: the default reference window. Loop 1: a window of 16 slots, so
+ * that nearly every order is found through the overflow hash and adds keep
+ * moving older orders there.
+ */
 START_TEST(differential)
 {
 	struct dp_book *b;
-	struct dp_book_cfg cfg = { MAX_ORD, MAX_LVL, NSYM };
+	struct dp_book_cfg cfg = { MAX_ORD, MAX_LVL, NSYM, _i == 0 ? 0 : 16 };
 	ck_assert_int_eq(dp_book_create(&b, &cfg, NULL), 0);
 	for (int l = 0; l < 8; l++)
 		mid[l] = 1000000 + (uint32_t)l * 50000;
@@ -512,6 +517,13 @@ START_TEST(differential)
 	ck_assert_uint_gt(s->bad_locate, 0);
 	ck_assert_uint_gt(s->orders_full, 0);
 	ck_assert_uint_gt(s->levels_full, 0);
+	uint32_t ovf_live;
+	uint64_t ovf_moved;
+	dp_book_ref_overflow(b, &ovf_live, &ovf_moved);
+	printf("diff: window %s, overflow %u live, %llu moved\n", _i == 0 ? "default" : "16",
+	       ovf_live, (unsigned long long)ovf_moved);
+	if (_i == 1)
+		ck_assert_uint_gt(ovf_moved, 1000);
 	dp_book_destroy(b);
 }
 END_TEST
@@ -521,7 +533,7 @@ int main(void)
 	Suite *s = suite_create("book_diff");
 	TCase *tc = tcase_create("diff");
 	tcase_set_timeout(tc, 600);
-	tcase_add_test(tc, differential);
+	tcase_add_loop_test(tc, differential, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
