@@ -1361,12 +1361,25 @@ static int parse_risk(struct ld *l, const yaml_node_t *n)
 	return 0;
 }
 
+static int parse_reference(struct ld *l, const yaml_node_t *n)
+{
+	static const char *const keys[] = {"stale_after_ms"};
+	yaml_node_t *v[1];
+
+	if (get_map(l, n, "reference", keys, 1, v) < 0)
+		return -1;
+	if (v[0] && get_u32(l, v[0], "reference.stale_after_ms", 0, 3600000, false,
+			    &l->cfg->reference.stale_after_ms) < 0)
+		return -1;
+	return 0;
+}
+
 static int parse_root(struct ld *l, const yaml_node_t *root)
 {
 	static const char *const keys[] = {"instance", "dataplane", "ports",
 					   "feed",     "book",      "control", "access",
-					   "matching", "risk"};
-	enum { INST, DP, PORTS, FEED, BOOK, CTL, ACCESS, MATCHING, RISK, NK };
+					   "matching", "risk",      "reference"};
+	enum { INST, DP, PORTS, FEED, BOOK, CTL, ACCESS, MATCHING, RISK, REFERENCE, NK };
 	yaml_node_t *v[NK];
 
 	if (get_map(l, root, "", keys, NK, v) < 0)
@@ -1396,6 +1409,8 @@ static int parse_root(struct ld *l, const yaml_node_t *root)
 	if (v[MATCHING] && parse_matching(l, v[MATCHING]) < 0)
 		return -1;
 	if (v[RISK] && parse_risk(l, v[RISK]) < 0)
+		return -1;
+	if (v[REFERENCE] && parse_reference(l, v[REFERENCE]) < 0)
 		return -1;
 	if (!l->socket_set)
 		fmt(l->cfg->control.socket, sizeof l->cfg->control.socket, "/run/mgw/%s.sock",
@@ -1434,6 +1449,7 @@ void ctl_config_defaults(struct mgw_config *c)
 	c->matching.stp = CTL_STP_CANCEL_NEWEST;
 	c->matching.order_ring_size = 4096;
 	c->matching.report_ring_size = 16384;
+	c->reference.stale_after_ms = 2000;
 	fmt(c->control.socket, sizeof c->control.socket, "/run/mgw/%s.sock", c->instance);
 	/* Owner and group only: who may connect at all is a deliberate choice
 	 * (socket_group / socket_mode); roles then decide what each peer may do. */

@@ -173,6 +173,13 @@ struct ctl_risk_cfg {
 	struct ctl_account_cfg accounts[CTL_MAX_ACCOUNTS];
 };
 
+/* `reference:` - the exchange reference prices the matching engine is protected by. */
+struct ctl_reference_cfg {
+	/* Feed silence (no MoldUDP64 packet, heartbeats included) after which the
+	   reference table is stale, in ms; 0 = never for silence; default 2000 (restart). */
+	uint32_t stale_after_ms;
+};
+
 struct mgw_config {
 	char source[CTL_PATH_MAX];    /* file it was loaded from */
 	char instance[CTL_NAME_MAX];  /* [A-Za-z0-9_-]+, names /dev/shm/mgw.<instance>; default "mgw" */
@@ -185,6 +192,7 @@ struct mgw_config {
 	struct ctl_access_cfg access;
 	struct ctl_matching_cfg matching;
 	struct ctl_risk_cfg risk;
+	struct ctl_reference_cfg reference;
 	uint32_t match_lcore_set;     /* 1 if an lcore has role match (the order path exists) */
 };
 

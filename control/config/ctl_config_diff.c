@@ -222,6 +222,8 @@ void ctl_config_walk(const struct mgw_config *c, ctl_config_visit_fn fn, void *a
 		app(w.val, sizeof(w.val), "]");
 		emit(&w);
 	}
+
+	kv_u(&w, c->reference.stale_after_ms, "reference.stale_after_ms");
 }
 
 /* ---- classification ---------------------------------------------------------- */
@@ -392,6 +394,7 @@ int ctl_config_diff(const struct mgw_config *old_cfg, const struct mgw_config *n
 	SECTION("access", access);
 	SECTION("matching", matching);
 	SECTION("risk", risk);
+	SECTION("reference", reference);
 #undef SECTION
 	/* Fields after `risk` (added later): compare the tail of the struct.
 	   match_lcore_set follows from dataplane.lcores, which is listed. */
@@ -404,7 +407,7 @@ int ctl_config_diff(const struct mgw_config *old_cfg, const struct mgw_config *n
 			    strncmp(d->ch[i].key, "ports", 5) && strncmp(d->ch[i].key, "feed", 4) &&
 			    strncmp(d->ch[i].key, "book", 4) && strncmp(d->ch[i].key, "control", 7) &&
 			    strncmp(d->ch[i].key, "access", 6) && strncmp(d->ch[i].key, "matching", 8) &&
-			    strncmp(d->ch[i].key, "risk", 4))
+			    strncmp(d->ch[i].key, "risk", 4) && strncmp(d->ch[i].key, "reference", 9))
 				listed = 1;
 		if (!listed)
 			add_change(d, "(unlisted section)", "?", "?");

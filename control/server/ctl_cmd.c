@@ -105,6 +105,65 @@ static bool need_dataplane(struct ctl_server *srv, struct ctl_conn *c)
 
 /* ---- status ---------------------------------------------------------------- */
 
+/*
+ * The reference table's state, from the book lcore's counters (it decides,
+ * dp_ref_watch): only with a match lcore (no order path, no table).
+ */
+static void status_reference(struct ctl_server *srv, struct ctl_conn *c)
+{
+	const struct mgw_shm *s = &srv->dp.shm;
+	const struct mgw_shm_hdr *h = s->hdr;
+	struct ctl_buf *b = &c->out;
+	int book = -1, match = 0;
+	for (uint32_t i = 1; i < h->n_lcores && i < MGW_SHM_MAX_LCORES; i++) {
+		if (h->lcores[i].roles & CTL_ROLE_BOOK)
+			book = (int)i;
+		if (h->lcores[i].roles & CTL_ROLE_MATCH)
+			match = 1;
+	}
+	if (book < 0 || !match) {
+		if (c->json)
+			ctl_buf_printf(b, ",\"reference\":null");
+		else
+			ctl_buf_printf(b, "\nreference      none (no match lcore: no order path)\n");
+		return;
+	}
+	const uint64_t *blk = mgw_shm_block(s, (uint32_t)book);
+	uint64_t st = mgw_ctr_read(blk, MGW_CTR_REF_STATE);
+	uint64_t idle = mgw_ctr_read(blk, MGW_CTR_REF_FEED_IDLE_MS);
+	static const char *const names[] = {"valid", "gap", "end_of_session", "silent"};
+	const char *name = st < 4 ? names[st] : "unknown";
+	uint32_t after = srv->cfg.reference.stale_after_ms;
+	if (c->json) {
+		ctl_buf_printf(b, ",\"reference\":{\"state\":\"%s\",\"stale\":%s,\"reason\":", name,
+			       st ? "true" : "false");
+		if (st)
+			ctl_buf_printf(b, "\"%s\"", name);
+		else
+			ctl_buf_printf(b, "null");
+		ctl_buf_printf(b, ",\"feed_idle_ms\":%" PRIu64 ",\"stale_after_ms\":%u,\"transitions\":{"
+			       "\"valid\":%" PRIu64 ",\"gap\":%" PRIu64 ",\"end_of_session\":%" PRIu64
+			       ",\"silent\":%" PRIu64 "}}", idle, after, mgw_ctr_read(blk, MGW_CTR_REF_TO_VALID),
+			       mgw_ctr_read(blk, MGW_CTR_REF_TO_GAP), mgw_ctr_read(blk, MGW_CTR_REF_TO_ENDED),
+			       mgw_ctr_read(blk, MGW_CTR_REF_TO_SILENT));
+		return;
+	}
+	char lim[48];
+	if (after)
+		snprintf(lim, sizeof(lim), "stale after %u ms of silence", after);
+	else
+		snprintf(lim, sizeof(lim), "silence check off");
+	if (!st) {
+		ctl_buf_printf(b, "\nreference      valid (last feed packet %" PRIu64 " ms ago; %s)\n", idle, lim);
+		return;
+	}
+	const char *why = st == 1 ? "a MoldUDP64 sequence gap (no recovery yet: until restart)"
+			  : st == 2 ? "the MoldUDP64 session ended (until a new session sends)"
+				    : "the feed is silent (until packets come again)";
+	ctl_buf_printf(b, "\nreference      STALE: %s, %s; last feed packet %" PRIu64 " ms ago (%s); "
+		       "marketable orders are refused no_reference\n", name, why, idle, lim);
+}
+
 static void cmd_status(struct ctl_server *srv, struct ctl_conn *c)
 {
 	struct ctl_buf *b = &c->out;
@@ -248,9 +307,12 @@ static void cmd_status(struct ctl_server *srv, struct ctl_conn *c)
 		shown++;
 	}
 	if (c->json)
-		ctl_buf_printf(b, "]}}\n");
+		ctl_buf_printf(b, "]");
 	else if (!shown)
 		ctl_buf_printf(b, "(no feed packets seen yet)\n");
+	status_reference(srv, c);
+	if (c->json)
+		ctl_buf_printf(b, "}}\n");
 	reply(c, CTL_OK);
 }
 

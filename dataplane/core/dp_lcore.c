@@ -21,6 +21,24 @@
 atomic_int dp_stop;
 
 /*
+ * After a burst: is the feed over? 1 when every MoldUDP64 session seen has
+ * sent end of session (a session's `ended` is cleared only by a new session
+ * name, so late A/B copies of an ended session do not revive it; the next
+ * day's session does). The book lcore reads the gauge to mark references
+ * stale (dp_ref_watch). A handful of sessions at most: cheap per burst.
+ */
+static void publish_ended(struct dp_lcore_ctx *c)
+{
+	uint32_t n = c->feed.n_sessions, ended = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (c->feed.sessions[i].active)
+			ended += c->feed.sessions[i].ended ? 1u : 0u;
+		else
+			n--;
+	mgw_ctr_set(c->ctr, MGW_CTR_MOLD_SESSIONS_ENDED, n && ended == n);
+}
+
+/*
  * Rx stage. Backpressure instead of loss: a burst is only pulled from a
  * queue when the ring has room for every event it could produce, so the
  * ring never refuses an enqueue; when it lacks room the NIC queue holds the
@@ -70,23 +88,53 @@ static uint32_t rx_stage(struct dp_lcore_ctx *c)
 		mgw_ctr_add(c->ctr, MGW_CTR_RX_BYTES, bytes);
 		work += nb;
 	}
+	if (work)
+		publish_ended(c);
 	return work;
+}
+
+/*
+ * Is the reference table usable? The rx lcore's counters say whether the
+ * feed had a gap (sticky: no recovery yet), whether every session ended,
+ * and whether packets still come; dp_ref_watch_step decides (dp_ref.h).
+ * Each change is published to the table and counted by the state entered.
+ */
+static void watch_refs(struct dp_lcore_ctx *c, uint64_t now_tsc)
+{
+	if (!c->rx_ctr)
+		return;
+	int changed;
+	uint32_t st = dp_ref_watch_step(&c->ref_watch, mgw_ctr_read(c->rx_ctr, MGW_CTR_MOLD_PACKETS),
+					mgw_ctr_read(c->rx_ctr, MGW_CTR_MOLD_GAPS),
+					mgw_ctr_read(c->rx_ctr, MGW_CTR_MOLD_SESSIONS_ENDED) != 0, now_tsc,
+					&changed);
+	if (!changed)
+		return;
+	dp_ref_set_stale(c->ref, st);
+	static const enum mgw_ctr_id to[DP_REF_STALE__COUNT] = {
+		[DP_REF_VALID] = MGW_CTR_REF_TO_VALID,
+		[DP_REF_STALE_GAP] = MGW_CTR_REF_TO_GAP,
+		[DP_REF_STALE_ENDED] = MGW_CTR_REF_TO_ENDED,
+		[DP_REF_STALE_SILENT] = MGW_CTR_REF_TO_SILENT,
+	};
+	mgw_ctr_add(c->ctr, to[st], 1);
+	mgw_ctr_set(c->ctr, MGW_CTR_REF_STATE, st);
+	mgw_ctr_set(c->ctr, MGW_CTR_REF_STALE, st != DP_REF_VALID);
 }
 
 /*
  * Reference prices after a burst (only with a match lcore): the locates the
  * burst touched get their BBO and trading state republished (dp_ref.h skips
- * entries whose top did not change). The rx lcore's gap counter is read
+ * entries whose top did not change). The rx lcore's counters are read
  * here, after the dequeue: rx counts a gap before it enqueues the events
  * that follow it, so the table is marked stale before any of those events
- * can move a reference.
+ * can move a reference. Silence and end of session are also checked on the
+ * periodic tick (no events come then).
  */
-static void publish_refs(struct dp_lcore_ctx *c, unsigned int n)
+static void publish_refs(struct dp_lcore_ctx *c, unsigned int n, uint64_t now_tsc)
 {
-	if (c->rx_ctr && mgw_ctr_read(c->rx_ctr, MGW_CTR_MOLD_GAPS) != 0 &&
-	    !atomic_load_explicit(&c->ref->stale, memory_order_relaxed))
-		dp_ref_set_stale(c->ref, 1); /* no gap recovery yet: stale until restart */
-	uint32_t last = UINT32_MAX;
+	watch_refs(c, now_tsc);
+	uint32_t last = UINT32_MAX, published = 0;
 	for (unsigned int i = 0; i < n; i++) {
 		uint16_t loc = c->book_evs[i].locate;
 		if (loc == last)
@@ -96,12 +144,15 @@ static void publish_refs(struct dp_lcore_ctx *c, unsigned int n)
 		struct dp_book_level bid, ask;
 		if (dp_book_symbol(c->book, loc, &info) != 0 || dp_book_bbo(c->book, loc, &bid, &ask) != 0)
 			continue;
-		dp_ref_publish(c->ref, loc, bid.qty ? bid.price : 0, ask.qty ? ask.price : 0,
-			       info.trading_state == 'T', info.stock);
+		published += (uint32_t)dp_ref_publish(c->ref, loc, bid.qty ? bid.price : 0,
+						       ask.qty ? ask.price : 0, info.trading_state == 'T',
+						       info.stock);
 	}
+	if (published)
+		mgw_ctr_add(c->ctr, MGW_CTR_REF_PUBLISHED, published);
 }
 
-static uint32_t book_stage(struct dp_lcore_ctx *c)
+static uint32_t book_stage(struct dp_lcore_ctx *c, uint64_t now_tsc)
 {
 	unsigned int n = rte_ring_dequeue_burst_elem(c->ring, c->book_evs, sizeof(struct dp_book_ev),
 						     DP_BOOK_BURST, NULL);
@@ -123,7 +174,7 @@ static uint32_t book_stage(struct dp_lcore_ctx *c)
 		dp_book_apply(c->book, &c->book_evs[i]);
 	mgw_ctr_add(c->ctr, MGW_CTR_RING_DEQUEUED, n);
 	if (c->ref)
-		publish_refs(c, n);
+		publish_refs(c, n, now_tsc);
 	return n;
 }
 
@@ -214,15 +265,18 @@ void dp_book_publish(struct dp_lcore_ctx *c)
 _Static_assert(MGW_CTR_BOOK_TRADING_STATE - MGW_CTR_BOOK_ADD == DP_BEV_TRADING_STATE - DP_BEV_ADD,
 	       "book event counters follow dp_book_ev_kind");
 
-static void periodic(struct dp_lcore_ctx *c)
+static void periodic(struct dp_lcore_ctx *c, uint64_t now_tsc)
 {
 	if (c->roles & CTL_ROLE_RX)
 		dp_feed_publish_sessions(&c->feed, mgw_shm_sessions(c->shm));
 	if (c->roles & CTL_ROLE_BOOK) {
 		dp_book_publish(c);
-		if (c->ref)
-			mgw_ctr_set(c->ctr, MGW_CTR_REF_STALE,
-				    atomic_load_explicit(&c->ref->stale, memory_order_relaxed));
+		if (c->ref) {
+			watch_refs(c, now_tsc); /* silence and end of session come with no events */
+			uint64_t idle = now_tsc - c->ref_watch.last_pkt_tsc;
+			mgw_ctr_set(c->ctr, MGW_CTR_REF_FEED_IDLE_MS,
+				    (uint64_t)((unsigned __int128)idle * 1000u / c->tsc_hz));
+		}
 		dp_cmd_poll(c);
 	}
 	if (c->ms) {
@@ -248,7 +302,7 @@ int dp_lcore_loop(void *arg)
 		if (c->roles & CTL_ROLE_RX)
 			work += rx_stage(c);
 		if (c->roles & CTL_ROLE_BOOK)
-			work += book_stage(c);
+			work += book_stage(c, now);
 		if (c->ms)
 			work += match_stage(c, now);
 		mgw_ctr_add(c->ctr, MGW_CTR_LOOP_PASSES, 1);
@@ -256,14 +310,14 @@ int dp_lcore_loop(void *arg)
 			mgw_ctr_add(c->ctr, MGW_CTR_LOOP_BUSY, 1);
 		prev_work = work;
 		if (now >= next) {
-			periodic(c);
+			periodic(c, now);
 			next = now + c->tsc_period;
 		}
 	}
 	/* Drain what rx already handed over, so the final books are complete. */
 	if (c->roles & CTL_ROLE_BOOK)
-		while (book_stage(c))
+		while (book_stage(c, rte_rdtsc()))
 			;
-	periodic(c);
+	periodic(c, rte_rdtsc());
 	return 0;
 }

@@ -68,7 +68,10 @@ struct dp_lcore_ctx {
 	uint64_t epoch_deadline;  /* TSC: retract and refuse if rx has not acked by then */
 	/* reference prices: the book lcore publishes them (NULL without a match lcore) */
 	struct dp_ref_table *ref;
-	const uint64_t *rx_ctr;   /* the rx lcore's counters: its gap count makes references stale */
+	/* the rx lcore's counters: its gap count, session-ended gauge and packet
+	   count decide whether references are stale (dp_ref_watch, dp_ref.h) */
+	const uint64_t *rx_ctr;
+	struct dp_ref_watch ref_watch;
 	struct dp_book_ev book_evs[DP_BOOK_BURST];
 
 	/* match role */

@@ -434,6 +434,7 @@ static int setup(struct dp_app *app)
 		c->shm = &app->shm;
 		c->ring = app->ring;
 		c->tsc_period = period;
+		c->tsc_hz = rte_get_tsc_hz();
 		if (c->roles & CTL_ROLE_RX) {
 			dp_feed_init(&c->feed, &cfg->feed, c->ctr);
 			c->ev_per_frame = dp_feed_max_events(app->frame_room);
@@ -459,15 +460,19 @@ static int setup(struct dp_app *app)
 			c->report_ring = mgw_shm_report_ring(&app->shm);
 			c->report_size = app->shm.hdr->report_ring_size;
 			c->report_hiwat = app->shm.hdr->report_hiwat;
-			c->tsc_hz = rte_get_tsc_hz();
 			if (load_accounts(app, c) != 0)
 				return -1;
 		}
 	}
-	/* The book lcore reads the rx lcore's gap counter to mark references stale. */
+	/* The book lcore reads the rx lcore's counters (gaps, sessions ended,
+	   packets) to mark references stale; the silence clock starts now. */
 	for (uint32_t i = 0; i < d->n_lcores; i++)
-		if (app->ctx[i]->ref)
+		if (app->ctx[i]->ref) {
 			app->ctx[i]->rx_ctr = app->ctx[rx_i]->ctr;
+			uint64_t after = (uint64_t)((unsigned __int128)cfg->reference.stale_after_ms *
+						    rte_get_tsc_hz() / 1000u);
+			dp_ref_watch_init(&app->ctx[i]->ref_watch, rte_rdtsc(), after);
+		}
 	/* Config epochs are served on the book lcore but change the rx lcore's
 	   filter (the hand-over protocol is in dp_feed.h). */
 	for (uint32_t i = 0; i < d->n_lcores; i++)

@@ -5,9 +5,10 @@
  * The book lcore is the only writer. After it applies a burst of feed
  * events it republishes the entries of the locates the burst touched
  * (best bid, best ask, whether the symbol's trading state is 'T'), and
- * on its periodic tick it raises the table-wide `stale` flag when the feed
- * has an unrecovered sequence gap (docs/ARCHITECTURE.md, "Reference
- * prices"). The match lcore reads one entry per order.
+ * it keeps the table-wide `stale` word: the reason the whole table may not
+ * be used (dp_ref_stale_decide below: an unrecovered sequence gap, the
+ * MoldUDP64 session ended, or the feed silent too long; docs/MATCHING.md,
+ * "Reference prices"). The match lcore reads one entry per order.
  *
  * Each entry is a seqlock: the writer makes `seq` odd, writes the fields,
  * then makes it even again (release); a reader retries while `seq` is odd
@@ -44,11 +45,25 @@ _Static_assert(sizeof(struct dp_ref_entry) == 32, "two entries per cache line");
 #define DP_REF_F_TRADING 0x1u /* the symbol's trading state is 'T' */
 #define DP_REF_F_NAMED 0x2u   /* stock is set */
 
+/*
+ * Why the whole table is stale (the `stale` word; 0 = usable). The order is
+ * the precedence when several hold: a gap is sticky (no recovery yet, so
+ * until restart), an ended session and a silent feed clear when packets
+ * come again.
+ */
+enum dp_ref_stale_reason {
+	DP_REF_VALID = 0,
+	DP_REF_STALE_GAP = 1,    /* a MoldUDP64 sequence gap was seen (until restart) */
+	DP_REF_STALE_ENDED = 2,  /* every MoldUDP64 session seen has sent end of session */
+	DP_REF_STALE_SILENT = 3, /* no MoldUDP64 packet (heartbeats count) for stale_after */
+	DP_REF_STALE__COUNT
+};
+
 struct dp_ref_table {
 	uint32_t n;                   /* entries: locates 0..n-1 */
 	uint32_t pad;
-	/* 1 once the feed had a sequence gap that is not recovered: every
-	   reference is stale. Written by the book lcore only. */
+	/* enum dp_ref_stale_reason: non-zero makes every reference invalid.
+	   Written by the book lcore only. */
 	_Alignas(64) _Atomic uint32_t stale;
 	_Alignas(64) struct dp_ref_entry e[]; /* n entries */
 };
@@ -59,12 +74,13 @@ static inline size_t dp_ref_table_size(uint32_t n)
 }
 
 /* Writer (book lcore): publish one locate's reference. stock: the name,
-   NUL-terminated or 8 characters, NULL or "" if not known yet. */
-static inline void dp_ref_publish(struct dp_ref_table *t, uint16_t locate, uint32_t bid, uint32_t ask,
+   NUL-terminated or 8 characters, NULL or "" if not known yet. Returns 1 if
+   the entry was rewritten, 0 if nothing changed (or no such locate). */
+static inline int dp_ref_publish(struct dp_ref_table *t, uint16_t locate, uint32_t bid, uint32_t ask,
 				  int trading, const char *stock)
 {
 	if (locate >= t->n)
-		return;
+		return 0;
 	struct dp_ref_entry *e = &t->e[locate];
 	uint32_t s = atomic_load_explicit(&e->seq, memory_order_relaxed);
 	uint32_t f = atomic_load_explicit(&e->flags, memory_order_relaxed);
@@ -74,7 +90,7 @@ static inline void dp_ref_publish(struct dp_ref_table *t, uint16_t locate, uint3
 	if (atomic_load_explicit(&e->bid, memory_order_relaxed) == bid &&
 	    atomic_load_explicit(&e->ask, memory_order_relaxed) == ask && nf == f &&
 	    (f & DP_REF_F_NAMED || !stock || !stock[0]))
-		return;
+		return 0;
 	atomic_store_explicit(&e->seq, s + 1, memory_order_relaxed);
 	/* The odd seq must be visible before any field changes. */
 	atomic_thread_fence(memory_order_release);
@@ -92,12 +108,81 @@ static inline void dp_ref_publish(struct dp_ref_table *t, uint16_t locate, uint3
 	/* release: a reader that sees DP_REF_F_NAMED (acquire) also sees stock */
 	atomic_store_explicit(&e->flags, nf, memory_order_release);
 	atomic_store_explicit(&e->seq, s + 2, memory_order_release);
+	return 1;
 }
 
-/* Writer: the feed has (1) or no longer has (0) an unrecovered gap. */
-static inline void dp_ref_set_stale(struct dp_ref_table *t, int stale)
+/* Writer: the table is stale for `reason` (enum dp_ref_stale_reason), 0 = usable again. */
+static inline void dp_ref_set_stale(struct dp_ref_table *t, uint32_t reason)
 {
-	atomic_store_explicit(&t->stale, stale ? 1u : 0u, memory_order_release);
+	atomic_store_explicit(&t->stale, reason, memory_order_release);
+}
+
+/*
+ * The staleness rule as a pure function (unit-tested alone):
+ *   gaps          the rx lcore's MoldUDP64 gap count (never decreases);
+ *   ended         1 while every session seen has sent end of session;
+ *   last_pkt_tsc  TSC when the feed's packet count last moved (or start);
+ *   now_tsc       now (same clock, >= last_pkt_tsc normally);
+ *   after_tsc     silence threshold in TSC cycles, 0 = silence never counts.
+ * Returns the enum dp_ref_stale_reason that holds, by precedence.
+ */
+static inline uint32_t dp_ref_stale_decide(uint64_t gaps, int ended, uint64_t last_pkt_tsc,
+					   uint64_t now_tsc, uint64_t after_tsc)
+{
+	if (gaps)
+		return DP_REF_STALE_GAP;
+	if (ended)
+		return DP_REF_STALE_ENDED;
+	if (after_tsc && now_tsc > last_pkt_tsc && now_tsc - last_pkt_tsc > after_tsc)
+		return DP_REF_STALE_SILENT;
+	return DP_REF_VALID;
+}
+
+/*
+ * The book lcore's watch over the feed (private to it): it sees the rx
+ * lcore's packet count move and remembers when, then decides. One call per
+ * periodic tick and per dequeued burst; returns the reason now in force,
+ * and *changed = 1 when it differs from the previous call's (the caller
+ * publishes it with dp_ref_set_stale and counts the transition).
+ */
+struct dp_ref_watch {
+	uint64_t pkts;         /* rx's MoldUDP64 packet count last seen */
+	uint64_t last_pkt_tsc; /* when it last moved (start time before any) */
+	uint64_t after_tsc;    /* silence threshold, 0 = off */
+	uint32_t state;        /* enum dp_ref_stale_reason in force */
+};
+
+static inline void dp_ref_watch_init(struct dp_ref_watch *w, uint64_t now_tsc, uint64_t after_tsc)
+{
+	w->pkts = 0;
+	w->last_pkt_tsc = now_tsc;
+	w->after_tsc = after_tsc;
+	w->state = DP_REF_VALID;
+}
+
+static inline uint32_t dp_ref_watch_step(struct dp_ref_watch *w, uint64_t pkts, uint64_t gaps, int ended,
+					 uint64_t now_tsc, int *changed)
+{
+	if (pkts != w->pkts) {
+		w->pkts = pkts;
+		w->last_pkt_tsc = now_tsc;
+	}
+	uint32_t s = dp_ref_stale_decide(gaps, ended, w->last_pkt_tsc, now_tsc, w->after_tsc);
+	*changed = s != w->state;
+	w->state = s;
+	return s;
+}
+
+/* "valid", "gap", "end_of_session", "silent" (also the counter label). */
+static inline const char *dp_ref_stale_name(uint32_t reason)
+{
+	switch (reason) {
+	case DP_REF_VALID: return "valid";
+	case DP_REF_STALE_GAP: return "gap";
+	case DP_REF_STALE_ENDED: return "end_of_session";
+	case DP_REF_STALE_SILENT: return "silent";
+	default: return "?";
+	}
 }
 
 /*

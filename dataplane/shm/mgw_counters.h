@@ -44,6 +44,8 @@
 	X(MOLD_PACKETS, C, "mgw_mold_packets_total", "", "MoldUDP64 datagrams accepted")         \
 	X(MOLD_HEARTBEATS, C, "mgw_mold_heartbeats_total", "", "MoldUDP64 heartbeats")           \
 	X(MOLD_END_OF_SESSION, C, "mgw_mold_end_of_session_total", "", "MoldUDP64 end-of-session packets") \
+	X(MOLD_SESSIONS_ENDED, G, "mgw_mold_sessions_ended", "",                                 \
+	  "1 while every MoldUDP64 session seen has sent end of session (references stale)")    \
 	X(MOLD_DROP_SHORT, C, "mgw_mold_dropped_total", "reason=\"short\"", "MoldUDP64 datagrams or blocks dropped, by reason") \
 	X(MOLD_DROP_TRUNCATED, C, "mgw_mold_dropped_total", "reason=\"truncated\"", "MoldUDP64 datagrams or blocks dropped, by reason") \
 	X(MOLD_DROP_TRAILING, C, "mgw_mold_dropped_total", "reason=\"trailing\"", "MoldUDP64 datagrams or blocks dropped, by reason") \
@@ -151,7 +153,13 @@
 	X(MATCH_PAUSES, C, "mgw_match_pauses_total", "", "Messages whose reports came in several chunks (dp_match_resume)") \
 	X(MATCH_LIVE_ORDERS, G, "mgw_match_live_orders", "", "Client orders resting in the matching engine") \
 	X(MATCH_REPORT_RING_USED, G, "mgw_match_report_ring_used", "", "Report ring slots in use (not yet consumed)") \
-	X(REF_STALE, G, "mgw_reference_stale", "", "1 while reference prices are stale (unrecovered feed gap): marketable orders are refused") \
+	X(REF_STALE, G, "mgw_reference_stale", "", "1 while reference prices are stale (feed gap, session ended or feed silent): marketable orders are refused") \
+	X(REF_STATE, G, "mgw_reference_state", "", "Why references are stale: 0 valid, 1 gap, 2 end_of_session, 3 silent") \
+	X(REF_TO_VALID, C, "mgw_reference_transitions_total", "state=\"valid\"", "Reference table state changes, by the state entered") \
+	X(REF_TO_GAP, C, "mgw_reference_transitions_total", "state=\"gap\"", "Reference table state changes, by the state entered") \
+	X(REF_TO_ENDED, C, "mgw_reference_transitions_total", "state=\"end_of_session\"", "Reference table state changes, by the state entered") \
+	X(REF_TO_SILENT, C, "mgw_reference_transitions_total", "state=\"silent\"", "Reference table state changes, by the state entered") \
+	X(REF_FEED_IDLE_MS, G, "mgw_reference_feed_idle_ms", "", "Milliseconds since the book lcore last saw a MoldUDP64 packet (heartbeats count), 0.1 ms resolution") \
 	X(REF_PUBLISHED, C, "mgw_reference_updates_total", "", "Reference price table entries rewritten by the book lcore") \
 	/* commands */                                                                         \
 	X(CMD_DONE, C, "mgw_commands_total", "result=\"ok\"", "Commands from control, by result") \

@@ -61,8 +61,10 @@ struct rte_ring;
 #define MGW_SHM_MAGIC 0x31304d4853574d47ull /* "GMWSHM01" little endian */
 /* 2: command slot gained the config epoch request/response; header gained config_epoch.
    3: order and report rings, a second command ring for the match lcore, risk/kill/
-      match-book/positions commands (header fields added after config_epoch). */
-#define MGW_SHM_ABI_VERSION 3u
+      match-book/positions commands (header fields added after config_epoch).
+   4: counters added inside the list (mgw_mold_sessions_ended, mgw_reference_state,
+      mgw_reference_transitions_total, mgw_reference_feed_idle_ms): counter ids moved. */
+#define MGW_SHM_ABI_VERSION 4u
 #define MGW_SHM_MAX_LCORES 65 /* main + 64 configured */
 #define MGW_SHM_MAX_SESSIONS 8
 #define MGW_SHM_MAX_PORTS 8

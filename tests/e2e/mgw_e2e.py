@@ -98,3 +98,32 @@ def status(b, sock):
     if r.returncode != 0:
         return None
     return json.loads(r.stdout)
+
+
+def strip_end_of_session(pcap):
+    """Rewrite an mgw-itchgen pcap without its MoldUDP64 end-of-session packet.
+
+    The dataplane marks reference prices stale once every session has ended
+    (and an ended session stays ended), so a capture replayed forever
+    (net_pcap infinite_rx=1) that an order test trades against must not end
+    its session. Frames are Ethernet/IPv4/UDP without VLAN tags, as
+    mgw-itchgen writes them. Returns the number of frames removed."""
+    import struct
+    with open(pcap, "rb") as f:
+        data = f.read()
+    out, pos, removed = [data[:24]], 24, 0
+    while pos + 16 <= len(data):
+        incl = struct.unpack_from("<I", data, pos + 8)[0]
+        rec = data[pos:pos + 16 + incl]
+        frame = rec[16:]
+        pos += 16 + incl
+        if len(frame) >= 34 and frame[12:14] == b"\x08\x00" and frame[23] == 17:
+            ihl = (frame[14] & 15) * 4
+            mold = frame[14 + ihl + 8:]
+            if len(mold) >= 20 and mold[18:20] == b"\xff\xff":
+                removed += 1
+                continue
+        out.append(rec)
+    with open(pcap, "wb") as f:
+        f.write(b"".join(out))
+    return removed

@@ -34,7 +34,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mgw_e2e import SKIP, Failure, Procs, binaries, counters, ctr, fail, log, mgwctl  # noqa: E402
+from mgw_e2e import (SKIP, Failure, Procs, binaries, counters, ctr, fail, log, mgwctl,  # noqa: E402
+                     status, strip_end_of_session)
 
 PORT = 26477
 REPORT_RING = 1024               # headroom 256 (mgw_report_headroom), high-water 767
@@ -126,6 +127,9 @@ def main():
         pcap = tmp + "/feed.pcap"
         subprocess.run([b["itchgen"], "--messages", "20000", "--symbols", "20", "--seed", "11",
                         "--pcap", pcap, "--port", str(PORT)], check=True, capture_output=True)
+        # Replayed forever: without its end of session, or the references go stale
+        # (session ended) after the first pass (docs/MATCHING.md, "Reference prices").
+        expect(strip_end_of_session(pcap) == 1, "one end-of-session frame in the capture")
         inst = "or%d" % os.getpid()
         sock = tmp + "/ctl.sock"
         cfg = tmp + "/mgw.yaml"
@@ -153,6 +157,8 @@ def main():
                 fail("feed not replayed twice within 60 s")
             time.sleep(0.3)
 
+        ref = status(b, sock)["dataplane"]["reference"]
+        expect(ref["state"] == "valid" and not ref["stale"], "reference under a flowing feed: %s" % ref)
         top = json.loads(mgwctl(b, sock, "top", "1", "--json").stdout)["symbols"][0]
         sym, loc = top["symbol"].strip(), top["locate"]
         book = json.loads(mgwctl(b, sock, "book", sym, "--json").stdout)
