@@ -155,6 +155,7 @@ struct pend {
 	uint32_t cursor;      /* PEND_MASS: next pool index to look at */
 	uint32_t key;         /* PEND_MASS: account / session / symbol */
 	uint8_t scope;
+	uint8_t reason;       /* PEND_MASS: reason of its CANCELLED reports */
 };
 
 struct dp_match {
@@ -1125,7 +1126,7 @@ static bool run_mass(struct dp_match *m)
 			m->pend.cursor = i;
 			return false;
 		}
-		cancel_resting(m, i, DP_RJ_NONE);
+		cancel_resting(m, i, m->pend.reason);
 	}
 	m->pend.kind = PEND_NONE;
 	return true;
@@ -1157,6 +1158,7 @@ static void on_mass(struct dp_match *m, const struct dp_order_msg *msg)
 	}
 	m->pend.scope = msg->mass;
 	m->pend.key = key;
+	m->pend.reason = (msg->flags & DP_ORD_F_KILL) ? DP_RJ_KILL_SWITCH : DP_RJ_NONE;
 	m->pend.cursor = 0;
 	run_mass(m);
 }

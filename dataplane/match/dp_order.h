@@ -31,6 +31,12 @@ enum dp_tif { DP_TIF_DAY = 1, DP_TIF_IOC = 2, DP_TIF_FOK = 3 };
 enum dp_mass_scope { DP_MASS_ACCOUNT = 1, DP_MASS_SESSION = 2, DP_MASS_SYMBOL = 3, DP_MASS_ALL = 4 };
 
 #define DP_ORD_F_POST_ONLY 0x01 /* reject if it would take liquidity on arrival */
+/*
+ * MASS_CANCEL made by a kill switch (dp_risk_kill sets it): its CANCELLED
+ * reports carry DP_RJ_KILL_SWITCH instead of DP_RJ_NONE, so a client and
+ * the audit see why. Internal: order entry must not pass it from clients.
+ */
+#define DP_ORD_F_KILL 0x02
 
 /* One client request: 64 bytes. */
 struct dp_order_msg {

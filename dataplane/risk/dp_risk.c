@@ -938,6 +938,7 @@ int dp_risk_kill(struct dp_risk *r, enum dp_risk_level level, uint32_t key, bool
 	if (cancel) {
 		memset(cancel, 0, sizeof(*cancel));
 		cancel->kind = DP_ORD_MASS_CANCEL;
+		cancel->flags = DP_ORD_F_KILL; /* its CANCELLED reports say "kill switch" */
 		cancel->mass = scope;
 		if (level == DP_RISK_ACCOUNT)
 			cancel->account = key;

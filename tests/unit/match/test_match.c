@@ -461,6 +461,7 @@ START_TEST(mass_cancel_scopes)
 	ck_assert_uint_eq(mass(DP_MASS_ACCOUNT, 1, 0, 0), 18);
 	for (uint32_t i = 0; i < nrep; i++) {
 		ck_assert_uint_eq(rep[i].kind, DP_EXEC_CANCELLED);
+		ck_assert_uint_eq(rep[i].reason, DP_RJ_NONE); /* a client's mass cancel */
 		ck_assert_uint_eq(rep[i].account, 1);
 	}
 	ck_assert_uint_eq(mass(DP_MASS_SESSION, 0, 2, 0), 6);
@@ -478,6 +479,46 @@ START_TEST(mass_cancel_scopes)
 	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_BAD_TYPE, 999, 0, 0);
 	ck_assert_uint_eq(mass(DP_MASS_SYMBOL, 0, 0, 16), 1);
 	expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_SYMBOL, 999, 0, 0);
+}
+END_TEST
+
+/*
+ * The mass cancel a kill switch makes (dp_risk_kill sets DP_ORD_F_KILL)
+ * gives CANCELLED reports with reason DP_RJ_KILL_SWITCH, also when it
+ * pauses and resumes; the same scope without the flag gives NONE.
+ */
+START_TEST(kill_switch_cancels)
+{
+	for (uint64_t i = 0; i < 12; i++)
+		lim(1 + i, i < 8 ? 1 : 2, 'S', 100 + (uint32_t)(i % 3), 1);
+	struct dp_order_msg m = { .kind = DP_ORD_MASS_CANCEL, .flags = DP_ORD_F_KILL,
+				  .mass = DP_MASS_ACCOUNT, .account = 1 };
+	struct dp_exec_report all[64];
+	uint32_t n = dp_match_process(me, &m, NULL, all, DP_MATCH_MIN_CAP);
+	ck_assert(dp_match_pending(me)); /* 8 cancels do not fit in 4 slots */
+	while (dp_match_pending(me))
+		n += dp_match_resume(me, all + n, DP_MATCH_MIN_CAP);
+	ck_assert_uint_eq(n, 8);
+	for (uint32_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(all[i].kind, DP_EXEC_CANCELLED);
+		ck_assert_uint_eq(all[i].reason, DP_RJ_KILL_SWITCH);
+		ck_assert_uint_eq(all[i].account, 1);
+		ck_assert_uint_eq(all[i].leaves_qty, 0);
+	}
+	ck_assert_str_eq(dp_match_reason_text(DP_RJ_KILL_SWITCH), "kill switch");
+	ck_assert_int_eq(dp_match_check(me), 0);
+	/* a later mass cancel without the flag is a client's: reason NONE */
+	lim(100, 1, 'S', 100, 1);
+	ck_assert_uint_eq(mass(DP_MASS_ALL, 0, 0, 0), 5);
+	for (uint32_t i = 0; i < nrep; i++)
+		ck_assert_uint_eq(rep[i].reason, DP_RJ_NONE);
+	/* and a kill of everything after it still says why */
+	lim(101, 3, 'B', 90, 1);
+	m = (struct dp_order_msg){ .kind = DP_ORD_MASS_CANCEL, .flags = DP_ORD_F_KILL,
+				   .mass = DP_MASS_ALL };
+	ck_assert_uint_eq(send(&m, NULL), 1);
+	expect(0, DP_EXEC_CANCELLED, DP_RJ_KILL_SWITCH, 101, 0, 0);
+	ck_assert_uint_eq(dp_match_live_orders(me), 0);
 }
 END_TEST
 
@@ -724,6 +765,7 @@ int main(void)
 	tcase_add_test(tc, invalid_messages);
 	tcase_add_test(tc, pools_full);
 	tcase_add_test(tc, pause_and_resume);
+	tcase_add_test(tc, kill_switch_cancels);
 	tcase_add_test(tc, create_and_allocator);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

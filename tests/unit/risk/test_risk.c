@@ -574,6 +574,8 @@ static void kill_case(enum dp_risk_level lvl, uint32_t key, uint8_t scope)
 	ck_assert_int_eq(dp_risk_kill(rk, lvl, key, true, &mc), 1);
 	ck_assert_int_eq(mc.kind, DP_ORD_MASS_CANCEL);
 	ck_assert_int_eq(mc.mass, scope);
+	/* marked as the kill switch's: the matcher's CANCELLED reports say so */
+	ck_assert_uint_eq(mc.flags, DP_ORD_F_KILL);
 	if (lvl == DP_RISK_ACCOUNT)
 		ck_assert_uint_eq(mc.account, key);
 	if (lvl == DP_RISK_SESSION)
