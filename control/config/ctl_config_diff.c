@@ -104,6 +104,38 @@ static void kv_b(struct walker *w, int b, const char *fmt, ...)
 	emit(w);
 }
 
+/* The keys of one risk account, named with list index i. */
+static void walk_account(struct walker *w, const struct ctl_account_cfg *a, uint32_t i)
+{
+	kv_u(w, a->id, "risk.accounts[%u].id", i);
+	/* an absent limit is "off": shown as null so a change to or from it is seen */
+	static const struct { uint32_t bit; const char *name; } lim[] = {
+		{CTL_RISK_MAX_QTY, "max_order_qty"}, {CTL_RISK_MAX_NOTIONAL, "max_order_notional"},
+		{CTL_RISK_COLLAR, "collar_bps"}, {CTL_RISK_CREDIT, "credit_limit"},
+		{CTL_RISK_MAX_POSITION, "max_position"},
+	};
+	const uint64_t vals[] = {a->max_order_qty, a->max_order_notional, a->collar_bps,
+				 a->credit_limit, a->max_position};
+	for (size_t k = 0; k < sizeof(lim) / sizeof(lim[0]); k++) {
+		snprintf(w->key, sizeof(w->key), "risk.accounts[%u].%s", i, lim[k].name);
+		if (a->enabled & lim[k].bit)
+			snprintf(w->val, sizeof(w->val), "%llu", (unsigned long long)vals[k]);
+		else
+			snprintf(w->val, sizeof(w->val), "null");
+		emit(w);
+	}
+	kv_s(w, ctl_stp_name(a->stp), "risk.accounts[%u].stp", i);
+	snprintf(w->key, sizeof(w->key), "risk.accounts[%u].restricted", i);
+	snprintf(w->val, sizeof(w->val), "[");
+	for (uint32_t k = 0; k < a->n_restricted && k < CTL_MAX_RESTRICTED; k++) {
+		if (k)
+			app(w->val, sizeof(w->val), ", ");
+		str_val(w->val, sizeof(w->val), a->restricted[k]);
+	}
+	app(w->val, sizeof(w->val), "]");
+	emit(w);
+}
+
 void ctl_config_walk(const struct mgw_config *c, ctl_config_visit_fn fn, void *arg)
 {
 	struct walker w = {.fn = fn, .arg = arg};
@@ -192,36 +224,8 @@ void ctl_config_walk(const struct mgw_config *c, ctl_config_visit_fn fn, void *a
 	kv_u(&w, m->report_ring_size, "matching.report_ring_size");
 
 	kv_u(&w, c->risk.default_throttle, "risk.default_throttle");
-	for (uint32_t i = 0; i < c->risk.n_accounts && i < CTL_MAX_ACCOUNTS; i++) {
-		const struct ctl_account_cfg *a = &c->risk.accounts[i];
-		kv_u(&w, a->id, "risk.accounts[%u].id", i);
-		/* an absent limit is "off": shown as null so a change to or from it is seen */
-		static const struct { uint32_t bit; const char *name; } lim[] = {
-			{CTL_RISK_MAX_QTY, "max_order_qty"}, {CTL_RISK_MAX_NOTIONAL, "max_order_notional"},
-			{CTL_RISK_COLLAR, "collar_bps"}, {CTL_RISK_CREDIT, "credit_limit"},
-			{CTL_RISK_MAX_POSITION, "max_position"},
-		};
-		const uint64_t vals[] = {a->max_order_qty, a->max_order_notional, a->collar_bps,
-					 a->credit_limit, a->max_position};
-		for (size_t k = 0; k < sizeof(lim) / sizeof(lim[0]); k++) {
-			snprintf(w.key, sizeof(w.key), "risk.accounts[%u].%s", i, lim[k].name);
-			if (a->enabled & lim[k].bit)
-				snprintf(w.val, sizeof(w.val), "%llu", (unsigned long long)vals[k]);
-			else
-				snprintf(w.val, sizeof(w.val), "null");
-			emit(&w);
-		}
-		kv_s(&w, ctl_stp_name(a->stp), "risk.accounts[%u].stp", i);
-		snprintf(w.key, sizeof(w.key), "risk.accounts[%u].restricted", i);
-		snprintf(w.val, sizeof(w.val), "[");
-		for (uint32_t k = 0; k < a->n_restricted && k < CTL_MAX_RESTRICTED; k++) {
-			if (k)
-				app(w.val, sizeof(w.val), ", ");
-			str_val(w.val, sizeof(w.val), a->restricted[k]);
-		}
-		app(w.val, sizeof(w.val), "]");
-		emit(&w);
-	}
+	for (uint32_t i = 0; i < c->risk.n_accounts && i < CTL_MAX_ACCOUNTS; i++)
+		walk_account(&w, &c->risk.accounts[i], i);
 
 	kv_u(&w, c->reference.stale_after_ms, "reference.stale_after_ms");
 }
@@ -229,13 +233,16 @@ void ctl_config_walk(const struct mgw_config *c, ctl_config_visit_fn fn, void *a
 /* ---- classification ---------------------------------------------------------- */
 
 /*
- * The live keys; everything else needs a restart. Only the rx filter is
- * live today: it is the one dataplane setting that does not size memory or
- * set up hardware, and the rx lcore can switch it between bursts
- * (dp_feed.h). Control-side keys join this table as they become live.
- * Risk limits change live through `mgwctl risk set` (the match lcore's
- * command ring); a config reload does not send them yet, so in the file
- * they are restart keys (docs/CONFIG.md), never silently ignored.
+ * The live keys; everything else needs a restart. The rx filter is live:
+ * it is the one dataplane setting that does not size memory or set up
+ * hardware, and the rx lcore can switch it between bursts (dp_feed.h).
+ * Every key of an account (limits, STP mode, restricted symbols) is live:
+ * a reload sends them as the `risk set` commands of the match lcore's
+ * command ring (ctl_config_risk_plan). An account that goes away from the
+ * file is a restart change (ctl_config_diff): risk cannot forget an account
+ * live. risk.default_throttle sizes nothing, but no command changes it on
+ * the match lcore, so it stays restart. Control-side keys join this table
+ * as they become live.
  */
 static const struct {
 	const char *key;
@@ -245,15 +252,17 @@ static const struct {
 	{"feed.groups", CTL_CFG_SIDE_DATAPLANE},
 	/* mgw-control looks the caller's role up on every command */
 	{"access.", CTL_CFG_SIDE_CONTROL},
+	{"risk.accounts[", CTL_CFG_SIDE_RISK},
 };
 
 enum ctl_cfg_apply ctl_config_key_apply(const char *key, uint32_t *side)
 {
 	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++) {
-		/* an entry ending in '.' covers a whole section */
+		/* an entry ending in '.' or '[' covers a whole section or list */
 		size_t n = strlen(live_keys[i].key);
-		int match = live_keys[i].key[n - 1] == '.' ? strncmp(key, live_keys[i].key, n) == 0
-							  : strcmp(key, live_keys[i].key) == 0;
+		char last = live_keys[i].key[n - 1];
+		int match = last == '.' || last == '[' ? strncmp(key, live_keys[i].key, n) == 0
+						      : strcmp(key, live_keys[i].key) == 0;
 		if (match) {
 			if (side)
 				*side = live_keys[i].side;
@@ -303,10 +312,9 @@ static void collect(void *arg, const char *key, const char *value)
 	l->n++;
 }
 
-static void add_change(struct ctl_config_diff *d, const char *key, const char *ov, const char *nv)
+static void add_change_as(struct ctl_config_diff *d, const char *key, const char *ov, const char *nv,
+			  enum ctl_cfg_apply a, uint32_t side)
 {
-	uint32_t side = 0;
-	enum ctl_cfg_apply a = ctl_config_key_apply(key, &side);
 	d->n++;
 	if (a == CTL_CFG_LIVE) {
 		d->n_live++;
@@ -324,12 +332,74 @@ static void add_change(struct ctl_config_diff *d, const char *key, const char *o
 	c->side = side;
 }
 
+static void add_change(struct ctl_config_diff *d, const char *key, const char *ov, const char *nv)
+{
+	uint32_t side = 0;
+	enum ctl_cfg_apply a = ctl_config_key_apply(key, &side);
+	add_change_as(d, key, ov, nv, a, side);
+}
+
+
 static const struct kv *find(const struct kv_list *l, const char *key)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (strcmp(l->v[i].key, key) == 0)
 			return &l->v[i];
 	return NULL;
+}
+
+#define ACCT_PREFIX "risk.accounts["
+
+static int find_account(const struct ctl_risk_cfg *r, uint32_t id)
+{
+	for (uint32_t i = 0; i < r->n_accounts && i < CTL_MAX_ACCOUNTS; i++)
+		if (r->accounts[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Accounts are compared by id, not by list position: inserting an account
+ * at the top of the list changes nothing for the others, and a reordered
+ * list is no change at all. Keys carry the new file's index (the old one
+ * for an account that went away). Returns -1 if out of memory.
+ */
+static int diff_accounts(const struct mgw_config *o, const struct mgw_config *n, struct ctl_config_diff *d)
+{
+	for (uint32_t i = 0; i < n->risk.n_accounts && i < CTL_MAX_ACCOUNTS; i++) {
+		struct kv_list nk = {0}, ok = {0};
+		struct walker w = {.fn = collect, .arg = &nk};
+		walk_account(&w, &n->risk.accounts[i], i);
+		int j = find_account(&o->risk, n->risk.accounts[i].id);
+		if (j >= 0) {
+			w.arg = &ok;
+			walk_account(&w, &o->risk.accounts[j], i); /* named as in the new file */
+		}
+		if (nk.oom || ok.oom) {
+			free(nk.v);
+			free(ok.v);
+			return -1;
+		}
+		for (size_t k = 0; k < nk.n; k++) {
+			const struct kv *ov = find(&ok, nk.v[k].key);
+			if (!ov)
+				add_change(d, nk.v[k].key, "(absent)", nk.v[k].val);
+			else if (strcmp(ov->val, nk.v[k].val) != 0)
+				add_change(d, nk.v[k].key, ov->val, nk.v[k].val);
+		}
+		free(nk.v);
+		free(ok.v);
+	}
+	for (uint32_t j = 0; j < o->risk.n_accounts && j < CTL_MAX_ACCOUNTS; j++) {
+		if (find_account(&n->risk, o->risk.accounts[j].id) >= 0)
+			continue;
+		char key[CTL_CFG_KEY_MAX], val[32];
+		snprintf(key, sizeof(key), ACCT_PREFIX "%u].id", j);
+		snprintf(val, sizeof(val), "%u", o->risk.accounts[j].id);
+		/* the risk tables cannot forget an account while trading */
+		add_change_as(d, key, val, "(absent)", CTL_CFG_RESTART, 0);
+	}
+	return 0;
 }
 
 /* Did any change so far name a key under prefix (a section)? */
@@ -361,16 +431,36 @@ int ctl_config_diff(const struct mgw_config *old_cfg, const struct mgw_config *n
 		free(b.v);
 		return -1;
 	}
-	/* Keys in the new document order, then keys that went away. */
+	/* Keys in the new document order, then keys that went away; risk
+	   accounts by id (diff_accounts), where the risk keys stand. */
+	const size_t apl = strlen(ACCT_PREFIX);
+	int accounts_done = 0;
 	for (size_t i = 0; i < b.n; i++) {
+		if (strncmp(b.v[i].key, ACCT_PREFIX, apl) == 0 || strcmp(b.v[i].key, "reference.stale_after_ms") == 0) {
+			if (!accounts_done && diff_accounts(old_cfg, new_cfg, d) != 0) {
+				free(a.v);
+				free(b.v);
+				memset(d, 0, sizeof(*d));
+				return -1;
+			}
+			accounts_done = 1;
+			if (strncmp(b.v[i].key, ACCT_PREFIX, apl) == 0)
+				continue;
+		}
 		const struct kv *o = find(&a, b.v[i].key);
 		if (!o)
 			add_change(d, b.v[i].key, "(absent)", b.v[i].val);
 		else if (strcmp(o->val, b.v[i].val) != 0)
 			add_change(d, b.v[i].key, o->val, b.v[i].val);
 	}
+	if (!accounts_done && diff_accounts(old_cfg, new_cfg, d) != 0) {
+		free(a.v);
+		free(b.v);
+		memset(d, 0, sizeof(*d));
+		return -1;
+	}
 	for (size_t i = 0; i < a.n; i++)
-		if (!find(&b, a.v[i].key))
+		if (strncmp(a.v[i].key, ACCT_PREFIX, apl) != 0 && !find(&b, a.v[i].key))
 			add_change(d, a.v[i].key, a.v[i].val, "(absent)");
 
 	/*
@@ -415,4 +505,145 @@ int ctl_config_diff(const struct mgw_config *old_cfg, const struct mgw_config *n
 	free(a.v);
 	free(b.v);
 	return 0;
+}
+
+/* ---- risk limits on reload ------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	uint32_t bit;
+} risk_lim[] = {
+	{"max_order_qty", CTL_RISK_MAX_QTY},   {"max_order_notional", CTL_RISK_MAX_NOTIONAL},
+	{"collar_bps", CTL_RISK_COLLAR},       {"credit_limit", CTL_RISK_CREDIT},
+	{"max_position", CTL_RISK_MAX_POSITION},
+};
+
+static uint64_t file_limit(const struct ctl_account_cfg *a, size_t k)
+{
+	if (!(a->enabled & risk_lim[k].bit))
+		return 0; /* absent: check off */
+	const uint64_t v[] = {a->max_order_qty, a->max_order_notional, a->collar_bps, a->credit_limit,
+			      a->max_position};
+	return v[k];
+}
+
+static uint64_t have_limit(const struct ctl_risk_have *h, size_t k)
+{
+	if (!(h->enabled & risk_lim[k].bit))
+		return 0;
+	const uint64_t v[] = {h->max_order_qty, h->max_order_notional, h->collar_bps, h->credit_limit,
+			      h->max_position};
+	return v[k];
+}
+
+struct plan {
+	struct ctl_risk_op *ops;
+	uint32_t n, cap;
+	int full;
+};
+
+static struct ctl_risk_op *plan_add(struct plan *p, uint32_t account, const char *key, uint64_t value,
+				    uint64_t undo)
+{
+	if (p->n == p->cap) {
+		p->full = 1;
+		return NULL;
+	}
+	struct ctl_risk_op *op = &p->ops[p->n++];
+	memset(op, 0, sizeof(*op));
+	op->account = account;
+	snprintf(op->key, sizeof(op->key), "%s", key);
+	op->value = value;
+	op->undo = undo;
+	return op;
+}
+
+static int has_name(const struct ctl_account_cfg *a, const char *name)
+{
+	for (uint32_t k = 0; a && k < a->n_restricted && k < CTL_MAX_RESTRICTED; k++)
+		if (strcmp(a->restricted[k], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* restrict what the new list added, unrestrict what it dropped (old: NULL = none) */
+static void plan_restricted(struct plan *p, const struct ctl_account_cfg *o, const struct ctl_account_cfg *a,
+			    uint8_t new_account)
+{
+	for (uint32_t k = 0; k < a->n_restricted && k < CTL_MAX_RESTRICTED; k++)
+		if (!has_name(o, a->restricted[k])) {
+			struct ctl_risk_op *op = plan_add(p, a->id, "restrict", 1, 0);
+			if (op) {
+				snprintf(op->symbol, sizeof(op->symbol), "%s", a->restricted[k]);
+				op->new_account = new_account;
+			}
+		}
+	for (uint32_t k = 0; o && k < o->n_restricted && k < CTL_MAX_RESTRICTED; k++)
+		if (!has_name(a, o->restricted[k])) {
+			struct ctl_risk_op *op = plan_add(p, a->id, "unrestrict", 0, 1);
+			if (op)
+				snprintf(op->symbol, sizeof(op->symbol), "%s", o->restricted[k]);
+		}
+}
+
+int ctl_config_risk_plan(const struct mgw_config *old_cfg, const struct mgw_config *new_cfg,
+			 const struct ctl_risk_have *have, uint32_t n_have, uint32_t max_accounts,
+			 struct ctl_risk_op *ops, uint32_t cap, char *err, size_t errcap)
+{
+	struct plan p = {ops, 0, cap, 0};
+	const struct ctl_risk_cfg *nr = &new_cfg->risk;
+	err[0] = '\0';
+	for (uint32_t j = 0; j < old_cfg->risk.n_accounts && j < CTL_MAX_ACCOUNTS; j++)
+		if (find_account(nr, old_cfg->risk.accounts[j].id) < 0) {
+			snprintf(err, errcap, "account %u was removed from risk.accounts: the risk tables cannot "
+				 "forget an account live (turn its limits off, or kill it, or restart)",
+				 old_cfg->risk.accounts[j].id);
+			return -1;
+		}
+	uint32_t n_new = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < nr->n_accounts && i < CTL_MAX_ACCOUNTS; i++) {
+			const struct ctl_account_cfg *a = &nr->accounts[i];
+			const struct ctl_risk_have *h = NULL;
+			for (uint32_t k = 0; k < n_have; k++)
+				if (have[k].account == a->id)
+					h = &have[k];
+			int oi = find_account(&old_cfg->risk, a->id);
+			const struct ctl_account_cfg *o = oi >= 0 ? &old_cfg->risk.accounts[oi] : NULL;
+			int want_stp = a->stp >= 0 ? a->stp : (int)new_cfg->matching.stp;
+			if (pass == 0 && h) {
+				for (size_t k = 0; k < sizeof(risk_lim) / sizeof(risk_lim[0]); k++)
+					if (file_limit(a, k) != have_limit(h, k))
+						plan_add(&p, a->id, risk_lim[k].name, file_limit(a, k), have_limit(h, k));
+				if (want_stp != h->stp)
+					plan_add(&p, a->id, "stp", (uint64_t)want_stp, (uint64_t)h->stp);
+				plan_restricted(&p, o, a, 0);
+			} else if (pass == 1 && !h) {
+				if (n_have + ++n_new > max_accounts) {
+					snprintf(err, errcap, "account %u (risk.accounts[%u]) cannot be added: the "
+						 "dataplane holds %u accounts already, at most %u (those of the file "
+						 "and those created by `risk set`)", a->id, i, n_have, max_accounts);
+					return -1;
+				}
+				/* The first command creates the account; a file account with no
+				   limit at all is created with every check off, as at start. */
+				uint32_t first = p.n;
+				for (size_t k = 0; k < sizeof(risk_lim) / sizeof(risk_lim[0]); k++)
+					if (file_limit(a, k) || k == 0)
+						plan_add(&p, a->id, risk_lim[k].name, file_limit(a, k), 0);
+				if (want_stp != (int)new_cfg->matching.stp)
+					plan_add(&p, a->id, "stp", (uint64_t)want_stp, (uint64_t)new_cfg->matching.stp);
+				plan_restricted(&p, NULL, a, 1);
+				for (uint32_t k = first; k < p.n; k++)
+					p.ops[k].new_account = 1;
+				if (first < p.n)
+					p.ops[first].creates = 1;
+			}
+		}
+	}
+	if (p.full) {
+		snprintf(err, errcap, "more than %u risk commands", cap);
+		return -1;
+	}
+	return (int)p.n;
 }

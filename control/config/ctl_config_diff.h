@@ -31,6 +31,7 @@ enum ctl_cfg_apply {
 enum ctl_cfg_side {
 	CTL_CFG_SIDE_CONTROL = 1u << 0,
 	CTL_CFG_SIDE_DATAPLANE = 1u << 1,
+	CTL_CFG_SIDE_RISK = 1u << 2, /* the match lcore's risk state, by `risk set` commands */
 };
 
 /* Called once per key, in document order. */
@@ -68,6 +69,53 @@ struct ctl_config_diff {
  */
 int ctl_config_diff(const struct mgw_config *old_cfg, const struct mgw_config *new_cfg,
 		    struct ctl_config_diff *d);
+
+/*
+ * Risk limits on reload. When a reload changes risk keys, mgw-control sends
+ * the match lcore the `risk set` commands (MGW_CMD_RISK_SET, the same as
+ * `mgwctl risk set`) that make every account of the new file hold the
+ * file's limits and STP mode, compared with what the dataplane holds now
+ * (from `risk show`): the file wins over earlier `risk set` changes of those
+ * accounts. Restricted symbols follow the file's own change (restrict the
+ * names added to an account's list, unrestrict those removed). Accounts
+ * only the dataplane knows (created by `risk set`) are left alone.
+ */
+#define CTL_RISK_KEY_MAX 24
+#define CTL_RISK_OPS_MAX (CTL_MAX_ACCOUNTS * (6 + 2 * CTL_MAX_RESTRICTED))
+
+/* What the dataplane holds for one account (a `risk show` row; dollars). */
+struct ctl_risk_have {
+	uint32_t account;
+	uint32_t enabled;            /* ctl_risk_chk bits */
+	uint64_t max_order_qty;
+	uint64_t max_order_notional; /* dollars */
+	uint64_t collar_bps;
+	uint64_t credit_limit;       /* dollars */
+	uint64_t max_position;
+	int stp;                     /* enum ctl_stp in force */
+};
+
+/* One `risk set` command, and how to take it back. */
+struct ctl_risk_op {
+	uint32_t account;
+	char key[CTL_RISK_KEY_MAX];  /* max_order_qty .. max_position, stp, restrict, unrestrict */
+	char symbol[9];              /* restrict / unrestrict */
+	uint8_t creates;             /* 1: the account is new to the dataplane (this op creates it) */
+	uint8_t new_account;         /* 1: any op of an account this plan creates */
+	uint64_t value;              /* dollars for notional/credit, enum ctl_stp for stp, 0 = check off */
+	uint64_t undo;               /* the value in force before (limits, stp) */
+};
+
+/*
+ * The commands, in order: accounts the dataplane knows first (file order),
+ * then new accounts (each one's first command creates it). have/n_have:
+ * the dataplane's accounts; max_accounts: how many it can hold. Returns the
+ * number of ops (0..cap), or -1 with err set (an account would not fit,
+ * more ops than cap, an account removed from the file).
+ */
+int ctl_config_risk_plan(const struct mgw_config *old_cfg, const struct mgw_config *new_cfg,
+			 const struct ctl_risk_have *have, uint32_t n_have, uint32_t max_accounts,
+			 struct ctl_risk_op *ops, uint32_t cap, char *err, size_t errcap);
 
 /* "live" or "restart". */
 const char *ctl_cfg_apply_name(enum ctl_cfg_apply a);

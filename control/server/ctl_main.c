@@ -386,12 +386,18 @@ int main(int argc, char **argv)
 			if (c->state == CTL_CONN_PENDING) {
 				const struct mgw_cmd_slot *s = ctl_dp_poll(&srv.dp, c->slot);
 				if (s && s->seq == c->seq) {
+					/* A completion may post the next step of the same
+					   request (config reload): it then stays PENDING on
+					   another slot, and only this one is released. */
+					int done_slot = c->slot;
 					c->complete(&srv, c, s);
-					ctl_dp_release(&srv.dp, c->slot);
-					conn_start_write(c);
+					ctl_dp_release(&srv.dp, done_slot);
+					if (c->state != CTL_CONN_PENDING)
+						conn_start_write(c);
 				} else if (now >= c->deadline_ms || !srv.dp.attached) {
 					ctl_cmd_timeout(&srv, c);
-					conn_start_write(c);
+					if (c->state != CTL_CONN_PENDING)
+						conn_start_write(c);
 				}
 			} else if (c->state == CTL_CONN_READ && now >= c->deadline_ms) {
 				conn_close(&conns[i]);

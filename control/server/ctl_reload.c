@@ -323,9 +323,10 @@ static void refuse(struct ctl_conn *c, int32_t status, uint64_t epoch, const cha
 	failv(c, status, "config reload refused: %s; epoch %" PRIu64 " stays in force", why, epoch);
 }
 
-/* Put nc in force as the next epoch (control side) and answer. */
+/* Put nc in force as the next epoch (control side) and answer. risk_cmds:
+   `risk set` commands the match lcore applied for it. */
 static void apply(struct ctl_server *srv, struct ctl_conn *c, const struct mgw_config *nc,
-		  const struct ctl_config_diff *d, uint64_t epoch)
+		  const struct ctl_config_diff *d, uint64_t epoch, uint32_t risk_cmds)
 {
 	srv->cfg = *nc; /* control-side live keys (access) are read from here per command */
 	srv->cfg_epoch = epoch;
@@ -336,61 +337,423 @@ static void apply(struct ctl_server *srv, struct ctl_conn *c, const struct mgw_c
 	struct ctl_buf *b = &c->out;
 	ctl_buf_reset(b);
 	if (c->json) {
-		ctl_buf_printf(b, "{\"applied\":true,\"epoch\":%" PRIu64 ",\"changes\":[", epoch);
+		ctl_buf_printf(b, "{\"applied\":true,\"epoch\":%" PRIu64 ",\"risk_commands\":%u,\"changes\":[",
+			       epoch, risk_cmds);
 		list_changes(b, d, true);
 		ctl_buf_printf(b, "]}\n");
 	} else {
 		ctl_buf_printf(b, "config reloaded: epoch %" PRIu64 ", %u change%s applied\n", epoch, d->n,
 			       d->n == 1 ? "" : "s");
 		list_changes(b, d, false);
+		if (risk_cmds)
+			ctl_buf_printf(b, "risk: %u `risk set` command%s applied on the match lcore "
+				       "(mgwctl risk show)\n", risk_cmds, risk_cmds == 1 ? "" : "s");
 	}
 	done(c, CTL_OK);
 }
 
+/*
+ * A reload that changes the dataplane is a short sequence of commands on
+ * the command rings, one at a time, each answered before the next:
+ *
+ *   risk keys changed:  risk show (what the match lcore holds now), then
+ *                       one risk set per difference (ctl_config_risk_plan)
+ *   then, if the feed or risk changed: MGW_CMD_CONFIG_EPOCH (the filter,
+ *                       whole; the dataplane's epoch number moves)
+ *
+ * All or nothing: when the dataplane refuses a step or does not answer,
+ * the risk sets already applied are taken back in reverse order (old
+ * values from the risk show; an account the reload created cannot be
+ * removed, so its kill switch is turned on instead) and the reload is
+ * refused; srv->cfg changes only when every step was acknowledged.
+ */
+enum job_phase { JOB_SHOW, JOB_SET, JOB_EPOCH, JOB_UNDO };
+
+struct ctl_reload_job {
+	struct mgw_config *nc;
+	uint64_t epoch;           /* the number this reload gets */
+	bool send_epoch;          /* end with MGW_CMD_CONFIG_EPOCH */
+	bool risk;                /* risk keys changed and there is a match lcore */
+	enum job_phase phase;
+	struct ctl_risk_op *ops;
+	uint32_t n_ops, next;     /* ops[0..next) were posted */
+	uint32_t n_applied;
+	int undo;                 /* next op to take back, counting down */
+	uint32_t n_undone;
+	int32_t why_status;
+	char why[1200];           /* why the reload is refused (being rolled back) */
+	char undo_fail[800];      /* what could not be taken back */
+};
+
 static void reload_finish(struct ctl_server *srv, struct ctl_conn *c)
 {
+	struct ctl_reload_job *j = c->reload_job;
+	if (j) {
+		free(j->ops);
+		if (j->nc != c->reload_cfg)
+			free(j->nc);
+		free(j);
+	}
+	c->reload_job = NULL;
 	free(c->reload_cfg);
 	c->reload_cfg = NULL;
 	c->on_timeout = NULL;
 	srv->reload_busy = false;
 }
 
-/* The dataplane answered MGW_CMD_CONFIG_EPOCH. */
-static void reload_dp_done(struct ctl_server *srv, struct ctl_conn *c, const struct mgw_cmd_slot *slot)
+static void next_set(struct ctl_server *srv, struct ctl_conn *c);
+static void next_undo(struct ctl_server *srv, struct ctl_conn *c);
+static void start_epoch(struct ctl_server *srv, struct ctl_conn *c);
+
+/* Post one step; on failure to post, returns the negative errno. */
+static int post_step(struct ctl_server *srv, struct ctl_conn *c, uint32_t type, const void *req, size_t len,
+		     ctl_complete_fn on_done, void (*timeout)(struct ctl_server *, struct ctl_conn *))
 {
+	int slot = ctl_dp_post(&srv->dp, type, req, len, &c->seq);
+	if (slot < 0)
+		return slot;
+	c->slot = slot;
+	c->complete = on_done;
+	c->on_timeout = timeout;
+	c->state = CTL_CONN_PENDING;
+	c->deadline_ms = ctl_now_ms() + CTL_CMD_TIMEOUT_MS;
+	return 0;
+}
+
+static const char *post_err(int rc)
+{
+	return rc == -EBUSY ? "all command slots busy" : rc == -ENODEV ? "the dataplane has no match lcore"
+								   : strerror(-rc);
+}
+
+/* "risk set 7 max_order_qty 500" as the CLI would write it. */
+static void op_text(const struct ctl_risk_op *op, bool inverse, char *out, size_t cap)
+{
+	const char *key = op->key;
+	if (inverse && strcmp(key, "restrict") == 0)
+		key = "unrestrict";
+	else if (inverse && strcmp(key, "unrestrict") == 0)
+		key = "restrict";
+	uint64_t v = inverse ? op->undo : op->value;
+	if (op->symbol[0])
+		snprintf(out, cap, "risk set %u %s %s", op->account, key, op->symbol);
+	else if (strcmp(key, "stp") == 0)
+		snprintf(out, cap, "risk set %u stp %s", op->account, ctl_stp_name((int)v));
+	else
+		snprintf(out, cap, "risk set %u %s %" PRIu64, op->account, key, v);
+}
+
+/* One audit line per risk change the reload made (or took back). */
+static void audit_op(const struct ctl_conn *c, uint64_t epoch, const char *cmd, const char *via,
+		     const struct mgw_cmd_slot *slot)
+{
+	char who[160];
+	caller(c, who, sizeof(who));
+	printf("audit: %s cmd=\"%s\" via=\"config reload epoch=%" PRIu64 "%s\" result=ok old=%" PRIu64
+	       " new=%" PRIu64 "\n", who, cmd, epoch, via, slot->resp.risk_set.old_value,
+	       slot->resp.risk_set.new_value);
+}
+
+static void job_refuse(struct ctl_server *srv, struct ctl_conn *c)
+{
+	struct ctl_reload_job *j = c->reload_job;
 	struct ctl_config_diff *d = malloc(sizeof(*d));
-	if (!d || ctl_config_diff(&srv->cfg, c->reload_cfg, d) != 0) {
+	char keys[1024] = "-";
+	if (d && ctl_config_diff(&srv->cfg, j->nc, d) == 0)
+		keys_text(d, false, keys, sizeof(keys));
+	free(d);
+	char msg[2100];
+	if (j->undo_fail[0])
+		snprintf(msg, sizeof(msg), "%s; ROLLBACK INCOMPLETE (%u of the risk changes taken back): %s",
+			 j->why, j->n_undone, j->undo_fail);
+	else if (j->n_undone)
+		snprintf(msg, sizeof(msg), "%s; the %u risk change%s already applied %s rolled back", j->why,
+			 j->n_undone, j->n_undone == 1 ? "" : "s", j->n_undone == 1 ? "was" : "were");
+	else
+		snprintf(msg, sizeof(msg), "%s", j->why);
+	refuse(c, j->why_status, srv->cfg_epoch, keys, msg);
+	reload_finish(srv, c);
+}
+
+static void job_apply(struct ctl_server *srv, struct ctl_conn *c)
+{
+	struct ctl_reload_job *j = c->reload_job;
+	struct ctl_config_diff *d = malloc(sizeof(*d));
+	if (!d || ctl_config_diff(&srv->cfg, j->nc, d) != 0) {
 		/* cannot happen in practice; the dataplane already runs the epoch */
 		free(d);
 		failv(c, CTL_ERR, "mgw-control is out of memory after the dataplane applied epoch %" PRIu64,
-		      slot->req.epoch.epoch);
+		      j->epoch);
 		reload_finish(srv, c);
 		return;
 	}
-	char keys[1024];
-	keys_text(d, false, keys, sizeof(keys));
-	if (slot->result != 0) {
-		char why[400];
-		snprintf(why, sizeof(why), "the dataplane refused epoch %" PRIu64 ": %s (%s)",
-			 slot->req.epoch.epoch,
-			 slot->resp.epoch.reason[0] ? slot->resp.epoch.reason : "no reason given",
-			 strerror(-slot->result));
-		refuse(c, CTL_ERR, srv->cfg_epoch, keys, why);
-	} else {
-		apply(srv, c, c->reload_cfg, d, slot->req.epoch.epoch);
-	}
+	apply(srv, c, j->nc, d, j->epoch, j->n_applied);
 	free(d);
 	reload_finish(srv, c);
 }
 
-/* The dataplane did not answer in time (slot abandoned by ctl_cmd_timeout). */
-static void reload_dp_timeout(struct ctl_server *srv, struct ctl_conn *c)
+/* Refuse: take back ops[0..last] (last = -1: nothing to take back). */
+static void start_undo(struct ctl_server *srv, struct ctl_conn *c, int last)
 {
-	char why[200];
-	snprintf(why, sizeof(why), "the dataplane did not answer the config epoch within %d ms%s",
+	struct ctl_reload_job *j = c->reload_job;
+	j->phase = JOB_UNDO;
+	j->undo = last;
+	next_undo(srv, c);
+}
+
+static void undo_note(struct ctl_reload_job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void undo_note(struct ctl_reload_job *j, const char *fmt, ...)
+{
+	size_t n = strlen(j->undo_fail);
+	if (n + 4 >= sizeof(j->undo_fail))
+		return;
+	if (n)
+		n += (size_t)snprintf(j->undo_fail + n, sizeof(j->undo_fail) - n, "; ");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(j->undo_fail + n, sizeof(j->undo_fail) - n, fmt, ap);
+	va_end(ap);
+}
+
+static void undo_done(struct ctl_server *srv, struct ctl_conn *c, const struct mgw_cmd_slot *slot)
+{
+	struct ctl_reload_job *j = c->reload_job;
+	const struct ctl_risk_op *op = &j->ops[j->undo];
+	char cmd[96];
+	if (op->creates)
+		snprintf(cmd, sizeof(cmd), "kill on account %u", op->account);
+	else
+		op_text(op, true, cmd, sizeof(cmd));
+	if (slot->result) {
+		const char *why = slot->type == MGW_CMD_KILL ? slot->resp.kill.reason : slot->resp.risk_set.reason;
+		undo_note(j, "%s refused: %s", cmd, why[0] ? why : strerror(-slot->result));
+	} else {
+		j->n_undone++;
+		if (op->creates) {
+			char who[160];
+			caller(c, who, sizeof(who));
+			printf("audit: %s cmd=\"%s\" via=\"config reload epoch=%" PRIu64 " rollback: the refused "
+			       "reload created account %u, which cannot be removed live\" result=ok\n", who, cmd,
+			       j->epoch, op->account);
+		} else {
+			audit_op(c, j->epoch, cmd, " rollback", slot);
+		}
+	}
+	j->undo--;
+	next_undo(srv, c);
+}
+
+static void undo_timeout(struct ctl_server *srv, struct ctl_conn *c)
+{
+	struct ctl_reload_job *j = c->reload_job;
+	char cmd[96];
+	op_text(&j->ops[j->undo], true, cmd, sizeof(cmd));
+	undo_note(j, "%s: no answer within %d ms", j->ops[j->undo].creates ? "kill on account" : cmd,
+		  CTL_CMD_TIMEOUT_MS);
+	j->undo--;
+	next_undo(srv, c);
+}
+
+static void next_undo(struct ctl_server *srv, struct ctl_conn *c)
+{
+	struct ctl_reload_job *j = c->reload_job;
+	for (; j->undo >= 0; j->undo--) {
+		const struct ctl_risk_op *op = &j->ops[j->undo];
+		int rc;
+		if (op->new_account && !op->creates)
+			continue; /* the account itself is fenced off below (its creating op) */
+		if (op->creates) {
+			struct mgw_cmd_slot probe;
+			__typeof__(probe.req.kill) req;
+			memset(&req, 0, sizeof(req));
+			req.level = 1; /* DP_RISK_ACCOUNT */
+			req.on = 1;
+			req.key = op->account;
+			rc = post_step(srv, c, MGW_CMD_KILL, &req, sizeof(req), undo_done, undo_timeout);
+		} else {
+			struct mgw_cmd_slot probe;
+			__typeof__(probe.req.risk_set) req;
+			memset(&req, 0, sizeof(req));
+			req.account = op->account;
+			const char *key = op->key;
+			if (strcmp(key, "restrict") == 0)
+				key = "unrestrict";
+			else if (strcmp(key, "unrestrict") == 0)
+				key = "restrict";
+			snprintf(req.key, sizeof(req.key), "%s", key);
+			memcpy(req.symbol, op->symbol, sizeof(req.symbol));
+			req.value = op->undo;
+			rc = post_step(srv, c, MGW_CMD_RISK_SET, &req, sizeof(req), undo_done, undo_timeout);
+		}
+		if (rc == 0)
+			return;
+		char cmd[96];
+		op_text(op, true, cmd, sizeof(cmd));
+		undo_note(j, "%s: cannot post (%s)", op->creates ? "kill on account" : cmd, post_err(rc));
+	}
+	job_refuse(srv, c);
+}
+
+static void set_done(struct ctl_server *srv, struct ctl_conn *c, const struct mgw_cmd_slot *slot)
+{
+	struct ctl_reload_job *j = c->reload_job;
+	const struct ctl_risk_op *op = &j->ops[j->next - 1];
+	char cmd[96];
+	op_text(op, false, cmd, sizeof(cmd));
+	if (slot->result) {
+		snprintf(j->why, sizeof(j->why), "the match lcore refused `%s` (account %u, %s): %s", cmd,
+			 op->account, op->key,
+			 slot->resp.risk_set.reason[0] ? slot->resp.risk_set.reason : strerror(-slot->result));
+		j->why_status = slot->result == -ENOENT ? CTL_NOT_FOUND : CTL_ERR;
+		start_undo(srv, c, (int)j->next - 2); /* this one was not applied */
+		return;
+	}
+	j->n_applied++;
+	audit_op(c, j->epoch, cmd, "", slot);
+	next_set(srv, c);
+}
+
+static void set_timeout(struct ctl_server *srv, struct ctl_conn *c)
+{
+	struct ctl_reload_job *j = c->reload_job;
+	char cmd[96];
+	op_text(&j->ops[j->next - 1], false, cmd, sizeof(cmd));
+	snprintf(j->why, sizeof(j->why), "the match lcore did not answer `%s` within %d ms%s", cmd,
+		 CTL_CMD_TIMEOUT_MS, srv->dp.attached ? "" : " (the dataplane detached)");
+	j->why_status = CTL_TIMEOUT;
+	start_undo(srv, c, (int)j->next - 1); /* it may have been applied: take it back too */
+}
+
+static void next_set(struct ctl_server *srv, struct ctl_conn *c)
+{
+	struct ctl_reload_job *j = c->reload_job;
+	j->phase = JOB_SET;
+	if (j->next == j->n_ops) {
+		if (j->send_epoch)
+			start_epoch(srv, c);
+		else
+			job_apply(srv, c);
+		return;
+	}
+	const struct ctl_risk_op *op = &j->ops[j->next];
+	struct mgw_cmd_slot probe;
+	__typeof__(probe.req.risk_set) req;
+	memset(&req, 0, sizeof(req));
+	req.account = op->account;
+	snprintf(req.key, sizeof(req.key), "%s", op->key);
+	memcpy(req.symbol, op->symbol, sizeof(req.symbol));
+	req.value = op->value;
+	int rc = post_step(srv, c, MGW_CMD_RISK_SET, &req, sizeof(req), set_done, set_timeout);
+	if (rc) {
+		char cmd[96];
+		op_text(op, false, cmd, sizeof(cmd));
+		snprintf(j->why, sizeof(j->why), "cannot post `%s` to the dataplane: %s", cmd, post_err(rc));
+		j->why_status = CTL_ERR;
+		start_undo(srv, c, (int)j->next - 1);
+		return;
+	}
+	j->next++;
+}
+
+/* The match lcore's accounts now: plan the risk sets against them. */
+static void show_done(struct ctl_server *srv, struct ctl_conn *c, const struct mgw_cmd_slot *slot)
+{
+	struct ctl_reload_job *j = c->reload_job;
+	if (slot->result) {
+		snprintf(j->why, sizeof(j->why), "the match lcore refused risk show: %s", strerror(-slot->result));
+		j->why_status = CTL_ERR;
+		start_undo(srv, c, -1);
+		return;
+	}
+	static struct ctl_risk_have have[MGW_RISK_SHOW_MAX];
+	uint32_t n = slot->resp.risk_show.n > MGW_RISK_SHOW_MAX ? MGW_RISK_SHOW_MAX : slot->resp.risk_show.n;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct mgw_risk_acct *a = &slot->resp.risk_show.accts[i];
+		have[i] = (struct ctl_risk_have){
+			.account = a->account,
+			.enabled = a->enabled,
+			.max_order_qty = a->max_order_qty,
+			.max_order_notional = a->max_order_notional / 10000, /* 1/10000 dollar -> dollars */
+			.collar_bps = a->collar_bps,
+			.credit_limit = a->credit_limit / 10000,
+			.max_position = a->max_position,
+			.stp = a->stp,
+		};
+	}
+	j->ops = malloc(CTL_RISK_OPS_MAX * sizeof(*j->ops));
+	if (!j->ops) {
+		snprintf(j->why, sizeof(j->why), "mgw-control is out of memory");
+		j->why_status = CTL_ERR;
+		start_undo(srv, c, -1);
+		return;
+	}
+	int k = ctl_config_risk_plan(&srv->cfg, j->nc, have, n, MGW_RISK_SHOW_MAX, j->ops, CTL_RISK_OPS_MAX,
+				     j->why, sizeof(j->why));
+	if (k < 0) {
+		j->why_status = CTL_ERR;
+		start_undo(srv, c, -1);
+		return;
+	}
+	j->n_ops = (uint32_t)k;
+	j->next = 0;
+	next_set(srv, c);
+}
+
+static void show_timeout(struct ctl_server *srv, struct ctl_conn *c)
+{
+	struct ctl_reload_job *j = c->reload_job;
+	snprintf(j->why, sizeof(j->why), "the match lcore did not answer risk show within %d ms%s",
+		 CTL_CMD_TIMEOUT_MS, srv->dp.attached ? "" : " (the dataplane detached)");
+	j->why_status = CTL_TIMEOUT;
+	start_undo(srv, c, -1);
+}
+
+/* The dataplane answered MGW_CMD_CONFIG_EPOCH. */
+static void epoch_done(struct ctl_server *srv, struct ctl_conn *c, const struct mgw_cmd_slot *slot)
+{
+	struct ctl_reload_job *j = c->reload_job;
+	if (slot->result != 0) {
+		snprintf(j->why, sizeof(j->why), "the dataplane refused epoch %" PRIu64 ": %s (%s)",
+			 slot->req.epoch.epoch,
+			 slot->resp.epoch.reason[0] ? slot->resp.epoch.reason : "no reason given",
+			 strerror(-slot->result));
+		j->why_status = CTL_ERR;
+		start_undo(srv, c, (int)j->n_ops - 1);
+		return;
+	}
+	job_apply(srv, c);
+}
+
+/* The dataplane did not answer in time (slot abandoned by ctl_cmd_timeout). */
+static void epoch_timeout(struct ctl_server *srv, struct ctl_conn *c)
+{
+	struct ctl_reload_job *j = c->reload_job;
+	snprintf(j->why, sizeof(j->why), "the dataplane did not answer the config epoch within %d ms%s",
 		 CTL_CMD_TIMEOUT_MS, srv->dp.attached ? "" : " (it detached)");
-	refuse(c, CTL_TIMEOUT, srv->cfg_epoch, "-", why);
-	reload_finish(srv, c);
+	j->why_status = CTL_TIMEOUT;
+	start_undo(srv, c, (int)j->n_ops - 1);
+}
+
+static void start_epoch(struct ctl_server *srv, struct ctl_conn *c)
+{
+	struct ctl_reload_job *j = c->reload_job;
+	const struct mgw_config *nc = j->nc;
+	j->phase = JOB_EPOCH;
+	struct mgw_cmd_config_epoch req;
+	memset(&req, 0, sizeof(req));
+	_Static_assert(MGW_EPOCH_MAX_UDP_PORTS == CTL_MAX_UDP_PORTS, "ports fit");
+	_Static_assert(MGW_EPOCH_MAX_GROUPS == CTL_MAX_GROUPS, "groups fit");
+	req.epoch = j->epoch;
+	req.n_udp_ports = nc->feed.n_udp_ports;
+	memcpy(req.udp_ports, nc->feed.udp_ports, sizeof(req.udp_ports));
+	req.n_groups = nc->feed.n_groups;
+	memcpy(req.groups, nc->feed.groups, sizeof(req.groups));
+	int rc = post_step(srv, c, MGW_CMD_CONFIG_EPOCH, &req, sizeof(req), epoch_done, epoch_timeout);
+	if (rc) {
+		snprintf(j->why, sizeof(j->why), "cannot post the config epoch to the dataplane: %s", post_err(rc));
+		j->why_status = CTL_ERR;
+		start_undo(srv, c, (int)j->n_ops - 1);
+	}
 }
 
 static void reload_run(struct ctl_server *srv, struct ctl_conn *c)
@@ -432,6 +795,10 @@ static void reload_run(struct ctl_server *srv, struct ctl_conn *c)
 				continue;
 			n += snprintf(msg + n, sizeof(msg) - (size_t)n, "%s%s (%s -> %s)", k++ ? ", " : "",
 				      d->ch[i].key, d->ch[i].old_value, d->ch[i].new_value);
+			if (strncmp(d->ch[i].key, "risk.accounts[", 14) == 0 && n > 0 && (size_t)n < sizeof(msg))
+				n += snprintf(msg + n, sizeof(msg) - (size_t)n, " [account %s cannot be removed "
+					      "live: the risk tables keep it; turn its limits off or kill it]",
+					      d->ch[i].old_value);
 		}
 		if (n > 0 && (size_t)n < sizeof(msg))
 			snprintf(msg + n, sizeof(msg) - (size_t)n, "; a restart is needed to apply %s",
@@ -449,10 +816,11 @@ static void reload_run(struct ctl_server *srv, struct ctl_conn *c)
 		goto out;
 	}
 	uint64_t next = epoch + 1;
-	if (d->live_sides & CTL_CFG_SIDE_DATAPLANE) {
+	bool risk = (d->live_sides & CTL_CFG_SIDE_RISK) && nc->match_lcore_set;
+	if (d->live_sides & (CTL_CFG_SIDE_DATAPLANE | CTL_CFG_SIDE_RISK)) {
 		if (!ctl_dp_check(&srv->dp)) {
-			snprintf(msg, sizeof(msg), "feed keys changed but the dataplane is not attached (%s)",
-				 srv->dp.last_err);
+			snprintf(msg, sizeof(msg), "%s keys changed but the dataplane is not attached (%s)",
+				 d->live_sides & CTL_CFG_SIDE_DATAPLANE ? "feed" : "risk", srv->dp.last_err);
 			refuse(c, CTL_NO_DATAPLANE, epoch, keys, msg);
 			goto out;
 		}
@@ -460,34 +828,37 @@ static void reload_run(struct ctl_server *srv, struct ctl_conn *c)
 		uint64_t dpe = dp_epoch(srv);
 		if (dpe >= next)
 			next = dpe + 1;
-		struct mgw_cmd_config_epoch req;
-		memset(&req, 0, sizeof(req));
-		_Static_assert(MGW_EPOCH_MAX_UDP_PORTS == CTL_MAX_UDP_PORTS, "ports fit");
-		_Static_assert(MGW_EPOCH_MAX_GROUPS == CTL_MAX_GROUPS, "groups fit");
-		req.epoch = next;
-		req.n_udp_ports = nc->feed.n_udp_ports;
-		memcpy(req.udp_ports, nc->feed.udp_ports, sizeof(req.udp_ports));
-		req.n_groups = nc->feed.n_groups;
-		memcpy(req.groups, nc->feed.groups, sizeof(req.groups));
-		int slot = ctl_dp_post(&srv->dp, MGW_CMD_CONFIG_EPOCH, &req, sizeof(req), &c->seq);
-		if (slot < 0) {
-			snprintf(msg, sizeof(msg), "cannot post to the dataplane: %s",
-				 slot == -EBUSY ? "all command slots busy" : strerror(-slot));
-			refuse(c, CTL_ERR, epoch, keys, msg);
+		struct ctl_reload_job *j = calloc(1, sizeof(*j));
+		if (!j) {
+			refuse(c, CTL_ERR, epoch, keys, "mgw-control is out of memory");
 			goto out;
 		}
-		/* In force only when the dataplane acknowledges (reload_dp_done). */
-		c->slot = slot;
-		c->complete = reload_dp_done;
-		c->on_timeout = reload_dp_timeout;
-		c->reload_cfg = nc;
-		c->state = CTL_CONN_PENDING;
-		c->deadline_ms = ctl_now_ms() + CTL_CMD_TIMEOUT_MS;
+		j->nc = nc;
+		j->epoch = next;
+		j->send_epoch = true; /* the dataplane's epoch number moves with its changes */
+		j->risk = risk;
+		c->reload_job = j;
+		c->reload_cfg = nc; /* freed by reload_finish */
 		srv->reload_busy = true;
 		free(d);
+		/* In force only when every step was acknowledged (job_apply). */
+		if (risk) {
+			j->phase = JOB_SHOW;
+			struct { uint32_t account; uint8_t all; } req = {0, 1};
+			int rc = post_step(srv, c, MGW_CMD_RISK_SHOW, &req, sizeof(req), show_done, show_timeout);
+			if (rc) {
+				snprintf(j->why, sizeof(j->why), "cannot post risk show to the dataplane: %s",
+					 post_err(rc));
+				j->why_status = CTL_ERR;
+				start_undo(srv, c, -1);
+			}
+		} else {
+			start_epoch(srv, c);
+		}
 		return;
 	}
-	apply(srv, c, nc, d, next); /* control-side keys only */
+	apply(srv, c, nc, d, next, 0); /* control-side keys only */
+	goto out;
 out:
 	free(nc);
 	free(d);

@@ -24,6 +24,7 @@
 
 struct ctl_server;
 struct ctl_conn;
+struct ctl_reload_job;
 
 typedef void (*ctl_complete_fn)(struct ctl_server *srv, struct ctl_conn *c,
 				const struct mgw_cmd_slot *slot);
@@ -57,9 +58,11 @@ struct ctl_conn {
 	struct ctl_buf out;
 	uint8_t hdr[12];
 	size_t sent;
-	/* config reload (ctl_reload.c): the candidate waiting for the dataplane's
-	   ack, the timeout hook that refuses it, and whether SIGHUP asked */
+	/* config reload (ctl_reload.c): the candidate and its steps on the
+	   dataplane (risk commands, epoch), the timeout hook that answers for a
+	   step, and whether SIGHUP asked */
 	struct mgw_config *reload_cfg;
+	struct ctl_reload_job *reload_job;
 	void (*on_timeout)(struct ctl_server *srv, struct ctl_conn *c);
 	bool sighup;
 };

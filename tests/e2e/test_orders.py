@@ -286,6 +286,82 @@ def main():
         o.one("new acct=2 sess=2 id=6 %s side=B px=%d qty=10" % (S, rb - 100), ["accepted"])
         log("backpressure: %d of 900 refused above the high-water mark, all reported" % len(bp))
 
+        # 7b. Risk limits by config reload: the file wins over `risk set`, a new
+        # account is created, an account removed is refused, and a reload the
+        # match lcore refuses half-way is rolled back (all or nothing).
+        def write_risk(risk):
+            base = config_text(inst, pcap, sock)
+            head, rest = base.split("risk:\n", 1)
+            with open(cfg, "w") as f:
+                f.write(head + "risk:\n" + risk + rest[rest.index("control:"):])
+
+        def acct(rs, n):
+            return next((a for a in rs["accounts"] if a["account"] == n), None)
+
+        mgwctl(b, sock, "risk", "set", "1", "max_order_qty", "7")  # drift: the file will win
+        write_risk("  accounts:\n    - id: 1\n      max_order_qty: 50\n      collar_bps: 500\n"
+                   "    - id: 2\n      max_order_qty: 5000\n      stp: none\n      restricted: [%s]\n"
+                   "    - id: 3\n      max_order_qty: 20\n" % sym)
+        rl = json.loads(mgwctl(b, sock, "config", "reload", "--json").stdout)
+        expect(rl["applied"] and rl["epoch"] == 2 and rl["risk_commands"] == 3, "risk reload: %s" % rl)
+        rs = json.loads(mgwctl(b, sock, "risk", "show", "--json").stdout)
+        expect(acct(rs, 1)["max_order_qty"] == 50 and acct(rs, 1)["collar_bps"] == 500,
+               "account 1 after reload: %s" % acct(rs, 1))
+        expect(acct(rs, 3) is not None and acct(rs, 3)["max_order_qty"] == 20
+               and acct(rs, 3)["collar_bps"] is None, "account 3 created by reload: %s" % rs)
+        expect(status(b, sock)["dataplane"]["config_epoch"] == 2, "dataplane epoch 2")
+        P = rb - 100
+        r = o.one("new acct=1 sess=5 id=1 %s side=B px=%d qty=60" % (S, P), ["rejected"])
+        expect(r[0]["reason"] == 40, "reloaded max qty 50: %s" % r)
+        o.one("new acct=1 sess=5 id=2 %s side=B px=%d qty=50" % (S, P), ["accepted"])
+        o.one("cancel acct=1 sess=5 id=3 orig=2 %s" % S, ["cancelled"])
+        r = o.one("new acct=3 sess=6 id=1 %s side=B px=%d qty=21" % (S, P), ["rejected"])
+        expect(r[0]["reason"] == 40, "new account's max qty: %s" % r)
+        o.one("new acct=3 sess=6 id=2 %s side=B px=%d qty=20" % (S, P), ["accepted"])
+        o.one("cancel acct=3 sess=6 id=3 orig=2 %s" % S, ["cancelled"])
+        r = o.one("new acct=2 sess=7 id=1 %s side=B px=%d qty=10" % (S, P), ["rejected"])
+        expect(r[0]["reason"] == 45, "restricted by reload: %s" % r)
+        log("risk reload: epoch 2, max qty 7 (risk set) -> 50 (file), account 3 created, %s restricted" % sym)
+
+        # account 3 removed from the file: refused by name, nothing changes
+        write_risk("  accounts:\n    - id: 1\n      max_order_qty: 40\n      collar_bps: 500\n"
+                   "    - id: 2\n      max_order_qty: 5000\n      stp: none\n      restricted: [%s]\n" % sym)
+        r = mgwctl(b, sock, "config", "reload", check=False)
+        expect(r.returncode != 0 and "risk.accounts[2].id (3 -> (absent))" in r.stdout + r.stderr
+               and "cannot be removed live" in r.stdout + r.stderr, "account removal refused: %s %s"
+               % (r.stdout, r.stderr))
+        rs = json.loads(mgwctl(b, sock, "risk", "show", "--json").stdout)
+        expect(acct(rs, 1)["max_order_qty"] == 50 and acct(rs, 3), "nothing applied: %s" % rs)
+
+        # 64 accounts x 16 restricted names: one pair more than the match stage's list
+        # holds (1024, two pairs in use), so the match lcore refuses a restrict after
+        # about a thousand applied commands; every one is taken back, and the 61 accounts
+        # the reload created get their kill switch on (they cannot be removed live).
+        risk = ""
+        for n in range(1, 65):
+            lim = {1: "      max_order_qty: 77\n      collar_bps: 500\n",
+                   2: "      max_order_qty: 5000\n      stp: none\n", 3: "      max_order_qty: 20\n"}.get(n, "")
+            names = ", ".join("Q%02dN%02d" % (n, k) for k in range(16))
+            risk += "    - id: %d\n%s      restricted: [%s]\n" % (n, lim, names)
+        write_risk("  accounts:\n" + risk)
+        r = subprocess.run([b["mgwctl"], "-s", sock, "-t", "60000", "config", "reload", "--json"],
+                           capture_output=True, text=True, timeout=90)
+        out = r.stdout + r.stderr
+        expect(r.returncode != 0 and "restricted symbol list full" in out and "rolled back" in out
+               and "ROLLBACK INCOMPLETE" not in out, "half-way refusal rolled back: %s" % out)
+        rs = json.loads(mgwctl(b, sock, "risk", "show", "--json").stdout)
+        expect(acct(rs, 1)["max_order_qty"] == 50, "account 1 rolled back: %s" % acct(rs, 1))
+        created = [a for a in rs["accounts"] if a["account"] > 3]
+        expect(len(created) == 61 and all(a["killed"] for a in created),
+               "accounts created by the refused reload are killed: %s" % created[:3])
+        cs = json.loads(mgwctl(b, sock, "config", "show", "--json").stdout)
+        expect(cs["epoch"] == 2, "config epoch stays 2: %s" % cs["epoch"])
+        r = o.one("new acct=1 sess=5 id=4 %s side=B px=%d qty=51" % (S, P), ["rejected"])
+        expect(r[0]["reason"] == 40, "account 1 limit is the old one: %s" % r)
+        r = o.one("new acct=40 sess=8 id=1 %s side=B px=%d qty=1" % (S, P), ["rejected"])
+        expect(r[0]["reason"] == 48, "created account fenced by its kill switch: %s" % r)
+        log("risk reload refused half-way: %s" % out.strip()[:300])
+
         # 8. Exit codes and audit.
         expect(mgwctl(b, sock, "risk", "show", "99", check=False).returncode == 3, "unknown account exit 3")
         expect(mgwctl(b, sock, "kill", "on", "bogus", check=False).returncode == 2, "usage exit 2")
@@ -293,7 +369,11 @@ def main():
         time.sleep(0.3)
         with open(tmp + "/control.log") as f:
             logtxt = f.read()
-        for want in ('cmd="kill on account 1 --json" result=ok', 'cmd="risk set 1 max_order_qty 5" result=ok'):
+        for want in ('cmd="kill on account 1 --json" result=ok', 'cmd="risk set 1 max_order_qty 5" result=ok',
+                     'cmd="risk set 1 max_order_qty 50" via="config reload epoch=2" result=ok old=7 new=50',
+                     'cmd="risk set 3 max_order_qty 20" via="config reload epoch=2" result=ok old=0 new=20',
+                     'cmd="risk set 1 max_order_qty 50" via="config reload epoch=3 rollback" result=ok',
+                     'result=refused epoch=2'):
             expect(want in logtxt, "audit line missing: %s" % want)
         expect(dp.poll() is None and ctlp.poll() is None, "a process died")
         log("PASS: %d reports checked" % len(o.all))
