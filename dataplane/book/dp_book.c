@@ -33,6 +33,7 @@
 #include "dp_book.h"
 
 #include <errno.h>
+#include <stddef.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -59,23 +60,38 @@
 #endif
 
 /*
+ * Orders and price levels are 32-byte nodes of one pool: indices
+ * [0, max_orders) are orders, [max_orders, max_orders + max_levels) levels.
+ * Every node has its FIFO links at the same offset (struct lnk), and each
+ * level's orders form a circular doubly linked list through the level
+ * itself: the level's `next` is its oldest order (first to trade), its
+ * `prev` the newest, and the oldest order's `prev` and the newest's `next`
+ * are the level. Unlinking an order and appending one are then the same
+ * few stores whatever the order's place, with no test for an end of the
+ * list (an empty level links to itself).
+ */
+struct lnk {
+	uint32_t prev;
+	uint32_t next;
+};
+
+/*
  * One resting order, 32 bytes, two per cache line.
  *
  *   0        8       12       16       20       24       28     30   31
  *   +--------+--------+--------+--------+--------+--------+------+----+----+
- *   | ref    | qty    | lvl    | prev   | next   | price  |locate|side|live|
+ *   | ref    | qty    | prev   | next   | lvl    | price  |locate|side|live|
  *   +--------+--------+--------+--------+--------+--------+------+----+----+
  *
- * lvl, prev and next are pool indices (NIL = none). A free order keeps its
- * free-list link in `next`. price/locate/side repeat the level's facts so
- * dp_book_order() and replace do not need the level line.
+ * lvl, prev and next are node indices. A free order keeps its free-list
+ * link in `next` (NIL ends the list). price/locate/side repeat the level's
+ * facts so dp_book_order() and replace do not need the level line.
  */
 struct ord {
 	uint64_t ref;
 	uint32_t qty;
+	struct lnk ln;
 	uint32_t lvl;
-	uint32_t prev;
-	uint32_t next;
 	uint32_t price;
 	uint16_t locate;
 	uint8_t side;  /* DP_BOOK_BID / DP_BOOK_ASK */
@@ -88,23 +104,25 @@ _Static_assert(sizeof(struct ord) == 32, "order record is 32 bytes");
  *
  *   0                8       12       16       20       24     26   27     32
  *   +----------------+--------+--------+--------+--------+------+----+------+
- *   | qty (total)    | price  | count  | head   | tail   |locate|side| pad  |
+ *   | qty (total)    | price  | tail   | head   | count  |locate|side| pad  |
  *   +----------------+--------+--------+--------+--------+------+----+------+
  *
- * head is the oldest order (first to trade), tail the newest. A free level
- * keeps its free-list link in `head`.
+ * tail (ln.prev) is the newest order, head (ln.next) the oldest. A free
+ * level keeps its free-list link in ln.next.
  */
 struct lvl {
 	uint64_t qty;
 	uint32_t price;
+	struct lnk ln;
 	uint32_t count;
-	uint32_t head;
-	uint32_t tail;
 	uint16_t locate;
 	uint8_t side;
 	uint8_t pad[5];
 };
 _Static_assert(sizeof(struct lvl) == 32, "level record is 32 bytes");
+_Static_assert(offsetof(struct ord, ln) == 12 && offsetof(struct lvl, ln) == 12,
+	       "FIFO links at the same offset in every node");
+#define NODE 32
 
 /*
  * Hash slot, 8 bytes: idx1 = order index + 1 (0 = empty, so a zeroed table
@@ -160,39 +178,32 @@ _Static_assert(sizeof(struct sym) == 64, "symbol record is one cache line");
 
 /*
  * Prefetch pipeline (see dp_book_prefetch): entry i of q[] is the hint made
- * at call number i (mod PF_RING), with what its earlier stages found. The
- * ring is longer than the pipeline so that an entry outlives its last stage
- * until the event is applied (up to PF_RING - 1 events later): dp_book_apply
- * takes the entry of apply number i as the hint for its event, and only as
- * a guess that it verifies against the book (a stale hint, or one made for
- * another event when the caller does not hint every event, costs the
- * normal path, never a wrong result).
+ * at call number i (mod PF_RING), with what its earlier stages found. Hints
+ * only fetch memory; apply does not read them, so a hint that went stale or
+ * was made for another event costs a useless prefetch, never a wrong result.
  */
 #define PF_STEP 4
-#define PF_RING 32 /* power of two > 3 * PF_STEP */
+#define PF_RING 16 /* power of two > 3 * PF_STEP */
 struct pfe {
 	uint32_t ds;     /* direct reference slot of ref */
 	uint32_t oi;     /* stage 2: order in that slot (or 0) */
 	uint32_t key;    /* side-array key of the event's price */
 	uint32_t wi;     /* stage 2: arena index of the 4 entries at the touch */
-	uint32_t li;     /* stage 3: level with that key near the touch (or 0), < max_levels */
-	uint32_t pos;    /* stage 3: where key is or would go in the side array */
-	uint32_t wrel;   /* stage 2: wi - the side's off */
+	uint32_t li;     /* stage 3: level with that key near the touch (or 0), < nodes */
 	uint16_t locate; /* clamped to the book */
 	uint8_t side;
-	uint8_t wn;      /* stage 2: entries of the window in use (n < 4: n) */
+	uint8_t pad;
 };
-_Static_assert(sizeof(struct pfe) == 32, "hint entry is 32 bytes");
+_Static_assert(sizeof(struct pfe) == 24, "hint entry is 24 bytes");
 struct pf {
 	uint32_t calls;   /* dp_book_prefetch calls */
-	uint32_t applies; /* dp_book_apply calls */
 	struct pfe q[PF_RING];
 };
 
 struct dp_book {
 	/* Hot, read on every event. */
-	struct ord *ord;
-	struct lvl *lvl;
+	struct ord *ord;        /* the node pool, seen as orders (index < max_orders) */
+	struct lvl *lvl;        /* the same pool, seen as levels (index >= max_orders) */
 	uint32_t *rix;          /* direct reference index, wmask + 1 slots */
 	struct hslot *tab;      /* overflow hash */
 	struct sym *sym;
@@ -205,8 +216,9 @@ struct dp_book {
 	uint32_t max_orders;
 	uint32_t max_levels;
 	uint32_t max_symbols;
+	uint32_t nodes;         /* max_orders + max_levels */
 
-	/* Pools: free list first, then never-used tail (bump). */
+	/* Pools: free list first, then never-used tail (bump). Level indices start at max_orders. */
 	uint32_t ord_free, ord_bump, ord_live;
 	uint32_t lvl_free, lvl_bump, lvl_live;
 
@@ -269,7 +281,7 @@ struct layout {
 	uint64_t hcap;
 	uint64_t window;   /* reference index slots */
 	uint64_t arena;    /* entries */
-	size_t sz_book, sz_ord, sz_lvl, sz_rix, sz_tab, sz_sym, sz_arena, sz_seen;
+	size_t sz_book, sz_node, sz_rix, sz_tab, sz_sym, sz_arena, sz_seen;
 };
 
 static size_t round64(size_t x)
@@ -295,8 +307,7 @@ static void layout_of(const struct dp_book_cfg *cfg, struct layout *l)
 	if (l->arena > UINT32_MAX)
 		l->arena = (uint64_t)1 << 31;
 	l->sz_book = round64(sizeof(struct dp_book));
-	l->sz_ord = round64((size_t)cfg->max_orders * sizeof(struct ord));
-	l->sz_lvl = round64((size_t)cfg->max_levels * sizeof(struct lvl));
+	l->sz_node = round64(((size_t)cfg->max_orders + cfg->max_levels) * NODE);
 	l->sz_rix = round64((size_t)l->window * sizeof(uint32_t));
 	l->sz_tab = round64((size_t)l->hcap * sizeof(struct hslot));
 	l->sz_sym = round64((size_t)cfg->max_symbols * sizeof(struct sym));
@@ -317,7 +328,7 @@ size_t dp_book_mem_size(const struct dp_book_cfg *cfg)
 	if (!cfg_ok(cfg))
 		return 0;
 	layout_of(cfg, &l);
-	return l.sz_book + l.sz_ord + l.sz_lvl + l.sz_rix + l.sz_tab + l.sz_sym + l.sz_arena +
+	return l.sz_book + l.sz_node + l.sz_rix + l.sz_tab + l.sz_sym + l.sz_arena +
 	       l.sz_seen;
 }
 
@@ -327,7 +338,6 @@ void dp_book_destroy(struct dp_book *b)
 		return;
 	struct dp_book_mem m = b->mem;
 	m.free(b->ord, m.arg);
-	m.free(b->lvl, m.arg);
 	m.free(b->rix, m.arg);
 	m.free(b->tab, m.arg);
 	m.free(b->sym, m.arg);
@@ -352,14 +362,14 @@ int dp_book_create(struct dp_book **out, const struct dp_book_cfg *cfg,
 	if (!b)
 		return -ENOMEM;
 	b->mem = m;
-	b->ord = m.zalloc(l.sz_ord, m.arg);
-	b->lvl = m.zalloc(l.sz_lvl, m.arg);
+	b->ord = m.zalloc(l.sz_node, m.arg);
+	b->lvl = (struct lvl *)(void *)b->ord;
 	b->rix = m.zalloc(l.sz_rix, m.arg);
 	b->tab = m.zalloc(l.sz_tab, m.arg);
 	b->sym = m.zalloc(l.sz_sym, m.arg);
 	b->arena = m.zalloc(l.sz_arena, m.arg);
 	b->seen = m.zalloc(l.sz_seen, m.arg);
-	if (!b->ord || !b->lvl || !b->rix || !b->tab || !b->sym || !b->arena || !b->seen) {
+	if (!b->ord || !b->rix || !b->tab || !b->sym || !b->arena || !b->seen) {
 		/* destroy frees whatever was obtained; m.free must accept NULL */
 		dp_book_destroy(b);
 		return -ENOMEM;
@@ -369,6 +379,8 @@ int dp_book_create(struct dp_book **out, const struct dp_book_cfg *cfg,
 	b->wmask = (uint32_t)(l.window - 1);
 	b->max_orders = cfg->max_orders;
 	b->max_levels = cfg->max_levels;
+	b->nodes = cfg->max_orders + cfg->max_levels;
+	b->lvl_bump = cfg->max_orders;
 	b->max_symbols = cfg->max_symbols;
 	b->ord_free = NIL;
 	b->lvl_free = NIL;
@@ -438,6 +450,12 @@ static inline void tab_erase(struct dp_book *b, uint32_t i)
 	}
 	b->tab[i].idx1 = 0;
 	b->tab[i].h = 0;
+}
+
+/* FIFO links of node i, order or level. */
+static inline struct lnk *lk(const struct dp_book *b, uint32_t i)
+{
+	return (struct lnk *)(void *)((char *)b->ord + (size_t)i * NODE + offsetof(struct ord, ln));
 }
 
 /* ------------------------------------------------------------------ */
@@ -626,6 +644,44 @@ static inline uint32_t side_find_present(const struct pent *a, uint32_t n, uint3
 #endif
 }
 
+/*
+ * side_find for an add: where key is or would go. The last 8 entries (or
+ * the first 8 of a shorter array: a chunk has at least 8, and an empty
+ * side reads the arena's first entries, masked off) are compared at once:
+ * the entries below key are a prefix, so their count is the position.
+ * Only a key below all 8 of a longer array searches the rest.
+ */
+static inline uint32_t side_pos(const struct pent *a, uint32_t n, uint32_t key, int *found)
+{
+#if defined(__SSE2__)
+	uint32_t base = n > 8 ? n - 8 : 0, used = n - base;
+	__m128i k = _mm_set1_epi32((int)key);
+	/* Unsigned key < key: signed compare with the sign bits flipped. */
+	__m128i bias = _mm_set1_epi32(INT32_MIN);
+	__m128i kb = _mm_xor_si128(k, bias);
+	unsigned eq = 0, lt = 0;
+	for (int j = 0; j < 4; j++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(a + base + 2 * j));
+		eq |= (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v, k))) << (4 * j);
+		lt |= (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
+			      _mm_cmplt_epi32(_mm_xor_si128(v, bias), kb))) << (4 * j);
+	}
+	/* Key lanes of the entries in use. */
+	unsigned valid = 0x5555u & ((1u << (2 * used)) - 1);
+	eq &= valid;
+	uint32_t below = (uint32_t)__builtin_popcount(lt & valid);
+	/* Below all 8 of a longer array is the only case that needs the rest. */
+	unsigned done = ((below | eq) != 0) | (base == 0);
+	if (likely(done)) {
+		*found = eq != 0;
+		return base + below;
+	}
+	return side_find(a, base, key, found);
+#else
+	return side_find(a, n, key, found);
+#endif
+}
+
 /* Insert {key, lvl} at pos; returns false if the arena cannot grow. */
 static bool side_insert(struct dp_book *b, struct side *s, uint32_t pos, uint32_t key, uint32_t lvl)
 {
@@ -699,12 +755,10 @@ static void order_remove(struct dp_book *b, uint32_t oi)
 	uint32_t li = o->lvl;
 	struct lvl *l = &b->lvl[li];
 
-	/* Head or tail of its level is data-dependent: select, do not branch. */
-	uint32_t prev = o->prev, next = o->next;
-	uint32_t *pn = prev != NIL ? &b->ord[prev != NIL ? prev : 0].next : &l->head;
-	uint32_t *np = next != NIL ? &b->ord[next != NIL ? next : 0].prev : &l->tail;
-	*pn = next;
-	*np = prev;
+	/* Circular through the level: the neighbours always exist. */
+	uint32_t prev = o->ln.prev, next = o->ln.next;
+	lk(b, prev)->next = next;
+	lk(b, next)->prev = prev;
 	l->qty -= o->qty;
 	l->count--;
 
@@ -716,23 +770,22 @@ static void order_remove(struct dp_book *b, uint32_t oi)
 		uint32_t pos = side_find_present(&b->arena[sd->off], sd->n, key_of(l->price, l->side),
 						 &found);
 		side_remove(b, sd, pos);
-		l->head = b->lvl_free;
+		l->ln.next = b->lvl_free;
 		b->lvl_free = li;
 		b->lvl_live--;
 	}
 	o->live = 0;
-	o->next = b->ord_free;
+	o->ln.next = b->ord_free;
 	b->ord_free = oi;
 	b->ord_live--;
 }
 
 /*
  * Add a new order whose ref is known to be absent. Arguments already
- * validated except pool space. hint_pos is a guess at the position of the price in its side
- * array, from dp_book_prefetch (checked before use). Returns true if added.
+ * validated except pool space. Returns true if added.
  */
 static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsigned side,
-		      uint32_t price, uint32_t qty, uint64_t ref, uint32_t hint_pos)
+		      uint32_t price, uint32_t qty, uint64_t ref)
 {
 	if (unlikely(b->ord_free == NIL && b->ord_bump == b->max_orders)) {
 		b->st.orders_full++;
@@ -743,24 +796,11 @@ static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsign
 	uint32_t key = key_of(price, side);
 	int found;
 	struct pent *a = &b->arena[sd->off];
-	/*
-	 * hint_pos: where dp_book_prefetch saw key go among the entries at the
-	 * touch. Right iff the entry before it is smaller and the one at it (if
-	 * any) is not; the reads are clamped into the used part of the array
-	 * (or the arena's first entries for an empty side), and a wrong hint
-	 * falls back to the search.
-	 */
-	uint32_t n = sd->n;
-	uint32_t pos = hint_pos < n ? hint_pos : n;
-	uint32_t k_lo = a[pos - (pos != 0)].key, k_hi = a[pos - (pos == n && n != 0)].key;
-	if (likely(((pos == 0) | (k_lo < key)) & ((pos == n) | (k_hi >= key))))
-		found = (pos != n) & (k_hi == key);
-	else
-		pos = side_find(a, n, key, &found);
+	uint32_t pos = side_pos(a, sd->n, key, &found);
 	if (found) {
 		li = a[pos].lvl;
 	} else {
-		if (unlikely(b->lvl_free == NIL && b->lvl_bump == b->max_levels)) {
+		if (unlikely(b->lvl_free == NIL && b->lvl_bump == b->nodes)) {
 			b->st.levels_full++;
 			return false;
 		}
@@ -770,7 +810,7 @@ static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsign
 			return false;
 		}
 		if (b->lvl_free != NIL)
-			b->lvl_free = b->lvl[li].head;
+			b->lvl_free = b->lvl[li].ln.next;
 		else
 			b->lvl_bump++;
 		b->lvl_live++;
@@ -778,8 +818,8 @@ static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsign
 		nl->qty = 0;
 		nl->price = price;
 		nl->count = 0;
-		nl->head = NIL;
-		nl->tail = NIL;
+		nl->ln.prev = li;
+		nl->ln.next = li;
 		nl->locate = locate;
 		nl->side = (uint8_t)side;
 	}
@@ -787,7 +827,7 @@ static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsign
 	uint32_t oi;
 	if (b->ord_free != NIL) {
 		oi = b->ord_free;
-		b->ord_free = b->ord[oi].next;
+		b->ord_free = b->ord[oi].ln.next;
 	} else {
 		oi = b->ord_bump++;
 	}
@@ -798,17 +838,15 @@ static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsign
 	o->ref = ref;
 	o->qty = qty;
 	o->lvl = li;
-	o->prev = l->tail;
-	o->next = NIL;
+	uint32_t tail = l->ln.prev; /* li itself when the level is empty */
+	o->ln.prev = tail;
+	o->ln.next = li;
 	o->price = price;
 	o->locate = locate;
 	o->side = (uint8_t)side;
 	o->live = 1;
-	if (l->tail != NIL)
-		b->ord[l->tail].next = oi;
-	else
-		l->head = oi;
-	l->tail = oi;
+	lk(b, tail)->next = oi;
+	l->ln.prev = oi;
 	l->qty += qty;
 	l->count++;
 	sy->orders++;
@@ -824,7 +862,7 @@ static const uint8_t side_code1[256] = {
 
 /* Checks shared by ADD and the add half of REPLACE; then adds. */
 static bool add_checked(struct dp_book *b, uint16_t locate, char side_ch, uint32_t price,
-			uint32_t qty, uint64_t ref, const char *stock, uint32_t hint_pos)
+			uint32_t qty, uint64_t ref, const char *stock)
 {
 	if (unlikely(locate >= b->max_symbols)) {
 		b->st.bad_locate++;
@@ -845,7 +883,7 @@ static bool add_checked(struct dp_book *b, uint16_t locate, char side_ch, uint32
 		return false;
 	}
 	struct sym *sy = &b->sym[locate];
-	if (!order_add(b, sy, locate, side, price, qty, ref, hint_pos))
+	if (!order_add(b, sy, locate, side, price, qty, ref))
 		return false;
 	if (unlikely(!sy->named) && stock) {
 		memcpy(sy->stock, stock, sizeof sy->stock);
@@ -879,12 +917,9 @@ static void reduce(struct dp_book *b, const struct dp_book_ev *ev)
 static inline __attribute__((always_inline)) void apply_one(struct dp_book *b,
 							    const struct dp_book_ev *ev)
 {
-	/* The hint made for apply number i is entry i (see struct pf). */
-	const struct pfe *hint = &b->pf->q[b->pf->applies++ & (PF_RING - 1)];
 	switch (ev->kind) {
 	case DP_BEV_ADD:
-		if (add_checked(b, ev->locate, ev->side, ev->price, ev->qty, ev->ref, ev->stock,
-				hint->pos))
+		if (add_checked(b, ev->locate, ev->side, ev->price, ev->qty, ev->ref, ev->stock))
 			applied(b, &b->sym[ev->locate], ev->locate, DP_BEV_ADD);
 		return;
 	case DP_BEV_EXEC:
@@ -918,7 +953,7 @@ static inline __attribute__((always_inline)) void apply_one(struct dp_book *b,
 		uint16_t locate = b->ord[oi].locate;
 		char side = b->ord[oi].side == DP_BOOK_BID ? 'B' : 'S';
 		order_remove(b, oi);
-		if (add_checked(b, locate, side, ev->price, ev->qty, ev->ref2, NULL, hint->pos))
+		if (add_checked(b, locate, side, ev->price, ev->qty, ev->ref2, NULL))
 			applied(b, &b->sym[locate], locate, DP_BEV_REPLACE);
 		return;
 	}
@@ -953,13 +988,11 @@ static inline __attribute__((always_inline)) void apply_one(struct dp_book *b,
 /*
  * Prefetch helper: the level with side-array key `key` among the 4 entries
  * a[0..3] at the touch of a side (the last 4, or the first 4 of a shorter
- * array: the chunk always has 8), or 0 if none; and in *below how many of
- * the first wn entries (those in use) have a smaller key. Entries past n are stale but inside
- * the arena; a stale match only costs a useless prefetch, and the result
- * is clamped to the level pool.
+ * array: the chunk always has 8), or 0 if none. Entries past n are stale
+ * but inside the arena; a stale match only costs a useless prefetch, and
+ * the result is clamped to the node pool.
  */
-static inline uint32_t touch_scan(const struct dp_book *b, const struct pent *a, uint32_t key,
-				  uint32_t wn, uint32_t *below)
+static inline uint32_t touch_scan(const struct dp_book *b, const struct pent *a, uint32_t key)
 {
 	uint32_t li;
 #if defined(__SSE2__)
@@ -969,30 +1002,16 @@ static inline uint32_t touch_scan(const struct dp_book *b, const struct pent *a,
 	__m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(a + 2));
 	unsigned m = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v0, k))) |
 		     (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v1, k))) << 4;
-	/* Unsigned key < key: signed compare with the sign bits flipped. */
-	__m128i bias = _mm_set1_epi32(INT32_MIN);
-	__m128i kb = _mm_xor_si128(k, bias);
-	unsigned lt = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
-			      _mm_cmplt_epi32(_mm_xor_si128(v0, bias), kb))) |
-		      (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
-			      _mm_cmplt_epi32(_mm_xor_si128(v1, bias), kb))) << 4;
-	unsigned valid = 0x55u & ((1u << (2 * wn)) - 1);
 	m &= 0x55;
-	/* Keys are sorted: the entries below key are a prefix of the window. */
-	*below = (uint32_t)__builtin_popcount(lt & valid);
 	/* Highest matching entry (nearest the touch), like a scan from the end. */
 	unsigned lane = 31u - (unsigned)__builtin_clz(m | 1u);
 	li = a[lane >> 1].lvl & -(uint32_t)(m != 0); /* masks, not a branch on data */
 #else
 	li = 0;
-	uint32_t nb = 0;
-	for (uint32_t i = 0; i < 4; i++) {
+	for (uint32_t i = 0; i < 4; i++)
 		li = a[i].key == key ? a[i].lvl : li;
-		nb += (i < wn) & (a[i].key < key);
-	}
-	*below = nb;
 #endif
-	return li < b->max_levels ? li : 0;
+	return li & -(uint32_t)(li < b->nodes); /* clamped without a branch */
 }
 
 /*
@@ -1034,8 +1053,8 @@ static inline __attribute__((always_inline)) void prefetch_one(const struct dp_b
 
 	/*
 	 * Stage 2: direct slot -> order (an overflowed order is not fetched);
-	 * symbol -> side-array entries at the touch (the last 4, or the first
-	 * 4 of a shorter array: a chunk always has 8).
+	 * symbol -> side-array entries at the touch (the last 8, or the first
+	 * 8 of a shorter array: a chunk always has 8).
 	 */
 	e = &pf->q[(n - PF_STEP) & (PF_RING - 1)];
 	uint32_t se = b->rix[e->ds];
@@ -1044,36 +1063,31 @@ static inline __attribute__((always_inline)) void prefetch_one(const struct dp_b
 	__builtin_prefetch(&b->ord[e->oi], 1, 3);
 	const struct side *sd = &b->sym[e->locate].side[e->side];
 	uint32_t sn = sd->n;
-	uint32_t wn = sn < 4 ? sn : 4;
-	e->wrel = sn - wn;
-	e->wn = (uint8_t)wn;
-	e->wi = sd->off + e->wrel;
-	const struct pent *w = &b->arena[e->wi];
+	e->wi = sd->off + (sn < 4 ? 0 : sn - 4);
+	/* An add compares the last 8 entries (side_pos): fetch them all. */
+	const struct pent *w = &b->arena[sd->off + (sn < 8 ? 0 : sn - 8)];
 	__builtin_prefetch(w, 0, 3);
-	__builtin_prefetch(w + 3, 0, 3);
+	__builtin_prefetch(w + 7, 0, 3);
 
 	/*
 	 * Stage 3: order -> FIFO neighbours and level; touch -> level of key.
-	 * Order fields hold a valid index or NIL, and these addresses are only
-	 * prefetched (which never faults), so NIL is not clamped but mapped
-	 * to the record just before the array by the +1 / -1 (no branch).
+	 * A live order's links are node indices; a stale hint may read a
+	 * free order's NIL, which maps to the node just before the pool by
+	 * the +1 / -1. These addresses are only prefetched, which never faults.
 	 */
 	e = &pf->q[(n - 2 * PF_STEP) & (PF_RING - 1)];
 	const struct ord *o = &b->ord[e->oi];
-	uintptr_t ob = (uintptr_t)b->ord - sizeof(struct ord);
-	uintptr_t lb = (uintptr_t)b->lvl - sizeof(struct lvl);
-	__builtin_prefetch((const void *)(ob + (uintptr_t)(uint32_t)(o->prev + 1) * sizeof(struct ord)), 1, 3);
-	__builtin_prefetch((const void *)(ob + (uintptr_t)(uint32_t)(o->next + 1) * sizeof(struct ord)), 1, 3);
-	__builtin_prefetch((const void *)(lb + (uintptr_t)(uint32_t)(o->lvl + 1) * sizeof(struct lvl)), 1, 3);
-	uint32_t below;
-	e->li = touch_scan(b, &b->arena[e->wi], e->key, e->wn, &below);
-	e->pos = e->wrel + below;
+	uintptr_t nb = (uintptr_t)b->ord - NODE;
+	__builtin_prefetch((const void *)(nb + (uintptr_t)(uint32_t)(o->ln.prev + 1) * NODE), 1, 3);
+	__builtin_prefetch((const void *)(nb + (uintptr_t)(uint32_t)(o->ln.next + 1) * NODE), 1, 3);
+	__builtin_prefetch((const void *)(nb + (uintptr_t)(uint32_t)(o->lvl + 1) * NODE), 1, 3);
+	e->li = touch_scan(b, &b->arena[e->wi], e->key);
 	__builtin_prefetch(&b->lvl[e->li], 1, 3);
 
 	/* Stage 4: level -> its tail order, which an add links after. */
 	e = &pf->q[(n - 3 * PF_STEP) & (PF_RING - 1)];
-	uint32_t t = b->lvl[e->li].tail;
-	__builtin_prefetch((const void *)(ob + (uintptr_t)(uint32_t)(t + 1) * sizeof(struct ord)), 1, 3);
+	uint32_t t = lk(b, e->li)->prev;
+	__builtin_prefetch((const void *)(nb + (uintptr_t)(uint32_t)(t + 1) * NODE), 1, 3);
 }
 
 void dp_book_apply(struct dp_book *b, const struct dp_book_ev *ev)
@@ -1212,7 +1226,7 @@ int dp_book_order(const struct dp_book *b, uint64_t ref, struct dp_book_order_in
 	out->price = o->price;
 	out->qty = o->qty;
 	uint32_t pos = 0;
-	for (uint32_t p = o->prev; p != NIL; p = b->ord[p].prev)
+	for (uint32_t p = o->ln.prev; p != o->lvl; p = lk(b, p)->prev)
 		pos++;
 	out->queue_pos = pos;
 	return 0;
@@ -1334,20 +1348,20 @@ int dp_book_check(const struct dp_book *b)
 				if (i > 0 && a[i - 1].key >= a[i].key)
 					return -4; /* side not strictly sorted */
 				uint32_t li = a[i].lvl;
-				if (li >= b->lvl_bump)
+				if (li < b->max_orders || li >= b->lvl_bump)
 					return -5;
 				const struct lvl *l = &b->lvl[li];
 				if (key_of(l->price, side) != a[i].key || l->side != side || l->locate != loc)
 					return -6; /* level facts disagree with its array entry */
-				if (l->count == 0 || l->head == NIL || l->tail == NIL)
+				if (l->count == 0 || l->ln.next == li || l->ln.prev == li)
 					return -7; /* empty level kept */
 				uint64_t qty = 0;
-				uint32_t cnt = 0, prev = NIL;
-				for (uint32_t oi = l->head; oi != NIL; oi = b->ord[oi].next) {
+				uint32_t cnt = 0, prev = li;
+				for (uint32_t oi = l->ln.next; oi != li; oi = lk(b, oi)->next) {
 					if (oi >= b->ord_bump || cnt > l->count)
 						return -8; /* bad link or cycle */
 					const struct ord *o = &b->ord[oi];
-					if (!o->live || o->lvl != li || o->prev != prev)
+					if (!o->live || o->lvl != li || o->ln.prev != prev)
 						return -9; /* FIFO back link / level */
 					if (o->qty == 0 || o->price != l->price || o->side != side ||
 					    o->locate != loc)
@@ -1358,7 +1372,7 @@ int dp_book_check(const struct dp_book *b)
 					cnt++;
 					prev = oi;
 				}
-				if (prev != l->tail || cnt != l->count || qty != l->qty)
+				if (prev != l->ln.prev || cnt != l->count || qty != l->qty)
 					return -12; /* level totals */
 				orders += cnt;
 				sym_orders += cnt;
@@ -1404,18 +1418,18 @@ int dp_book_check(const struct dp_book *b)
 
 	/* Free lists: sizes add up to the pools. */
 	uint64_t nfree = 0;
-	for (uint32_t oi = b->ord_free; oi != NIL; oi = b->ord[oi].next) {
+	for (uint32_t oi = b->ord_free; oi != NIL; oi = b->ord[oi].ln.next) {
 		if (oi >= b->ord_bump || b->ord[oi].live || ++nfree > b->ord_bump)
 			return -18;
 	}
 	if (nfree + b->ord_live != b->ord_bump)
 		return -18;
 	nfree = 0;
-	for (uint32_t li = b->lvl_free; li != NIL; li = b->lvl[li].head) {
-		if (li >= b->lvl_bump || ++nfree > b->lvl_bump)
+	for (uint32_t li = b->lvl_free; li != NIL; li = b->lvl[li].ln.next) {
+		if (li < b->max_orders || li >= b->lvl_bump || ++nfree > b->lvl_bump)
 			return -19;
 	}
-	if (nfree + b->lvl_live != b->lvl_bump)
+	if (nfree + b->lvl_live + b->max_orders != b->lvl_bump)
 		return -19;
 	for (unsigned c = 0; c <= MAX_CLS; c++) {
 		uint64_t k = 0;
