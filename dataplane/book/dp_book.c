@@ -724,7 +724,7 @@ static void side_remove(struct dp_book *b, struct side *s, uint32_t pos)
 
 static inline uint32_t key_of(uint32_t price, unsigned side)
 {
-	return side == DP_BOOK_BID ? price : ~price;
+	return price ^ (0u - (side & 1)); /* ~price for asks (side 1), no select */
 }
 
 /* ------------------------------------------------------------------ */
@@ -1105,6 +1105,22 @@ void dp_book_prefetch_apply(struct dp_book *b, const struct dp_book_ev *hint,
 {
 	prefetch_one(b, hint);
 	apply_one(b, ev);
+}
+
+void dp_book_apply_burst(struct dp_book *b, const struct dp_book_ev *ev, uint32_t n)
+{
+	uint32_t k = n < DP_BOOK_LOOKAHEAD ? n : DP_BOOK_LOOKAHEAD, i = 0;
+	for (uint32_t j = 0; j < k; j++)
+		prefetch_one(b, &ev[j]);
+	for (; i + k < n; i++) {
+		prefetch_one(b, &ev[i + k]);
+		apply_one(b, &ev[i]);
+	}
+	/* Drain: hinting the last event again moves the earlier hints' stages on. */
+	for (; i < n; i++) {
+		prefetch_one(b, &ev[n - 1]);
+		apply_one(b, &ev[i]);
+	}
 }
 
 /* ------------------------------------------------------------------ */

@@ -141,6 +141,17 @@ void dp_book_prefetch(const struct dp_book *b, const struct dp_book_ev *ev);
 void dp_book_prefetch_apply(struct dp_book *b, const struct dp_book_ev *hint,
 			    const struct dp_book_ev *ev);
 
+/*
+ * Apply ev[0..n) in order, with the prefetch pipeline run inside the call:
+ * the first DP_BOOK_LOOKAHEAD events are hinted before the first apply,
+ * then each apply hints the event DP_BOOK_LOOKAHEAD later, and the last
+ * applies only advance the pipeline. Same result as dp_book_apply on each
+ * event in turn; the loop a ring consumer wants (one call per burst, no
+ * per-event call overhead), best with bursts of 64 or more.
+ */
+#define DP_BOOK_LOOKAHEAD 16
+void dp_book_apply_burst(struct dp_book *b, const struct dp_book_ev *ev, uint32_t n);
+
 const struct dp_book_stats *dp_book_stats(const struct dp_book *b);
 
 struct dp_book_level {

@@ -42,6 +42,7 @@
 #include "dp_itch.h"
 
 #define RING 128 /* event pipeline slots; K must stay below */
+#define BURST_MAX 4096 /* --burst limit */
 
 /* Book memory from anonymous mmap, asking for transparent huge pages. */
 static void *huge_zalloc(size_t size, void *arg)
@@ -118,10 +119,52 @@ static int run_pipelined(const uint8_t *buf, size_t len, struct dp_book *b, uint
 	return frc;
 }
 
+/*
+ * --burst N: frame and decode N book events into an array, then apply
+ * them with one dp_book_apply_burst call (the prefetch pipeline runs
+ * inside it), as a ring consumer would.
+ */
+static int run_burst(const uint8_t *buf, size_t len, struct dp_book *b, uint32_t nb,
+		     struct dp_book_ev *arr, uint64_t *msgs_io, uint64_t *err_io, uint32_t *w_io)
+{
+	uint64_t msgs = *msgs_io, err = *err_io;
+	uint32_t w = *w_io, n = 0;
+	size_t off = 0;
+	int frc = 0;
+	while (off < len) {
+		size_t left = len - off, mlen;
+		if (left < 2 || left - 2 < (mlen = (size_t)buf[off] << 8 | buf[off + 1])) {
+			frc = -DP_ITCH_ERR_TRUNCATED;
+			break;
+		}
+		const uint8_t *msg = buf + off + 2;
+		off += 2 + mlen;
+		msgs++;
+		uint8_t type;
+		int drc = dp_itch_decode_book_ev_inl(msg, mlen, &arr[n], &type);
+		if (__builtin_expect(drc <= 0, 0)) {
+			err += drc < 0;
+			continue;
+		}
+		if (++n == nb) {
+			dp_book_apply_burst(b, arr, n);
+			w += n;
+			n = 0;
+		}
+	}
+	dp_book_apply_burst(b, arr, n);
+	w += n;
+	*msgs_io = msgs;
+	*err_io = err;
+	*w_io = w;
+	return frc;
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: mgw-bench-book FILE [--prefetch K (0..%d)] [--max-orders N] "
-			"[--max-levels N] [--no-huge] [--decode-only] [--old-decode]\n", RING - 1);
+	fprintf(stderr, "usage: mgw-bench-book FILE [--burst N (1..%d) | --prefetch K (0..%d)] "
+			"[--max-orders N] [--max-levels N] [--no-huge] [--decode-only] [--old-decode]\n",
+		BURST_MAX, RING - 1);
 	return 2;
 }
 
@@ -139,12 +182,15 @@ static int parse_u32(const char *s, uint32_t *out)
 int main(int argc, char **argv)
 {
 	const char *path = NULL;
-	uint32_t k = 16, max_orders = 2000000, max_levels = 1u << 20;
+	uint32_t k = 16, burst = 0, max_orders = 2000000, max_levels = 1u << 20;
 	int huge = 1, decode_only = 0, old_decode = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--prefetch") && i + 1 < argc) {
 			if (parse_u32(argv[++i], &k) || k >= RING)
+				return usage();
+		} else if (!strcmp(argv[i], "--burst") && i + 1 < argc) {
+			if (parse_u32(argv[++i], &burst) || burst == 0 || burst > BURST_MAX)
 				return usage();
 		} else if (!strcmp(argv[i], "--max-orders") && i + 1 < argc) {
 			if (parse_u32(argv[++i], &max_orders))
@@ -200,7 +246,11 @@ int main(int argc, char **argv)
 
 	double t0 = now();
 	uint64_t c0 = __rdtsc();
-	if (k && !old_decode && !decode_only)
+	static struct dp_book_ev arr[BURST_MAX];
+	if (burst && !old_decode && !decode_only) {
+		frc = run_burst(buf, len, b, burst, arr, &msgs, &decode_err, &w);
+		r = w;
+	} else if (k && !old_decode && !decode_only)
 		frc = run_pipelined(buf, len, b, k, ring, &msgs, &decode_err, &w, &r);
 	else
 	for (;;) {
@@ -269,8 +319,12 @@ int main(int argc, char **argv)
 	printf("ns/message      %.1f\n", msgs ? secs * 1e9 / (double)msgs : 0.0);
 	printf("messages/s      %.0f\n", secs > 0 ? (double)msgs / secs : 0.0);
 	printf("tsc/message     %.1f\n", msgs ? (double)(c1 - c0) / (double)msgs : 0.0);
-	printf("prefetch        %u%s%s\n", k, huge ? ", book on THP (madvise)" : ", book on calloc",
-	       decode_only ? ", DECODE ONLY (no apply)" : "");
+	if (burst && !old_decode && !decode_only)
+		printf("prefetch        dp_book_apply_burst, bursts of %u, lookahead %d%s\n", burst,
+		       DP_BOOK_LOOKAHEAD, huge ? ", book on THP (madvise)" : ", book on calloc");
+	else
+		printf("prefetch        %u%s%s\n", k, huge ? ", book on THP (madvise)" : ", book on calloc",
+		       decode_only ? ", DECODE ONLY (no apply)" : "");
 	printf("decoder         %s\n", old_decode ? "dp_itch_decode + dp_book_ev_from_itch (--old-decode)"
 						   : "dp_itch_decode_book_ev (fused)");
 	printf("book cfg        max_orders %u max_levels %u max_symbols %u\n", cfg.max_orders,
