@@ -467,11 +467,32 @@ static void cmp_full(struct dp_book *b, long step)
  * that nearly every order is found through the overflow hash and adds keep
  * moving older orders there.
  */
+/* b2 got the same events through dp_book_apply_burst: it must equal b. */
+static void cmp_books(struct dp_book *b, struct dp_book *b2, long step)
+{
+	struct dp_book_level d[MAX_LVL + 1], e[MAX_LVL + 1];
+	ck_assert_int_eq(dp_book_check(b2), 0);
+	ck_assert_msg(memcmp(dp_book_stats(b), dp_book_stats(b2), sizeof(struct dp_book_stats)) == 0,
+		      "step %ld: burst book stats differ", step);
+	ck_assert_uint_eq(dp_book_live_orders(b), dp_book_live_orders(b2));
+	ck_assert_uint_eq(dp_book_live_levels(b), dp_book_live_levels(b2));
+	for (uint16_t loc = 0; loc < NSYM; loc++)
+		for (int side = 0; side < 2; side++) {
+			int n = dp_book_depth(b, loc, side, d, MAX_LVL + 1);
+			ck_assert_int_eq(dp_book_depth(b2, loc, side, e, MAX_LVL + 1), n);
+			for (int i = 0; i < n; i++)
+				cmp_level(&e[i], &d[i], step);
+		}
+}
+
 START_TEST(differential)
 {
-	struct dp_book *b;
+	struct dp_book *b, *b2;
+	static struct dp_book_ev burst[300];
+	uint32_t nburst = 0, want = 1, brng = 7; /* burst sizes: own generator, not the stream's */
 	struct dp_book_cfg cfg = { MAX_ORD, MAX_LVL, NSYM, _i == 0 ? 0 : 16 };
 	ck_assert_int_eq(dp_book_create(&b, &cfg, NULL), 0);
+	ck_assert_int_eq(dp_book_create(&b2, &cfg, NULL), 0);
 	for (int l = 0; l < 8; l++)
 		mid[l] = 1000000 + (uint32_t)l * 50000;
 
@@ -490,6 +511,16 @@ START_TEST(differential)
 			dp_book_prefetch_apply(b, &ev, &ev);
 		}
 		m_apply(&ev);
+
+		/* The same stream into b2 in bursts of 1 to 300 events. */
+		burst[nburst++] = ev;
+		if (nburst == want || step == STEPS - 1) {
+			dp_book_apply_burst(b2, burst, nburst);
+			cmp_books(b, b2, step);
+			nburst = 0;
+			brng = brng * 1103515245u + 12345u;
+			want = 1 + (brng >> 8) % 300;
+		}
 
 		cmp_stats(b, step);
 		cmp_bbo(b, loc, step);
@@ -525,6 +556,7 @@ START_TEST(differential)
 	if (_i == 1)
 		ck_assert_uint_gt(ovf_moved, 1000);
 	dp_book_destroy(b);
+	dp_book_destroy(b2);
 }
 END_TEST
 
