@@ -7,18 +7,31 @@
  *
  *   acct[]  account id          -> limits, exposure sums, kill flag
  *   sess[]  session id          -> throttle window, kill flag
- *   pos[]   (account, symbol)   -> position, cost, realized, open qty, restricted
- *   ids[]   (session, cl_ord_id) -> used today (duplicate detection)
- *   ord[]   (session, cl_ord_id) -> live order (the 64-byte record itself)
+ *   pos[]   (account, symbol)   -> position, open qty, restricted (32 bytes;
+ *                                  cost and realized P&L in pmoney[], same slot)
+ *   ids[]   (session, cl_ord_id) -> used today (duplicate detection), for ids
+ *                                  outside their session's bitmap window
+ *   otab[]  (session, cl_ord_id) -> live order: 8-byte slots {pool index + 1,
+ *                                  hash} in front of ord[], the order pool
  *
  * acct, sess, pos and ids only ever grow during a day (no deletion), so an
  * entry's slot number is stable and other records refer to it by slot.
- * Live orders come and go: their records sit in the hash table itself (one
- * cache line each, so a lookup of a cold order is one miss, not a slot and
- * then a pool record), and deletion shifts later records of the cluster
- * back (no tombstones, so probe lengths do not degrade over a day of
- * churn). A record's slot can therefore change when another one is
- * removed: nothing keeps an order slot across a removal.
+ * Live orders come and go: their 64-byte records live in a pool with a
+ * LIFO free list (a new order mostly takes the line an order just left,
+ * still in cache; with a day's churn over a table sized for the peak, a
+ * record stored in its hash slot was a cold line for every new order and
+ * every removal). The slot table is small (8 bytes an order slot) and
+ * mostly stays in the last-level cache; its deletion shifts later slots
+ * of the cluster back (no tombstones, so probe lengths do not degrade over
+ * a day). Pool indices never move, so a record can be held across a
+ * removal of another one.
+ *
+ * Ids first go to a per-session bitmap: a window of id_wbits ids opened at
+ * the session's first id of the day (a session numbering its orders
+ * upwards, the common case, uses one bit per id and touches one hot word
+ * in 64, instead of a random line of a table sized for a day). Ids outside
+ * the window use the hash table. The window never moves during a day, so
+ * an id is always looked up where it was recorded; n_ids counts both.
  *
  * The id table places the ids of one session in runs: ids that differ
  * only in their two low bits share a home line (four 16-byte entries), so
@@ -59,12 +72,25 @@ struct sess {
 	uint8_t used;
 	uint8_t killed;
 	uint8_t win_open;  /* a throttle window has started */
-	uint8_t pad;
+	uint8_t id_win;    /* id_base is set (its first id of the day was seen) */
 	uint32_t rate;     /* orders per second, 0 = unlimited */
 	uint32_t count;    /* orders counted in the current window */
 	uint64_t win_start;
+	uint64_t id_base;  /* first id of its bitmap window (a multiple of 64) */
+	uint32_t ordinal;  /* 0.. in order of creation: its bitmap window */
+	uint32_t pad;
 };
 
+/*
+ * A position is split in two records of 32 bytes at the same slot number:
+ * the hot one (in the hash table, read by every check and order report)
+ * and the money (pmoney[], only touched by fills and queries).
+ *
+ *   pos[slot]     0      4     6    7    8        16         24          32
+ *                 | acct |sym  |rst |pad | qty    | open_buy | open_sell |
+ *   pmoney[slot]  0                 16                32
+ *                 | cost (i128)     | realized (i128) |
+ */
 struct pos {
 	uint32_t acct;      /* account slot + 1; 0 = empty entry */
 	uint16_t symbol;
@@ -73,6 +99,10 @@ struct pos {
 	int64_t qty;
 	uint64_t open_buy;  /* leaves of live buys */
 	uint64_t open_sell; /* leaves of live sells */
+};
+_Static_assert(sizeof(struct pos) == 32, "hot position record is 32 bytes");
+
+struct pmoney {
 	i128 cost;          /* >= 0: |qty| * average cost, exact */
 	i128 realized;
 };
@@ -83,7 +113,11 @@ struct idkey {
 	uint32_t used;
 };
 
-/* A live order: one cache line, in its hash slot; state O_FREE = empty slot. */
+/*
+ * A live order: one cache line in the order pool (32-bit indices, a LIFO
+ * free list, so a new order mostly reuses a line just freed and still in
+ * cache); state O_FREE = free record, its free-list link in next_free.
+ */
 struct ord {
 	uint64_t cl_ord_id;
 	uint64_t orig_id;   /* O_PENDING_REPLACE: cl_ord_id of the order replaced */
@@ -92,12 +126,21 @@ struct ord {
 	uint32_t pos;       /* position slot */
 	uint32_t price;     /* Price(4) exposure is valued at */
 	uint32_t leaves;
-	uint32_t hash;      /* hash_sid(session, cl_ord_id): home slot without rehashing */
+	uint32_t hash;      /* hash_sid(session, cl_ord_id): its home slot without rehashing */
 	uint16_t symbol;
 	char side;
 	uint8_t state;      /* ord_state */
-	uint8_t pad[20];
+	uint32_t next_free; /* O_FREE: next free record, or NIL */
+	uint8_t pad[16];
 } __attribute__((aligned(64)));
+
+/* Order table slot: idx1 = pool index + 1 (0 = empty), h = its hash. */
+struct oslot {
+	uint32_t idx1;
+	uint32_t h;
+};
+
+#define NIL UINT32_MAX
 _Static_assert(sizeof(struct ord) == 64, "order record is one cache line");
 
 struct dp_risk {
@@ -110,13 +153,18 @@ struct dp_risk {
 	struct acct *acct;
 	struct sess *sess;
 	struct pos *pos;
+	struct pmoney *pmoney;  /* cost and realized P&L, same slot as pos */
 	struct idkey *ids;
-	struct ord *ord;        /* live orders, open addressing on (session, cl_ord_id) */
+	uint64_t *idbits;       /* per session ordinal: a window of id_wbits used-id bits */
+	struct ord *ord;        /* order pool, max_orders records */
+	struct oslot *otab;     /* (session, cl_ord_id) -> pool index, open addressing */
 	uint64_t *restricted;   /* all-accounts restricted symbols, one bit each */
 
 	uint32_t amask, smask, pmask, imask, omask;
+	uint32_t id_wbits;      /* bits per session window, a power of two */
 	uint32_t n_acct, n_sess, n_pos, n_ids, n_ord;
-	uint32_t hint;          /* order slot last recorded or reported about (a guess) */
+	uint32_t ord_free, ord_bump; /* free list head (NIL: none), records never used */
+	uint32_t hint;          /* pool index of the order last recorded or reported about */
 };
 
 /* ------------------------------------------------------------------ */
@@ -154,7 +202,7 @@ static size_t al64(size_t x)
 }
 
 struct layout {
-	size_t o_acct, o_sess, o_pos, o_ids, o_ord, o_restr, total;
+	size_t o_acct, o_sess, o_pos, o_pmoney, o_ids, o_idbits, o_ord, o_otab, o_restr, total;
 };
 
 static int cfg_ok(const struct dp_risk_cfg *c)
@@ -169,6 +217,20 @@ static int cfg_ok(const struct dp_risk_cfg *c)
 	return 1;
 }
 
+/*
+ * Bits of a session's id window: about 4 x max_ids / max_sessions rounded
+ * up to a power of two, between 4096 and 2^24, so all windows together
+ * take at most about max_ids bytes (the id hash takes 32 per id).
+ */
+static uint32_t id_wbits_for(const struct dp_risk_cfg *c)
+{
+	uint64_t want = 4 * (uint64_t)c->max_ids / c->max_sessions;
+	uint32_t w = 4096;
+	while (w < want && w < (1u << 24))
+		w <<= 1;
+	return w;
+}
+
 static void layout_of(const struct dp_risk_cfg *c, struct layout *l)
 {
 	size_t off = al64(sizeof(struct dp_risk));
@@ -178,10 +240,16 @@ static void layout_of(const struct dp_risk_cfg *c, struct layout *l)
 	off += al64((size_t)cap_for(c->max_sessions) * sizeof(struct sess));
 	l->o_pos = off;
 	off += al64((size_t)cap_for(c->max_positions) * sizeof(struct pos));
+	l->o_pmoney = off;
+	off += al64((size_t)cap_for(c->max_positions) * sizeof(struct pmoney));
 	l->o_ids = off;
 	off += al64((size_t)cap_for(c->max_ids) * sizeof(struct idkey));
+	l->o_idbits = off;
+	off += al64((size_t)c->max_sessions * (id_wbits_for(c) / 8));
 	l->o_ord = off;
-	off += al64((size_t)cap_for(c->max_orders) * sizeof(struct ord));
+	off += al64((size_t)c->max_orders * sizeof(struct ord));
+	l->o_otab = off;
+	off += al64((size_t)cap_for(c->max_orders) * sizeof(struct oslot));
 	l->o_restr = off;
 	off += al64(((size_t)c->max_symbols + 63) / 64 * sizeof(uint64_t));
 	l->total = off;
@@ -217,8 +285,13 @@ int dp_risk_create(struct dp_risk **out, const struct dp_risk_cfg *cfg,
 	r->acct = (struct acct *)(blk + l.o_acct);
 	r->sess = (struct sess *)(blk + l.o_sess);
 	r->pos = (struct pos *)(blk + l.o_pos);
+	r->pmoney = (struct pmoney *)(blk + l.o_pmoney);
 	r->ids = (struct idkey *)(blk + l.o_ids);
+	r->idbits = (uint64_t *)(blk + l.o_idbits);
+	r->id_wbits = id_wbits_for(cfg);
 	r->ord = (struct ord *)(blk + l.o_ord);
+	r->otab = (struct oslot *)(blk + l.o_otab);
+	r->ord_free = NIL;
 	r->restricted = (uint64_t *)(blk + l.o_restr);
 	r->amask = cap_for(cfg->max_accounts) - 1;
 	r->smask = cap_for(cfg->max_sessions) - 1;
@@ -333,7 +406,7 @@ static inline struct sess *sess_get(struct dp_risk *r, uint32_t id)
 	s->used = 1;
 	s->id = id;
 	s->rate = r->cfg.default_orders_per_sec;
-	r->n_sess++;
+	s->ordinal = r->n_sess++;
 	return s;
 }
 
@@ -384,43 +457,56 @@ static int64_t pos_get(struct dp_risk *r, uint32_t aslot, uint16_t sym)
  * Slot of the live order (session, cl_ord_id), or -1; *hslot = that slot,
  * or the empty slot where it would go.
  */
-static inline int64_t ord_find(const struct dp_risk *r, uint32_t session, uint64_t id,
-			       uint32_t *hslot)
+static inline int64_t ord_find_h(const struct dp_risk *r, uint32_t session, uint64_t id,
+				 uint32_t h, uint32_t *hslot)
 {
-	uint32_t h = hash_sid(session, id);
 	for (uint32_t i = h & r->omask;; i = (i + 1) & r->omask) {
-		const struct ord *o = &r->ord[i];
-		if (o->state == O_FREE) {
+		const struct oslot sl = r->otab[i];
+		if (sl.idx1 == 0) {
 			if (hslot)
 				*hslot = i;
 			return -1;
 		}
-		if (o->hash == h && o->cl_ord_id == id && o->session == session) {
-			if (hslot)
-				*hslot = i;
-			return i;
+		if (sl.h == h) {
+			const struct ord *o = &r->ord[sl.idx1 - 1];
+			if (o->cl_ord_id == id && o->session == session) {
+				if (hslot)
+					*hslot = i;
+				return sl.idx1 - 1;
+			}
 		}
 	}
 }
 
-/* Empty slot i, shifting back later records of its cluster. */
-static void ord_delete(struct dp_risk *r, uint32_t i)
+static inline int64_t ord_find(const struct dp_risk *r, uint32_t session, uint64_t id,
+			       uint32_t *hslot)
+{
+	return ord_find_h(r, session, id, hash_sid(session, id), hslot);
+}
+
+/* Take pool record idx out of the table: find its slot by its stored hash
+   and empty it, shifting back later slots of its cluster (no tombstones). */
+static void ord_unindex(struct dp_risk *r, uint32_t idx)
 {
 	const uint32_t mask = r->omask;
+	uint32_t i = r->ord[idx].hash & mask;
+	while (r->otab[i].idx1 != idx + 1)
+		i = (i + 1) & mask;
 	uint32_t j = i;
 	for (;;) {
 		j = (j + 1) & mask;
-		const struct ord *o = &r->ord[j];
-		if (o->state == O_FREE)
+		const struct oslot sl = r->otab[j];
+		if (sl.idx1 == 0)
 			break;
-		uint32_t home = o->hash & mask;
-		/* The record at j may move to i unless its home lies cyclically in (i, j]. */
+		uint32_t home = sl.h & mask;
+		/* The slot at j may move to i unless its home lies cyclically in (i, j]. */
 		if (((j - home) & mask) >= ((j - i) & mask)) {
-			r->ord[i] = *o;
+			r->otab[i] = sl;
 			i = j;
 		}
 	}
-	r->ord[i].state = O_FREE;
+	r->otab[i].idx1 = 0;
+	r->otab[i].h = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -440,13 +526,16 @@ static inline void ord_set(struct dp_risk *r, struct ord *o, uint32_t price, uin
 	o->leaves = leaves;
 }
 
-/* Remove the live order in slot idx (other records may move). */
+/* Remove the live order at pool index idx (no other record moves). */
 static void ord_remove(struct dp_risk *r, uint32_t idx)
 {
 	struct ord *o = &r->ord[idx];
 	ord_set(r, o, o->price, 0);
 	r->acct[o->acct].live_orders--;
-	ord_delete(r, idx);
+	ord_unindex(r, idx);
+	o->state = O_FREE;
+	o->next_free = r->ord_free;
+	r->ord_free = idx;
 	r->n_ord--;
 }
 
@@ -458,37 +547,53 @@ static void ord_remove(struct dp_risk *r, uint32_t idx)
  * realizes the difference with the fill's proceeds; what is left of the fill
  * after crossing zero opens the other side at px.
  */
-static void pos_fill(struct acct *a, struct pos *p, char side, uint32_t px, uint32_t q)
+static void pos_fill(struct acct *a, struct pos *p, struct pmoney *pm, char side, uint32_t px,
+		     uint32_t q)
 {
 	int64_t dir = side == 'B' ? 1 : -1;
 	if (p->qty == 0 || (p->qty > 0) == (dir > 0)) {
 		i128 add = (i128)px * q;
-		p->cost += add;
+		pm->cost += add;
 		a->pos_cost += add;
 		p->qty += dir * (int64_t)q;
 		return;
 	}
 	uint64_t held = p->qty > 0 ? (uint64_t)p->qty : (uint64_t)-p->qty;
 	uint64_t c = q < held ? q : held;
-	i128 removed = p->cost * (i128)c / (i128)held;
+	i128 removed = pm->cost * (i128)c / (i128)held;
 	i128 proceeds = (i128)px * c;
 	i128 pnl = p->qty > 0 ? proceeds - removed : removed - proceeds;
-	p->realized += pnl;
+	pm->realized += pnl;
 	a->realized += pnl;
-	p->cost -= removed;
+	pm->cost -= removed;
 	a->pos_cost -= removed;
 	p->qty += dir * (int64_t)c;
 	if (q > c) {
 		uint64_t rest = q - c;
 		i128 add = (i128)px * rest;
 		p->qty = dir * (int64_t)rest;
-		p->cost = add;
+		pm->cost = add;
 		a->pos_cost += add;
 	}
 }
 
 /* ------------------------------------------------------------------ */
 /* Check                                                               */
+
+/*
+ * Whether id falls in the session's bitmap window (opening the window at
+ * the first id the session uses today). Ids outside it use the hash table;
+ * either way an id is found exactly where it was recorded, because the
+ * window of a session never moves during a day.
+ */
+static inline int id_in_window(const struct dp_risk *r, struct sess *s, uint64_t id)
+{
+	if (!s->id_win) {
+		s->id_win = 1;
+		s->id_base = id & ~(uint64_t)63;
+	}
+	return id - s->id_base < r->id_wbits;
+}
 
 static inline int ref_usable(const struct dp_ref_px *ref)
 {
@@ -536,7 +641,19 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 	/* 3. duplicate client order id: the id is used from here on, whatever
 	 * follows. A replace may keep its order's id (the matcher allows it). */
 	const int same_id = repl && m->cl_ord_id == m->orig_cl_ord_id;
-	if (!same_id) {
+	if (!same_id && id_in_window(r, s, m->cl_ord_id)) {
+		uint64_t off = m->cl_ord_id - s->id_base;
+		uint64_t *w = &r->idbits[(size_t)s->ordinal * (r->id_wbits / 64) + (off >> 6)];
+		uint64_t bit = 1ull << (off & 63);
+		if (*w & bit)
+			return DP_RJ_DUPLICATE_ID;
+		if (r->n_ids >= r->cfg.max_ids) {
+			r->st.ids_full++;
+			return DP_RJ_BOOK_FULL;
+		}
+		*w |= bit;
+		r->n_ids++;
+	} else if (!same_id) {
 		uint32_t i = ids_home(r, m->session, m->cl_ord_id);
 		for (;; i = (i + 1) & r->imask) {
 			struct idkey *k = &r->ids[i];
@@ -654,7 +771,8 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 		return DP_RJ_NONE;
 	}
 	uint32_t hs;
-	if (ord_find(r, m->session, m->cl_ord_id, &hs) >= 0)
+	const uint32_t h = hash_sid(m->session, m->cl_ord_id);
+	if (ord_find_h(r, m->session, m->cl_ord_id, h, &hs) >= 0)
 		return DP_RJ_DUPLICATE_ID; /* still live from before dp_risk_new_day */
 	if (r->n_ord >= r->cfg.max_orders) {
 		r->st.orders_full++;
@@ -664,9 +782,19 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 	/* Passed: record it as pending; its exposure counts from now on. */
 	if (!pfound)
 		pos_claim(r, ps, (uint32_t)as, sym);
-	struct ord *o = &r->ord[hs];
+	/* n_ord < max_orders: a free record exists */
+	uint32_t oi;
+	if (r->ord_free != NIL) {
+		oi = r->ord_free;
+		r->ord_free = r->ord[oi].next_free;
+	} else {
+		oi = r->ord_bump++;
+	}
+	r->otab[hs].idx1 = oi + 1;
+	r->otab[hs].h = h;
+	struct ord *o = &r->ord[oi];
 	o->cl_ord_id = m->cl_ord_id;
-	o->hash = hash_sid(m->session, m->cl_ord_id);
+	o->hash = h;
 	o->orig_id = repl ? m->orig_cl_ord_id : 0;
 	o->session = m->session;
 	o->acct = (uint32_t)as;
@@ -678,7 +806,7 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 	o->leaves = 0;
 	ord_set(r, o, px, m->qty);
 	r->n_ord++;
-	r->hint = hs; /* its ACCEPTED / REPLACED report comes next */
+	r->hint = oi; /* its ACCEPTED / REPLACED report comes next */
 	a->live_orders++;
 	return DP_RJ_NONE;
 }
@@ -692,19 +820,37 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
 {
 	/* A cancel's report and a replace's check read the target's record. */
-	if (m->kind == DP_ORD_CANCEL || m->kind == DP_ORD_REPLACE)
-		__builtin_prefetch(&r->ord[hash_sid(m->session, m->orig_cl_ord_id) & r->omask], 1);
-	if (m->kind != DP_ORD_NEW && m->kind != DP_ORD_REPLACE)
+	const uint8_t kind = m->kind;
+	if (kind == DP_ORD_CANCEL || kind == DP_ORD_REPLACE) {
+		/* The target's slot, and through it its record: the slot table
+		 * (8 bytes a slot) mostly stays in the last-level cache, so the
+		 * read below is short, and the record load starts early. */
+		uint32_t h = hash_sid(m->session, m->orig_cl_ord_id);
+		const struct oslot sl = r->otab[h & r->omask];
+		if (sl.idx1 && sl.h == h)
+			__builtin_prefetch(&r->ord[sl.idx1 - 1], 1);
+	} else if (kind != DP_ORD_NEW) {
 		return;
-	__builtin_prefetch(&r->ids[ids_home(r, m->session, m->cl_ord_id)], 1);
-	__builtin_prefetch(&r->ord[hash_sid(m->session, m->cl_ord_id) & r->omask], 1);
-	__builtin_prefetch(&r->sess[fib(m->session) & r->smask], 1);
-	__builtin_prefetch(&r->acct[fib(m->account) & r->amask], 0);
-	/* the position slot needs the account slot: a guess on its home
-	 * (a replace's symbol is its target's, which the message repeats) */
+	}
+	/* The position: a cancel's report moves its open quantity, a check
+	 * reads it. Its slot needs the account slot (a small, cached table):
+	 * a guess on its home from the message's account and symbol (a
+	 * replace's or cancel's symbol is its target's, which the message
+	 * repeats; a wrong guess only costs the load). */
 	int64_t as = acct_find(r, m->account);
 	if (as >= 0)
 		__builtin_prefetch(&r->pos[pos_hash((uint32_t)as, m->symbol) & r->pmask], 1);
+	if (kind == DP_ORD_CANCEL)
+		return;
+	__builtin_prefetch(&r->otab[hash_sid(m->session, m->cl_ord_id) & r->omask], 1);
+	if (r->ord_free != NIL)
+		__builtin_prefetch(&r->ord[r->ord_free], 1);
+	/* The id: its session's bitmap word is in cache (a session's ids are
+	 * mostly near each other); the hash slot only outside the window. */
+	int64_t si = sess_find(r, m->session);
+	const struct sess *s = si >= 0 ? &r->sess[si] : NULL;
+	if (!s || !s->id_win || m->cl_ord_id - s->id_base >= r->id_wbits)
+		__builtin_prefetch(&r->ids[ids_home(r, m->session, m->cl_ord_id)], 1);
 }
 
 enum dp_reject_reason dp_risk_check(struct dp_risk *r, const struct dp_order_msg *m,
@@ -730,26 +876,26 @@ enum dp_reject_reason dp_risk_check(struct dp_risk *r, const struct dp_order_msg
 static void on_fill(struct dp_risk *r, const struct dp_exec_report *rep, int64_t oi)
 {
 	struct acct *a;
-	struct pos *p;
+	uint32_t ps;
 	if (oi >= 0) {
 		struct ord *o = &r->ord[oi];
 		a = &r->acct[o->acct];
-		p = &r->pos[o->pos];
+		ps = o->pos;
 	} else {
 		/* Not an order risk saw: keep the position anyway, it is real. */
 		r->st.reports_untracked++;
 		int64_t as = acct_find(r, rep->account);
-		int64_t ps = as >= 0 && rep->symbol < r->cfg.max_symbols
+		int64_t pg = as >= 0 && rep->symbol < r->cfg.max_symbols
 				     ? pos_get(r, (uint32_t)as, rep->symbol) : -1;
-		if (ps < 0 || (rep->side != 'B' && rep->side != 'S')) {
+		if (pg < 0 || (rep->side != 'B' && rep->side != 'S')) {
 			r->st.fills_untracked++;
 			return;
 		}
 		a = &r->acct[as];
-		p = &r->pos[ps];
+		ps = (uint32_t)pg;
 	}
 	if (rep->last_qty)
-		pos_fill(a, p, rep->side, rep->last_px, rep->last_qty);
+		pos_fill(a, &r->pos[ps], &r->pmoney[ps], rep->side, rep->last_px, rep->last_qty);
 	if (oi >= 0) {
 		struct ord *o = &r->ord[oi];
 		if (rep->leaves_qty == 0)
@@ -766,7 +912,8 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 	 * match there is the order). */
 	int64_t oi;
 	const struct ord *h = &r->ord[r->hint];
-	if (h->state != O_FREE && h->cl_ord_id == rep->cl_ord_id && h->session == rep->session)
+	if (r->hint < r->ord_bump && h->state != O_FREE && h->cl_ord_id == rep->cl_ord_id &&
+	    h->session == rep->session)
 		oi = r->hint;
 	else if ((oi = ord_find(r, rep->session, rep->cl_ord_id, NULL)) >= 0)
 		r->hint = (uint32_t)oi;
@@ -793,11 +940,8 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 		 * the replace's id: the replaced entry goes too. */
 		if (o->state == O_PENDING_REPLACE) {
 			int64_t old = ord_find(r, o->session, o->orig_id, NULL);
-			if (old >= 0) {
+			if (old >= 0)
 				ord_remove(r, (uint32_t)old);
-				/* the removal may have moved it: look it up again */
-				oi = ord_find(r, rep->session, rep->cl_ord_id, NULL);
-			}
 		}
 		ord_remove(r, (uint32_t)oi);
 		break;
@@ -822,12 +966,8 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 		}
 		if (o->state == O_PENDING_REPLACE) {
 			int64_t old = ord_find(r, o->session, o->orig_id, NULL);
-			if (old >= 0) {
+			if (old >= 0)
 				ord_remove(r, (uint32_t)old);
-				/* the removal may have moved it: look it up again */
-				oi = ord_find(r, rep->session, rep->cl_ord_id, NULL);
-				o = &r->ord[oi];
-			}
 			o->state = O_LIVE;
 		}
 		if (rep->leaves_qty == 0)
@@ -994,20 +1134,21 @@ int dp_risk_position(const struct dp_risk *r, uint32_t account, uint16_t symbol,
 	if (!found)
 		return -ENOENT;
 	const struct pos *p = &r->pos[ps];
+	const struct pmoney *pm = &r->pmoney[ps];
 	memset(out, 0, sizeof(*out));
 	out->qty = p->qty;
-	out->cost = clamp64(p->cost);
-	out->realized = clamp64(p->realized);
+	out->cost = clamp64(pm->cost);
+	out->realized = clamp64(pm->realized);
 	out->open_buy_qty = p->open_buy;
 	out->open_sell_qty = p->open_sell;
 	out->restricted = p->restricted;
 	if (p->qty) {
 		i128 held = p->qty > 0 ? (i128)p->qty : -(i128)p->qty;
-		i128 avg = (2 * p->cost + held) / (2 * held); /* half up */
+		i128 avg = (2 * pm->cost + held) / (2 * held); /* half up */
 		out->avg_px = avg > UINT32_MAX ? UINT32_MAX : (uint32_t)avg;
 		if (mid_px) {
 			i128 value = held * mid_px;
-			out->unrealized = clamp64(p->qty > 0 ? value - p->cost : p->cost - value);
+			out->unrealized = clamp64(p->qty > 0 ? value - pm->cost : pm->cost - value);
 		}
 	}
 	return 0;
@@ -1032,10 +1173,12 @@ int dp_risk_account(const struct dp_risk *r, uint32_t account, struct dp_risk_ac
 void dp_risk_new_day(struct dp_risk *r)
 {
 	memset(r->ids, 0, ((size_t)r->imask + 1) * sizeof(*r->ids));
+	memset(r->idbits, 0, (size_t)r->cfg.max_sessions * (r->id_wbits / 8));
 	r->n_ids = 0;
 	for (uint32_t i = 0; i <= r->smask; i++) {
 		r->sess[i].win_open = 0;
 		r->sess[i].count = 0;
+		r->sess[i].id_win = 0;
 	}
 }
 
@@ -1046,8 +1189,8 @@ void dp_risk_stats(const struct dp_risk *r, struct dp_risk_stats *out)
 
 int dp_risk_verify(const struct dp_risk *r)
 {
-	uint32_t live = 0;
-	for (uint32_t i = 0; i <= r->omask; i++) {
+	uint32_t live = 0, slots = 0, nfree = 0;
+	for (uint32_t i = 0; i < r->ord_bump; i++) {
 		const struct ord *o = &r->ord[i];
 		if (o->state == O_FREE)
 			continue;
@@ -1058,15 +1201,19 @@ int dp_risk_verify(const struct dp_risk *r)
 		if (o->leaves == 0)
 			return -2; /* a finished order still counted */
 	}
-	if (live != r->n_ord)
-		return -3;
+	for (uint32_t i = 0; i <= r->omask; i++)
+		slots += r->otab[i].idx1 != 0;
+	for (uint32_t i = r->ord_free; i != NIL && nfree <= r->ord_bump; i = r->ord[i].next_free)
+		nfree++;
+	if (live != r->n_ord || slots != live || live + nfree != r->ord_bump)
+		return -3; /* a record neither live nor free, or a stale slot */
 	for (uint32_t ai = 0; ai <= r->amask; ai++) {
 		const struct acct *a = &r->acct[ai];
 		if (!a->used)
 			continue;
 		i128 open = 0, cost = 0, realized = 0;
 		uint32_t n = 0;
-		for (uint32_t i = 0; i <= r->omask; i++) {
+		for (uint32_t i = 0; i < r->ord_bump; i++) {
 			const struct ord *o = &r->ord[i];
 			if (o->state != O_FREE && o->acct == ai) {
 				open += (i128)o->price * o->leaves;
@@ -1076,8 +1223,8 @@ int dp_risk_verify(const struct dp_risk *r)
 		for (uint32_t pi = 0; pi <= r->pmask; pi++) {
 			const struct pos *p = &r->pos[pi];
 			if (p->acct == ai + 1) {
-				cost += p->cost;
-				realized += p->realized;
+				cost += r->pmoney[pi].cost;
+				realized += r->pmoney[pi].realized;
 			}
 		}
 		if (a->open_notional < 0 || open != a->open_notional)
@@ -1092,14 +1239,15 @@ int dp_risk_verify(const struct dp_risk *r)
 		if (!p->acct)
 			continue;
 		uint64_t b = 0, s = 0;
-		for (uint32_t i = 0; i <= r->omask; i++) {
+		for (uint32_t i = 0; i < r->ord_bump; i++) {
 			const struct ord *o = &r->ord[i];
 			if (o->state != O_FREE && o->pos == pi)
 				*(o->side == 'B' ? &b : &s) += o->leaves;
 		}
 		if (b != p->open_buy || s != p->open_sell)
 			return -7;
-		if (p->cost < 0 || (p->qty == 0 && p->cost != 0))
+		const struct pmoney *pm = &r->pmoney[pi];
+		if (pm->cost < 0 || (p->qty == 0 && pm->cost != 0))
 			return -8;
 	}
 	return 0;

@@ -379,7 +379,7 @@ static double tsc_hz(void)
 int main(int argc, char **argv)
 {
 	uint32_t symbols = 1000, prepop = 100000;
-	uint64_t msgs = 10000000;
+	uint64_t msgs = 10000000, day_ids = 0;
 	int use_risk = 1, plain_mem = 0;
 	uint32_t pf = 4;
 	for (int i = 1; i < argc; i++) {
@@ -395,9 +395,13 @@ int main(int argc, char **argv)
 			plain_mem = 1;
 		else if (!strcmp(argv[i], "--prefetch") && i + 1 < argc)
 			pf = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--ids") && i + 1 < argc)
+			day_ids = strtoull(argv[++i], NULL, 10);
 		else {
 			fprintf(stderr, "usage: %s [--symbols N] [--messages N] [--prepop N] [--no-risk] "
-					"[--plain-mem] [--prefetch K]\n",
+					"[--plain-mem] [--prefetch K] [--ids N]\n"
+					"  --ids N: size the risk id table for N ids (default: the run's "
+					"messages; a short profiling run can take a day's table)\n",
 				argv[0]);
 			return 2;
 		}
@@ -461,7 +465,9 @@ int main(int argc, char **argv)
 	for (int pass = 1; pass <= 2; pass++) {
 		struct dp_match *m;
 		struct dp_risk *risk =
-			use_risk ? mkrisk(symbols, orders, total, plain_mem ? NULL : &huge_rmem) : NULL;
+			use_risk ? mkrisk(symbols, orders, day_ids > total ? day_ids : total,
+					  plain_mem ? NULL : &huge_rmem)
+				 : NULL;
 		if (dp_match_create(&m, &cfg, plain_mem ? &touch_mem : &huge_mem))
 			return 1;
 		struct run_stats st = { 0 };

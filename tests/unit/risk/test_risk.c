@@ -528,6 +528,97 @@ START_TEST(id_table_full_fails_closed)
 }
 END_TEST
 
+/* Check id in session sess (a NEW that passes every other check), then
+   close it with a REJECTED report so no order is left pending. */
+static enum dp_reject_reason id_chk(struct dp_risk *r, uint32_t sess, uint64_t id)
+{
+	struct dp_order_msg m = mnew(A1, sess, 'B', 1, PX, 1);
+	m.cl_ord_id = id;
+	enum dp_reject_reason rc = dp_risk_check(r, &m, &REF, now);
+	if (rc == DP_RJ_NONE) {
+		struct dp_exec_report rep = { .kind = DP_EXEC_REJECTED, .side = 'B', .symbol = 1,
+					      .account = A1, .session = sess, .cl_ord_id = id };
+		dp_risk_on_report(r, &rep);
+	}
+	return rc;
+}
+
+/*
+ * Ids are kept in a per-session bitmap window (opened at the session's
+ * first id of the day) or, outside it, in the hash table: duplicates, the
+ * table-full refusal and the new day must behave the same on both paths.
+ */
+START_TEST(id_window_and_hash)
+{
+	struct dp_risk *saved = rk;
+	struct dp_risk_cfg c = small_cfg();
+	c.max_ids = 12; /* window of 4096 ids per session */
+	ck_assert_int_eq(dp_risk_create(&rk, &c, NULL), 0);
+	struct dp_risk_limits l = wide();
+	dp_risk_set_limits(rk, A1, &l);
+	const uint64_t in1 = 1000, in2 = 1000 + 3000, below = 5, above = 1000 + 5000,
+		       far = 0xfedcba9876543210ull;
+	const uint64_t ids[] = { in1, in2, below, above, far };
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(id_chk(rk, S1, ids[i]), DP_RJ_NONE);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(id_chk(rk, S1, ids[i]), DP_RJ_DUPLICATE_ID);
+		/* another session: another id, whichever path it takes there */
+		ck_assert_int_eq(id_chk(rk, S2, ids[i]), DP_RJ_NONE);
+	}
+	ck_assert_int_eq(id_chk(rk, S2, ids[4]), DP_RJ_DUPLICATE_ID);
+	/* 10 ids used of 12: one more in the window, one outside, then full on both */
+	ck_assert_int_eq(id_chk(rk, S1, in1 + 1), DP_RJ_NONE);
+	ck_assert_int_eq(id_chk(rk, S1, far + 1), DP_RJ_NONE);
+	ck_assert_int_eq(id_chk(rk, S1, in1 + 2), DP_RJ_BOOK_FULL);
+	ck_assert_int_eq(id_chk(rk, S1, far + 2), DP_RJ_BOOK_FULL);
+	ck_assert_int_eq(id_chk(rk, S1, in2), DP_RJ_DUPLICATE_ID); /* known ids still known */
+	ck_assert_int_eq(id_chk(rk, S1, above), DP_RJ_DUPLICATE_ID);
+	struct dp_risk_stats st;
+	dp_risk_stats(rk, &st);
+	ck_assert_uint_eq(st.ids_full, 2);
+	/* a new day forgets both, and opens the window at the day's first id */
+	dp_risk_new_day(rk);
+	ck_assert_int_eq(id_chk(rk, S1, 1u << 20), DP_RJ_NONE);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(id_chk(rk, S1, ids[i]), DP_RJ_NONE);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(id_chk(rk, S1, ids[i]), DP_RJ_DUPLICATE_ID);
+	ck_assert_int_eq(id_chk(rk, S1, 1u << 20), DP_RJ_DUPLICATE_ID);
+	ck_assert_int_eq(dp_risk_verify(rk), 0);
+	dp_risk_destroy(rk);
+
+	/* Random ids around the window edges against a list of used ids. */
+	c.max_ids = 4000;
+	ck_assert_int_eq(dp_risk_create(&rk, &c, NULL), 0);
+	dp_risk_set_limits(rk, A1, &l);
+	static uint64_t used[3][4000];
+	uint32_t nused[3] = { 0 };
+	uint64_t x = 88172645463325252ull;
+	for (int step = 0; step < 6000; step++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		uint32_t sess = (uint32_t)(x % 3);
+		/* around the first id (the window is [base, base + 4096) for
+		   ~4 * 4000 / 8 rounded up: 4096), below it, past it, anywhere */
+		uint64_t id = (x >> 8) % 4 == 0 ? x : 5000 + (x >> 12) % 9000;
+		int seen = 0;
+		for (uint32_t i = 0; i < nused[sess]; i++)
+			seen |= used[sess][i] == id;
+		uint32_t total = nused[0] + nused[1] + nused[2];
+		enum dp_reject_reason want = seen ? DP_RJ_DUPLICATE_ID
+					   : total >= 4000 ? DP_RJ_BOOK_FULL : DP_RJ_NONE;
+		ck_assert_int_eq(id_chk(rk, sess + 1, id), want);
+		if (want == DP_RJ_NONE)
+			used[sess][nused[sess]++] = id;
+	}
+	ck_assert_int_eq(dp_risk_verify(rk), 0);
+	dp_risk_destroy(rk);
+	rk = saved;
+}
+END_TEST
+
 START_TEST(other_tables_full_fail_closed)
 {
 	struct dp_risk *r;
@@ -956,6 +1047,7 @@ static Suite *risk_suite(void)
 	tcase_add_test(t, throttle_default_from_cfg);
 	tcase_add_test(t, duplicate_ids);
 	tcase_add_test(t, id_table_full_fails_closed);
+	tcase_add_test(t, id_window_and_hash);
 	tcase_add_test(t, other_tables_full_fail_closed);
 	tcase_add_test(t, kill_global);
 	tcase_add_test(t, kill_account);
