@@ -159,7 +159,7 @@
 	X(REF_TO_GAP, C, "mgw_reference_transitions_total", "state=\"gap\"", "Reference table state changes, by the state entered") \
 	X(REF_TO_ENDED, C, "mgw_reference_transitions_total", "state=\"end_of_session\"", "Reference table state changes, by the state entered") \
 	X(REF_TO_SILENT, C, "mgw_reference_transitions_total", "state=\"silent\"", "Reference table state changes, by the state entered") \
-	X(REF_FEED_IDLE_MS, G, "mgw_reference_feed_idle_ms", "", "Milliseconds since the book lcore last saw a MoldUDP64 packet (heartbeats count), 0.1 ms resolution") \
+	X(REF_FEED_IDLE_MS, G, "mgw_reference_feed_idle", "", "Time since the book lcore last saw a MoldUDP64 packet (heartbeats count), in milliseconds, 0.1 ms resolution") \
 	X(REF_PUBLISHED, C, "mgw_reference_updates_total", "", "Reference price table entries rewritten by the book lcore") \
 	/* commands */                                                                         \
 	X(CMD_DONE, C, "mgw_commands_total", "result=\"ok\"", "Commands from control, by result") \

@@ -63,7 +63,7 @@ struct rte_ring;
    3: order and report rings, a second command ring for the match lcore, risk/kill/
       match-book/positions commands (header fields added after config_epoch).
    4: counters added inside the list (mgw_mold_sessions_ended, mgw_reference_state,
-      mgw_reference_transitions_total, mgw_reference_feed_idle_ms): counter ids moved. */
+      mgw_reference_transitions_total, mgw_reference_feed_idle): counter ids moved. */
 #define MGW_SHM_ABI_VERSION 4u
 #define MGW_SHM_MAX_LCORES 65 /* main + 64 configured */
 #define MGW_SHM_MAX_SESSIONS 8
