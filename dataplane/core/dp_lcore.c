@@ -216,9 +216,11 @@ static uint32_t match_stage(struct dp_lcore_ctx *c, uint64_t now_tsc)
 						break;
 				}
 				m = &c->ord_buf[c->ord_head++];
-				/* Warm the risk tables for the next one while this one runs. */
-				if (c->ord_head < c->ord_n)
+				/* Warm the risk and engine tables for the next one while this one runs. */
+				if (c->ord_head < c->ord_n) {
 					dp_risk_prefetch(ms->r, &c->ord_buf[c->ord_head]);
+					dp_match_prefetch(ms->m, &c->ord_buf[c->ord_head]);
+				}
 			}
 			if (!now_ns) /* throttle clock: once per pass, only when there is an order */
 				now_ns = (uint64_t)((unsigned __int128)now_tsc * 1000000000u / c->tsc_hz);

@@ -94,6 +94,15 @@ void dp_match_destroy(struct dp_match *m); /* accepts NULL */
 uint32_t dp_match_process(struct dp_match *m, const struct dp_order_msg *msg,
 			  const struct dp_ref_px *ref, struct dp_exec_report *out, uint32_t cap);
 
+/*
+ * Hint: msg will be processed soon; start loading what it will touch (the
+ * order table slot of its id and of a cancel/replace target, the target
+ * order, the symbol's best levels). Call it a few messages ahead of
+ * dp_match_process in a burst, as dp_risk_prefetch. Changes nothing, any
+ * message is accepted (a bad one is ignored), also while paused.
+ */
+void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg);
+
 /* Non-zero while a paused message has reports left to produce. */
 int dp_match_pending(const struct dp_match *m);
 

@@ -15,7 +15,8 @@
  * log-linear histogram (latency percentiles, ns via the TSC frequency
  * measured against CLOCK_MONOTONIC). Per message the work is: risk check
  * (NEW/REPLACE), dp_match_process (+ resume if it paused), and
- * dp_risk_on_report for every report - what the match lcore will do.
+ * dp_risk_on_report for every report - what the match lcore will do, with
+ * dp_risk_prefetch and dp_match_prefetch --prefetch messages ahead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +35,8 @@
 #define NACCT 100
 #define NSESS 16
 #define CAP 256
+
+static int match_pf = 1; /* --no-match-prefetch: 0 */
 
 static uint64_t rs = 0x1234567887654321ULL;
 static uint32_t rnd(void)
@@ -346,11 +349,14 @@ static __attribute__((noinline)) void timed_loop(struct dp_match *m, struct dp_r
 						  uint32_t pf, int latency, struct dp_exec_report *out,
 						  uint64_t now, struct run_stats *st)
 {
-	uint64_t pf_end = pf && risk && to - from > pf ? to - pf : from;
+	uint64_t pf_end = pf && to - from > pf ? to - pf : from;
 	if (!latency) {
 		uint64_t i = from;
 		for (; i < pf_end; i++) {
-			dp_risk_prefetch(risk, &items[i + pf].msg);
+			if (risk)
+				dp_risk_prefetch(risk, &items[i + pf].msg);
+			if (match_pf)
+				dp_match_prefetch(m, &items[i + pf].msg);
 			one(m, risk, &items[i], out, now, st);
 		}
 		for (; i < to; i++)
@@ -359,8 +365,12 @@ static __attribute__((noinline)) void timed_loop(struct dp_match *m, struct dp_r
 	}
 	for (uint64_t i = from; i < to; i++) {
 		uint64_t c0 = __rdtsc();
-		if (i < pf_end)
-			dp_risk_prefetch(risk, &items[i + pf].msg);
+		if (i < pf_end) {
+			if (risk)
+				dp_risk_prefetch(risk, &items[i + pf].msg);
+			if (match_pf)
+				dp_match_prefetch(m, &items[i + pf].msg);
+		}
 		one(m, risk, &items[i], out, now, st);
 		uint64_t c1 = __rdtsc();
 		hist[hidx(c1 - c0)]++;
@@ -395,11 +405,13 @@ int main(int argc, char **argv)
 			plain_mem = 1;
 		else if (!strcmp(argv[i], "--prefetch") && i + 1 < argc)
 			pf = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--no-match-prefetch"))
+			match_pf = 0;
 		else if (!strcmp(argv[i], "--ids") && i + 1 < argc)
 			day_ids = strtoull(argv[++i], NULL, 10);
 		else {
 			fprintf(stderr, "usage: %s [--symbols N] [--messages N] [--prepop N] [--no-risk] "
-					"[--plain-mem] [--prefetch K] [--ids N]\n"
+					"[--plain-mem] [--prefetch K] [--no-match-prefetch] [--ids N]\n"
 					"  --ids N: size the risk id table for N ids (default: the run's "
 					"messages; a short profiling run can take a day's table)\n",
 				argv[0]);
@@ -456,11 +468,11 @@ int main(int argc, char **argv)
 	dp_match_destroy(g);
 
 	double hz = tsc_hz();
-	printf("tsc: %.3f GHz; risk checks: %s; memory: %s; prefetch distance: %u\n", hz / 1e9,
-	       use_risk ? "on" : "off",
+	printf("tsc: %.3f GHz; risk checks: %s; memory: %s; prefetch distance: %u (%s)\n",
+	       hz / 1e9, use_risk ? "on" : "off",
 	       plain_mem ? "plain (risk calloc, engine aligned_alloc+memset)"
 			 : "mmap + MADV_HUGEPAGE, pre-faulted",
-	       pf);
+	       pf, !pf ? "off" : match_pf ? "risk and engine" : "risk only");
 
 	for (int pass = 1; pass <= 2; pass++) {
 		struct dp_match *m;

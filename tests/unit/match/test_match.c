@@ -39,6 +39,7 @@ static void teardown(void)
 
 static uint32_t send(const struct dp_order_msg *msg, const struct dp_ref_px *ref)
 {
+	dp_match_prefetch(me, msg); /* a pure hint before every message */
 	nrep = dp_match_process(me, msg, ref, rep, 4096);
 	ck_assert(!dp_match_pending(me));
 	ck_assert_int_eq(dp_match_check(me), 0);

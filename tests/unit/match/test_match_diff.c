@@ -650,10 +650,12 @@ static void run(uint64_t seed, long steps)
 			m = (struct dp_order_msg){ .kind = DP_ORD_MASS_CANCEL, .mass = DP_MASS_SYMBOL,
 						   .symbol = m.symbol };
 		uint32_t cap = caps[below(7)];
+		dp_match_prefetch(me, &m); /* a pure hint: must change nothing */
 		uint32_t ne = dp_match_process(me, &m, &ref, erep, cap);
 		if (dp_match_pending(me))
 			paused++;
 		while (dp_match_pending(me)) {
+			dp_match_prefetch(me, &m); /* also while paused */
 			uint32_t c2 = caps[below(7)];
 			if (ne + c2 > MAXREP)
 				c2 = MAXREP - ne;
