@@ -159,19 +159,12 @@ static uint32_t book_stage(struct dp_lcore_ctx *c, uint64_t now_tsc)
 	if (n == 0)
 		return 0;
 	/*
-	 * Hint the book 16 events ahead (dp_book_prefetch is a pipeline that
-	 * wants >= 13): the book is a random-access structure and most events
-	 * touch cold lines. Only within a burst: holding events back for a
-	 * fuller pipeline would add latency when the feed is quiet.
+	 * The book is a random-access structure and most events touch cold
+	 * lines: dp_book_apply_burst hints each event 16 ahead inside the
+	 * burst. Only within a burst: holding events back for a fuller
+	 * pipeline would add latency when the feed is quiet.
 	 */
-	const unsigned int ahead = 16;
-	for (unsigned int i = 0; i < n && i < ahead; i++)
-		dp_book_prefetch(c->book, &c->book_evs[i]);
-	unsigned int i = 0;
-	for (; i + ahead < n; i++)
-		dp_book_prefetch_apply(c->book, &c->book_evs[i + ahead], &c->book_evs[i]);
-	for (; i < n; i++)
-		dp_book_apply(c->book, &c->book_evs[i]);
+	dp_book_apply_burst(c->book, c->book_evs, n);
 	mgw_ctr_add(c->ctr, MGW_CTR_RING_DEQUEUED, n);
 	if (c->ref)
 		publish_refs(c, n, now_tsc);
