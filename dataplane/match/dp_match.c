@@ -152,6 +152,7 @@ struct pend {
 	uint32_t kind;
 	uint32_t oi;          /* PEND_MATCH: the aggressor */
 	struct dp_ref_px ref; /* PEND_MATCH: reference of the message */
+	uint32_t h;           /* PEND_MATCH: key_hash of the aggressor (it may rest) */
 	uint32_t cursor;      /* PEND_MASS: next pool index to look at */
 	uint32_t key;         /* PEND_MASS: account / session / symbol */
 	uint8_t scope;
@@ -382,10 +383,10 @@ static void tab_erase(struct dp_match *m, uint32_t i)
 	m->tab[i].h = 0;
 }
 
-static void tab_insert(struct dp_match *m, uint32_t oi)
+/* Index order oi under its key, whose hash h the caller has at hand. */
+static void tab_insert(struct dp_match *m, uint32_t oi, uint32_t h)
 {
 	const struct ord *o = &m->ord[oi];
-	uint32_t h = key_hash(o->session, o->cl_ord_id);
 	int found;
 	uint32_t slot = tab_probe(m, o->session, o->cl_ord_id, h, &found);
 	/* The caller checked the key is absent; the table is 2x max_orders. */
@@ -409,6 +410,15 @@ static inline uint32_t tab_find(const struct dp_match *m, uint32_t session, uint
 	int found;
 	uint32_t slot = tab_probe(m, session, cl, key_hash(session, cl), &found);
 	return found ? m->tab[slot].idx1 - 1 : NIL;
+}
+
+/* Same with the hash given, and the slot it is in (valid until the table changes). */
+static inline uint32_t tab_find_at(const struct dp_match *m, uint32_t session, uint64_t cl,
+				   uint32_t h, uint32_t *slot)
+{
+	int found;
+	*slot = tab_probe(m, session, cl, h, &found);
+	return found ? m->tab[*slot].idx1 - 1 : NIL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -637,7 +647,7 @@ static void unlink_order(struct dp_match *m, uint32_t oi)
  * level if needed, and into the order table. Returns false (nothing
  * changed) if the level pool or the side-array arena is exhausted.
  */
-static bool rest_order(struct dp_match *m, uint32_t oi)
+static bool rest_order(struct dp_match *m, uint32_t oi, uint32_t h)
 {
 	struct ord *o = &m->ord[oi];
 	struct sym *sy = &m->sym[o->symbol];
@@ -683,7 +693,7 @@ static bool rest_order(struct dp_match *m, uint32_t oi)
 	sy->orders++;
 	o->bits |= OB_RESTING;
 	m->ord_live++;
-	tab_insert(m, oi);
+	tab_insert(m, oi, h);
 	return true;
 }
 
@@ -906,7 +916,7 @@ static bool run_match(struct dp_match *m)
 		cancel_done(m, oi, DP_RJ_TRADE_THROUGH);
 	} else if ((o->bits & OB_TIF) != DP_TIF_DAY || (o->bits & OB_MARKET)) {
 		cancel_done(m, oi, DP_RJ_IOC_REMAINDER);
-	} else if (!rest_order(m, oi)) {
+	} else if (!rest_order(m, oi, m->pend.h)) {
 		cancel_done(m, oi, DP_RJ_BOOK_FULL);
 	}
 	return true;
@@ -923,6 +933,7 @@ static void on_new(struct dp_match *m, const struct dp_order_msg *msg, const str
 	int side = side_ix(msg->side);
 	bool market = msg->type == DP_ORD_MARKET;
 	bool post = msg->flags & DP_ORD_F_POST_ONLY;
+	uint32_t h = key_hash(msg->session, msg->cl_ord_id), slot;
 
 	if (msg->symbol >= m->max_symbols)
 		rj = DP_RJ_UNKNOWN_SYMBOL;
@@ -942,7 +953,7 @@ static void on_new(struct dp_match *m, const struct dp_order_msg *msg, const str
 		rj = DP_RJ_BAD_TYPE;
 	else if (post && msg->tif != DP_TIF_DAY)
 		rj = DP_RJ_BAD_TIF;
-	else if (tab_find(m, msg->session, msg->cl_ord_id) != NIL)
+	else if (tab_find_at(m, msg->session, msg->cl_ord_id, h, &slot) != NIL)
 		rj = DP_RJ_DUPLICATE_ID;
 	else if (!ord_avail(m))
 		rj = DP_RJ_BOOK_FULL;
@@ -986,19 +997,25 @@ static void on_new(struct dp_match *m, const struct dp_order_msg *msg, const str
 	rep_order(m, o, DP_EXEC_ACCEPTED, DP_RJ_NONE, false);
 	if (!mkt && !market && msg->tif == DP_TIF_DAY) {
 		/* Fast path: a passive DAY order just rests. */
-		if (!rest_order(m, oi))
+		if (!rest_order(m, oi, h))
 			cancel_done(m, oi, DP_RJ_BOOK_FULL);
 		return;
 	}
 	m->pend.oi = oi;
+	m->pend.h = h;
 	m->pend.ref = rok ? *ref : (struct dp_ref_px){ 0, 0, 0 };
 	run_match(m);
 }
 
-/* The live target of a cancel/replace, or NIL (wrong symbol counts as unknown). */
-static uint32_t target_of(const struct dp_match *m, const struct dp_order_msg *msg)
+/*
+ * The live target of a cancel/replace, or NIL (wrong symbol counts as
+ * unknown); *slot = its table slot, valid until the table changes.
+ */
+static uint32_t target_of(const struct dp_match *m, const struct dp_order_msg *msg,
+			  uint32_t *slot)
 {
-	uint32_t oi = tab_find(m, msg->session, msg->orig_cl_ord_id);
+	uint32_t oi = tab_find_at(m, msg->session, msg->orig_cl_ord_id,
+				  key_hash(msg->session, msg->orig_cl_ord_id), slot);
 	if (oi != NIL && m->ord[oi].symbol != msg->symbol)
 		return NIL;
 	return oi;
@@ -1006,24 +1023,31 @@ static uint32_t target_of(const struct dp_match *m, const struct dp_order_msg *m
 
 static void on_cancel(struct dp_match *m, const struct dp_order_msg *msg)
 {
-	uint32_t oi = target_of(m, msg);
+	uint32_t slot, oi = target_of(m, msg, &slot);
 	if (oi == NIL) {
 		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_ORDER, NULL);
 		return;
 	}
-	cancel_resting(m, oi, DP_RJ_NONE);
+	tab_erase(m, slot);
+	unlink_order(m, oi);
+	cancel_done(m, oi, DP_RJ_NONE);
 }
 
 static void on_replace(struct dp_match *m, const struct dp_order_msg *msg,
 		       const struct dp_ref_px *ref)
 {
-	uint32_t oi = target_of(m, msg);
+	uint32_t slot, oi = target_of(m, msg, &slot);
 	if (oi == NIL) {
 		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_ORDER, NULL);
 		return;
 	}
 	struct ord *o = &m->ord[oi];
 	uint8_t rj = DP_RJ_NONE;
+	/* hash of the id the order will be known by (the target's slot stays
+	   valid: nothing below changes the table before it is erased) */
+	uint32_t hn = m->tab[slot].h, dslot;
+	if (msg->cl_ord_id != msg->orig_cl_ord_id)
+		hn = key_hash(msg->session, msg->cl_ord_id);
 	if (msg->type != DP_ORD_LIMIT)
 		rj = DP_RJ_BAD_TYPE;
 	else if (msg->qty == 0)
@@ -1031,7 +1055,7 @@ static void on_replace(struct dp_match *m, const struct dp_order_msg *msg,
 	else if (msg->price == 0)
 		rj = DP_RJ_BAD_PRICE;
 	else if (msg->cl_ord_id != msg->orig_cl_ord_id &&
-		 tab_find(m, msg->session, msg->cl_ord_id) != NIL)
+		 tab_find_at(m, msg->session, msg->cl_ord_id, hn, &dslot) != NIL)
 		rj = DP_RJ_DUPLICATE_ID;
 	if (rj) {
 		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, rj, o);
@@ -1040,7 +1064,7 @@ static void on_replace(struct dp_match *m, const struct dp_order_msg *msg,
 
 	/* Quantity down to what already executed: the rest is cancelled. */
 	if (msg->qty <= o->cum) {
-		tab_remove(m, oi);
+		tab_erase(m, slot);
 		unlink_order(m, oi);
 		o->cl_ord_id = msg->cl_ord_id;
 		cancel_done(m, oi, DP_RJ_NONE);
@@ -1049,11 +1073,11 @@ static void on_replace(struct dp_match *m, const struct dp_order_msg *msg,
 
 	/* Same price, quantity not up: in place, time priority kept. */
 	if (msg->price == o->price && msg->qty <= o->qty) {
-		tab_remove(m, oi);
+		tab_erase(m, slot);
 		m->lvl[o->lvl].qty -= o->qty - msg->qty;
 		o->qty = msg->qty;
 		o->cl_ord_id = msg->cl_ord_id;
-		tab_insert(m, oi);
+		tab_insert(m, oi, hn);
 		m->st.replaced++;
 		struct dp_exec_report *r = rep_order(m, o, DP_EXEC_REPLACED, DP_RJ_NONE, false);
 		r->last_px = o->price;
@@ -1072,7 +1096,7 @@ static void on_replace(struct dp_match *m, const struct dp_order_msg *msg,
 		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, rj, o);
 		return;
 	}
-	tab_remove(m, oi);
+	tab_erase(m, slot);
 	unlink_order(m, oi);
 	o->price = msg->price;
 	o->qty = msg->qty;
@@ -1081,11 +1105,12 @@ static void on_replace(struct dp_match *m, const struct dp_order_msg *msg,
 	struct dp_exec_report *r = rep_order(m, o, DP_EXEC_REPLACED, DP_RJ_NONE, false);
 	r->last_px = o->price;
 	if (!mkt) {
-		if (!rest_order(m, oi))
+		if (!rest_order(m, oi, hn))
 			cancel_done(m, oi, DP_RJ_BOOK_FULL);
 		return;
 	}
 	m->pend.oi = oi;
+	m->pend.h = hn;
 	m->pend.ref = *ref;
 	run_match(m);
 }
