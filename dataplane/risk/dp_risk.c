@@ -141,6 +141,7 @@ struct oslot {
 };
 
 #define NIL UINT32_MAX
+#define DIR_IDS 4096 /* account and session ids looked up without hashing */
 _Static_assert(sizeof(struct ord) == 64, "order record is one cache line");
 
 struct dp_risk {
@@ -165,6 +166,11 @@ struct dp_risk {
 	uint32_t n_acct, n_sess, n_pos, n_ids, n_ord;
 	uint32_t ord_free, ord_bump; /* free list head (NIL: none), records never used */
 	uint32_t hint;          /* pool index of the order last recorded or reported about */
+	/* Slot + 1 of accounts and sessions with ids below DIR_IDS (0: none),
+	 * so the common small ids skip hashing and probing; larger ids are
+	 * only in the hash tables (every id is in its hash table too). */
+	uint32_t adir[DIR_IDS];
+	uint32_t sdir[DIR_IDS];
 };
 
 /* ------------------------------------------------------------------ */
@@ -353,6 +359,8 @@ static inline uint32_t ids_home(const struct dp_risk *r, uint32_t session, uint6
 /* Slot of account id, or -1. */
 static inline int64_t acct_find(const struct dp_risk *r, uint32_t id)
 {
+	if (id < DIR_IDS)
+		return (int64_t)r->adir[id] - 1;
 	for (uint32_t i = fib(id) & r->amask;; i = (i + 1) & r->amask) {
 		const struct acct *a = &r->acct[i];
 		if (!a->used)
@@ -376,11 +384,15 @@ static int64_t acct_get(struct dp_risk *r, uint32_t id)
 	r->acct[i].used = 1;
 	r->acct[i].id = id;
 	r->n_acct++;
+	if (id < DIR_IDS)
+		r->adir[id] = i + 1;
 	return i;
 }
 
 static inline int64_t sess_find(const struct dp_risk *r, uint32_t id)
 {
+	if (id < DIR_IDS)
+		return (int64_t)r->sdir[id] - 1;
 	for (uint32_t i = fib(id) & r->smask;; i = (i + 1) & r->smask) {
 		const struct sess *s = &r->sess[i];
 		if (!s->used)
@@ -393,6 +405,8 @@ static inline int64_t sess_find(const struct dp_risk *r, uint32_t id)
 /* Find or make a session (sessions are met on their first order). */
 static inline struct sess *sess_get(struct dp_risk *r, uint32_t id)
 {
+	if (id < DIR_IDS && r->sdir[id])
+		return &r->sess[r->sdir[id] - 1];
 	uint32_t i = fib(id) & r->smask;
 	for (;; i = (i + 1) & r->smask) {
 		if (!r->sess[i].used)
@@ -407,6 +421,8 @@ static inline struct sess *sess_get(struct dp_risk *r, uint32_t id)
 	s->id = id;
 	s->rate = r->cfg.default_orders_per_sec;
 	s->ordinal = r->n_sess++;
+	if (id < DIR_IDS)
+		r->sdir[id] = i + 1;
 	return s;
 }
 

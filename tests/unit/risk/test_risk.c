@@ -619,6 +619,55 @@ START_TEST(id_window_and_hash)
 }
 END_TEST
 
+/*
+ * Small account and session ids are found through a direct index, large
+ * ones through the hash tables: both kinds side by side, up to the table
+ * sizes.
+ */
+START_TEST(small_and_large_ids)
+{
+	struct dp_risk_limits l = wide();
+	const uint32_t accts[] = { 7, 5000000, 4095, 4096, 0xfffffffeu, 3 }; /* + A1, A2: 8 */
+	const uint32_t sess[] = { 1, 4095, 4096, 70000, 0xffffffffu, 2, 3, 4 }; /* 8 */
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(dp_risk_set_limits(rk, accts[i], &l), 0);
+	ck_assert_int_eq(dp_risk_set_limits(rk, 12345678, &l), -ENOSPC); /* 9th account */
+	ck_assert_int_eq(dp_risk_set_limits(rk, 9, &l), -ENOSPC);
+	for (int i = 0; i < 8; i++) {
+		struct dp_order_msg m = mnew(accts[i % 6], sess[i], 'B', 1, PX, 1);
+		ck_assert_int_eq(chk(&m), DP_RJ_NONE);
+		accept(&m);
+		ck_assert_uint_eq(acct(accts[i % 6]).live_orders, i < 6 ? 1 : 2);
+	}
+	/* the 9th session, small or large, cannot be tracked */
+	struct dp_order_msg m = mnew(A1, 5, 'B', 1, PX, 1);
+	ck_assert_int_eq(chk(&m), DP_RJ_BOOK_FULL);
+	m = mnew(A1, 80000, 'B', 1, PX, 1);
+	ck_assert_int_eq(chk(&m), DP_RJ_BOOK_FULL);
+	ck_assert_uint_eq(stats().sessions_full, 2);
+	/* unknown accounts on both sides of the index are refused */
+	m = mnew(8, 1, 'B', 1, PX, 1);
+	ck_assert_int_eq(chk(&m), DP_RJ_RISK_UNKNOWN_ACCOUNT);
+	m = mnew(5000001, 1, 'B', 1, PX, 1);
+	ck_assert_int_eq(chk(&m), DP_RJ_RISK_UNKNOWN_ACCOUNT);
+	/* kill switches find both kinds */
+	ck_assert_int_eq(dp_risk_kill(rk, DP_RISK_ACCOUNT, 5000000, true, NULL), 1);
+	ck_assert_int_eq(dp_risk_killed(rk, DP_RISK_ACCOUNT, 5000000), 1);
+	ck_assert_int_eq(dp_risk_killed(rk, DP_RISK_ACCOUNT, 7), 0);
+	m = mnew(5000000, 1, 'B', 1, PX, 1);
+	ck_assert_int_eq(chk(&m), DP_RJ_KILL_SWITCH);
+	ck_assert_int_eq(dp_risk_kill(rk, DP_RISK_SESSION, 70000, true, NULL), 1);
+	ck_assert_int_eq(dp_risk_killed(rk, DP_RISK_SESSION, 70000), 1);
+	ck_assert_int_eq(dp_risk_killed(rk, DP_RISK_SESSION, 4095), 0);
+	ck_assert_int_eq(dp_risk_killed(rk, DP_RISK_SESSION, 4097), -ENOENT);
+	m = mnew(7, 70000, 'B', 1, PX, 1);
+	ck_assert_int_eq(chk(&m), DP_RJ_KILL_SWITCH);
+	m = mnew(7, 4096, 'B', 1, PX, 1);
+	ck_assert_int_eq(chk(&m), DP_RJ_NONE);
+	ck_assert_int_eq(dp_risk_verify(rk), 0);
+}
+END_TEST
+
 START_TEST(other_tables_full_fail_closed)
 {
 	struct dp_risk *r;
@@ -1048,6 +1097,7 @@ static Suite *risk_suite(void)
 	tcase_add_test(t, duplicate_ids);
 	tcase_add_test(t, id_table_full_fails_closed);
 	tcase_add_test(t, id_window_and_hash);
+	tcase_add_test(t, small_and_large_ids);
 	tcase_add_test(t, other_tables_full_fail_closed);
 	tcase_add_test(t, kill_global);
 	tcase_add_test(t, kill_account);
