@@ -255,6 +255,11 @@ void dp_book_publish(struct dp_lcore_ctx *c)
 	mgw_ctr_set(ctr, MGW_CTR_BOOK_LEVELS_FULL, st->levels_full);
 	mgw_ctr_set(ctr, MGW_CTR_BOOK_LIVE_ORDERS, dp_book_live_orders(c->book));
 	mgw_ctr_set(ctr, MGW_CTR_BOOK_LIVE_LEVELS, dp_book_live_levels(c->book));
+	uint32_t ovf_live;
+	uint64_t ovf_moved;
+	dp_book_ref_overflow(c->book, &ovf_live, &ovf_moved);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_REF_OVERFLOW, ovf_live);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_REF_MOVED, ovf_moved);
 }
 
 _Static_assert(MGW_CTR_BOOK_TRADING_STATE - MGW_CTR_BOOK_ADD == DP_BEV_TRADING_STATE - DP_BEV_ADD,

@@ -108,6 +108,8 @@
 	X(BOOK_LEVELS_FULL, C, "mgw_book_refused_total", "reason=\"levels_full\"", "Book events refused, by reason") \
 	X(BOOK_LIVE_ORDERS, G, "mgw_book_live_orders", "", "Orders resting in the exchange books") \
 	X(BOOK_LIVE_LEVELS, G, "mgw_book_live_levels", "", "Price levels in use in the exchange books") \
+	X(BOOK_REF_OVERFLOW, G, "mgw_book_ref_overflow_orders", "", "Orders found through the reference overflow hash (outlived the direct index window)") \
+	X(BOOK_REF_MOVED, C, "mgw_book_ref_overflow_moved_total", "", "Orders moved from the direct reference index to its overflow hash") \
 	/* order path (match lcore), see docs/MATCHING.md "In the dataplane" */                \
 	X(ORD_NEW, C, "mgw_orders_total", "kind=\"new\"", "Order messages taken from the order ring (and kill-switch mass cancels), by kind") \
 	X(ORD_CANCEL, C, "mgw_orders_total", "kind=\"cancel\"", "Order messages taken from the order ring (and kill-switch mass cancels), by kind") \
