@@ -75,6 +75,28 @@ static double now(void)
 }
 
 /*
+ * BinaryFILE framing (what dp_itch_file_next does): the message at *off,
+ * 2-byte big-endian length first. Returns 1 with *msg and *mlen set and *off
+ * moved on, 0 at a clean end, -DP_ITCH_ERR_TRUNCATED for a cut length or
+ * body. Inline so that the loops stay straight-line.
+ */
+static inline __attribute__((always_inline)) int frame_next(const uint8_t *buf, size_t len,
+							    size_t *off, const uint8_t **msg,
+							    size_t *mlen)
+{
+	size_t o = *off;
+	if (o >= len)
+		return 0;
+	size_t left = len - o, n;
+	if (left < 2 || left - 2 < (n = (size_t)buf[o] << 8 | buf[o + 1]))
+		return -DP_ITCH_ERR_TRUNCATED;
+	*msg = buf + o + 2;
+	*mlen = n;
+	*off = o + 2 + n;
+	return 1;
+}
+
+/*
  * The default mode (fused decoder, prefetch k > 0) as a loop of its own,
  * with no per-message test of the options: frame, decode into the ring,
  * hint, apply the event decoded k events ago. Same counts and outcome as
@@ -86,16 +108,10 @@ static int run_pipelined(const uint8_t *buf, size_t len, struct dp_book *b, uint
 {
 	uint64_t msgs = *msgs_io, err = *err_io;
 	uint32_t w = *w_io, r = *r_io;
-	size_t off = 0;
-	int frc = 0;
-	while (off < len) {
-		size_t left = len - off, mlen;
-		if (left < 2 || left - 2 < (mlen = (size_t)buf[off] << 8 | buf[off + 1])) {
-			frc = -DP_ITCH_ERR_TRUNCATED;
-			break;
-		}
-		const uint8_t *msg = buf + off + 2;
-		off += 2 + mlen;
+	size_t off = 0, mlen;
+	const uint8_t *msg;
+	int frc;
+	while ((frc = frame_next(buf, len, &off, &msg, &mlen)) > 0) {
 		msgs++;
 		struct dp_book_ev *ev = &ring[w & (RING - 1)];
 		uint8_t type;
@@ -129,16 +145,10 @@ static int run_burst(const uint8_t *buf, size_t len, struct dp_book *b, uint32_t
 {
 	uint64_t msgs = *msgs_io, err = *err_io;
 	uint32_t w = *w_io, n = 0;
-	size_t off = 0;
-	int frc = 0;
-	while (off < len) {
-		size_t left = len - off, mlen;
-		if (left < 2 || left - 2 < (mlen = (size_t)buf[off] << 8 | buf[off + 1])) {
-			frc = -DP_ITCH_ERR_TRUNCATED;
-			break;
-		}
-		const uint8_t *msg = buf + off + 2;
-		off += 2 + mlen;
+	size_t off = 0, mlen;
+	const uint8_t *msg;
+	int frc;
+	while ((frc = frame_next(buf, len, &off, &msg, &mlen)) > 0) {
 		msgs++;
 		uint8_t type;
 		int drc = dp_itch_decode_book_ev_inl(msg, mlen, &arr[n], &type);
@@ -253,23 +263,7 @@ int main(int argc, char **argv)
 	} else if (k && !old_decode && !decode_only)
 		frc = run_pipelined(buf, len, b, k, ring, &msgs, &decode_err, &w, &r);
 	else
-	for (;;) {
-		/*
-		 * BinaryFILE framing inline (what dp_itch_file_next does: 0 at a
-		 * clean end, -TRUNCATED for a cut length or body), so that the
-		 * loop is straight-line with the inlined decoder.
-		 */
-		if (off >= len) {
-			frc = 0;
-			break;
-		}
-		size_t left = len - off;
-		if (left < 2 || left - 2 < (mlen = (size_t)buf[off] << 8 | buf[off + 1])) {
-			frc = -DP_ITCH_ERR_TRUNCATED;
-			break;
-		}
-		msg = buf + off + 2;
-		off += 2 + mlen;
+	while ((frc = frame_next(buf, len, &off, &msg, &mlen)) > 0) {
 		msgs++;
 		struct dp_book_ev *ev = &ring[w & (RING - 1)];
 		int drc;
