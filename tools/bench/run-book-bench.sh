@@ -43,5 +43,7 @@ for i in $(seq "$RUNS"); do
 	echo "== run $i"
 	"${pin[@]}" "$build/tools/bench/mgw-bench-book" "$bin" --prefetch "$K"
 done
+echo "== dp_book_apply_burst, bursts of 256 (what the book lcore does)"
+"${pin[@]}" "$build/tools/bench/mgw-bench-book" "$bin" --burst 256 | grep -E 'ns/message|messages/s|prefetch'
 echo "== decode only (no book), for the split"
 "${pin[@]}" "$build/tools/bench/mgw-bench-book" "$bin" --decode-only | grep -E 'ns/message|messages/s'
