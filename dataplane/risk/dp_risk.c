@@ -225,13 +225,14 @@ static int cfg_ok(const struct dp_risk_cfg *c)
 
 /*
  * Bits of a session's id window: about 4 x max_ids / max_sessions rounded
- * up to a power of two, between 4096 and 2^24, so all windows together
- * take at most about max_ids bytes (the id hash takes 32 per id).
+ * up to a power of two, between 512 (one cache line) and 2^24, so all
+ * windows together take about max_ids bytes (the id hash takes 32 per id),
+ * and at most 64 bytes a session when sessions outnumber ids.
  */
 static uint32_t id_wbits_for(const struct dp_risk_cfg *c)
 {
 	uint64_t want = 4 * (uint64_t)c->max_ids / c->max_sessions;
-	uint32_t w = 4096;
+	uint32_t w = 512;
 	while (w < want && w < (1u << 24))
 		w <<= 1;
 	return w;

@@ -11,7 +11,9 @@
  *
  * Memory is taken once at dp_risk_create(), sized from dp_risk_cfg, and
  * never again; every table is an open-addressing hash probed in O(1)
- * expected time, so a check or a report costs a handful of hash probes.
+ * expected time (with a bitmap per session for ids and a direct index
+ * for small account and session ids in front), so a check or a report
+ * costs a handful of probes.
  * When a table is full the order is refused (fail closed) and counted.
  *
  * Money is integer. Prices are Price(4) ticks (1/10000 dollar), quantities

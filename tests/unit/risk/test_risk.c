@@ -552,11 +552,11 @@ START_TEST(id_window_and_hash)
 {
 	struct dp_risk *saved = rk;
 	struct dp_risk_cfg c = small_cfg();
-	c.max_ids = 12; /* window of 4096 ids per session */
+	c.max_ids = 12; /* 8 sessions: a window of 512 ids each (the smallest) */
 	ck_assert_int_eq(dp_risk_create(&rk, &c, NULL), 0);
 	struct dp_risk_limits l = wide();
 	dp_risk_set_limits(rk, A1, &l);
-	const uint64_t in1 = 1000, in2 = 1000 + 3000, below = 5, above = 1000 + 5000,
+	const uint64_t in1 = 1000, in2 = 1000 + 400, below = 5, above = 1000 + 600,
 		       far = 0xfedcba9876543210ull;
 	const uint64_t ids[] = { in1, in2, below, above, far };
 	for (int i = 0; i < 5; i++)
@@ -600,8 +600,8 @@ START_TEST(id_window_and_hash)
 		x ^= x >> 7;
 		x ^= x << 17;
 		uint32_t sess = (uint32_t)(x % 3);
-		/* around the first id (the window is [base, base + 4096) for
-		   ~4 * 4000 / 8 rounded up: 4096), below it, past it, anywhere */
+		/* around the first id (the window is [base, base + 2048): 4 *
+		   4000 / 8 rounded up), below it, past it, anywhere */
 		uint64_t id = (x >> 8) % 4 == 0 ? x : 5000 + (x >> 12) % 9000;
 		int seen = 0;
 		for (uint32_t i = 0; i < nused[sess]; i++)
