@@ -208,7 +208,10 @@ static uint32_t match_stage(struct dp_lcore_ctx *c, uint64_t now_tsc)
 					if (c->ord_n == 0)
 						break;
 				}
-				m = &c->ord_buf[c->ord_head++];
+				struct dp_order_msg *om = &c->ord_buf[c->ord_head++];
+				/* Internal flag: only the kill switch's own cancels may carry it. */
+				om->flags &= (uint8_t)~DP_ORD_F_KILL;
+				m = om;
 				/* Warm the risk and engine tables for the next one while this one runs. */
 				if (c->ord_head < c->ord_n) {
 					dp_risk_prefetch(ms->r, &c->ord_buf[c->ord_head]);
