@@ -2,10 +2,15 @@
 processes, and read what mgwctl shows (counters, status) as Python values.
 
 Failures raise Failure, prerequisites the machine lacks raise Skip; each
-test's main() turns them into exit 1 and exit 77.
+test's main() hands its body to run_test(), which turns them into exit 1
+and exit 77.
 """
 import json
+import os
+import shutil
 import subprocess
+import sys
+import tempfile
 
 SKIP = 77
 
@@ -64,6 +69,72 @@ def binaries(build):
         "control": build + "/control/server/mgw-control",
         "mgwctl": build + "/control/cli/mgwctl",
     }
+
+
+ROOT_WHY = "DPDK end-to-end tests need root (for the DPDK runtime and /dev/shm)"
+
+
+def run_test(doc, tmp_prefix, body, root_why=ROOT_WHY, prepare=None, check_binaries=False,
+             dump_logs=False, note_kept=True, keep_on_skip=True, cleanup=None):
+    """main() of a test given BUILD_DIR as sys.argv[1]; returns its exit code.
+
+    Prints DOC and returns 2 without a build directory; unless root, logs
+    "SKIP: " + ROOT_WHY and returns SKIP. PREPARE() then checks what else the test
+    needs (raising Skip). With CHECK_BINARIES a program missing from the build
+    is a failure before anything starts. BODY(b, tmp, procs) gets binaries(),
+    a fresh directory named TMP_PREFIX... and a Procs; it raises Failure or
+    Skip, else passes: "PASS", or "PASS: " + what it returns when that is a
+    string. Processes are then stopped, CLEANUP() runs (a Failure it raises
+    fails the test). The directory is removed on a pass, kept on a failure
+    (and on a skip if KEEP_ON_SKIP), saying so if NOTE_KEPT; DUMP_LOGS prints
+    the processes' logs on a failure."""
+    if len(sys.argv) < 2:
+        print(doc)
+        return 2
+    build = os.path.abspath(sys.argv[1])
+    if os.geteuid() != 0:
+        log("SKIP: " + root_why)
+        return SKIP
+    if prepare is not None:
+        try:
+            prepare()
+        except Skip as e:
+            log("SKIP: %s" % e)
+            return SKIP
+    b = binaries(build)
+    if check_binaries:
+        for v in b.values():
+            if not os.access(v, os.X_OK):
+                log("FAIL: missing binary %s" % v)
+                return 1
+    tmp = tempfile.mkdtemp(prefix=tmp_prefix)
+    procs = Procs()
+    rc, passed = 1, None
+    try:
+        passed = body(b, tmp, procs)
+        rc = 0
+    except Skip as e:
+        log("SKIP: %s" % e)
+        rc = SKIP
+    except Failure as e:
+        log("FAIL: %s" % e)
+        if dump_logs:
+            procs.dump_logs()
+    finally:
+        procs.stop_all()
+        if cleanup is not None:
+            try:
+                cleanup()
+            except Failure as e:
+                log("FAIL: %s" % e)
+                rc = 1
+        if rc == 0 or (rc == SKIP and not keep_on_skip):
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif note_kept:
+            log("logs kept in " + tmp)
+    if rc == 0:
+        log("PASS: " + passed if isinstance(passed, str) else "PASS")
+    return rc
 
 
 def mgwctl(b, sock, *args, check=True):

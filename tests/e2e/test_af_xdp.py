@@ -39,12 +39,11 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mgw_e2e import (SKIP, Failure, Procs, Skip, by_label, counters, ctr, fail, log,  # noqa: E402
-                     mgwctl, status)
+from mgw_e2e import (Failure, Skip, by_label, counters, ctr, fail, log, mgwctl,  # noqa: E402
+                     run_test, status)
 
 PORT = 26477
 GROUP = "233.54.12.111"
@@ -217,14 +216,7 @@ def check_dp_alive(dp, procs, tmp):
     fail("mgw-dataplane exited early with %d" % dp.returncode)
 
 
-def test(build, pps, huge, tmp, procs, net):
-    b = {
-        "itchgen": build + "/tools/itchgen/mgw-itchgen",
-        "bookdump": build + "/tools/bookdump/mgw-bookdump",
-        "dataplane": build + "/dataplane/core/mgw-dataplane",
-        "control": build + "/control/server/mgw-control",
-        "mgwctl": build + "/control/cli/mgwctl",
-    }
+def test(b, pps, huge, tmp, procs, net):
     for k, v in b.items():
         if not os.access(v, os.X_OK):
             fail("missing binary %s" % v)
@@ -481,27 +473,9 @@ control:
     log("both processes stopped cleanly; XDP program detached")
 
 
-def main():
-    if len(sys.argv) >= 4 and sys.argv[1] == "--capture":
-        return capture_main(sys.argv[2], sys.argv[3])
-    if len(sys.argv) < 2:
-        print(__doc__)
-        return 2
-    build = os.path.abspath(sys.argv[1])
-    pps, huge = 5000, "off"
-    if "--pps" in sys.argv:
-        pps = int(sys.argv[sys.argv.index("--pps") + 1])
-    if "--hugepages" in sys.argv:
-        huge = sys.argv[sys.argv.index("--hugepages") + 1]
-    if os.geteuid() != 0:
-        log("SKIP: needs root (network namespaces, veth, XDP, the DPDK runtime)")
-        return SKIP
-    if not shutil.which("ip"):
-        log("SKIP: `ip` (iproute2) not found")
-        return SKIP
-
-    # Namespaces and veths of earlier runs that were killed before their cleanup
-    # (named after a pid that no longer exists) are removed first.
+def clear_stale_netns():
+    """Namespaces and veths of earlier runs that were killed before their cleanup
+    (named after a pid that no longer exists) are removed first."""
     for name in (os.listdir("/run/netns") if os.path.isdir("/run/netns") else []):
         m = re.fullmatch(r"mgwx(\d+)", name)
         if m and not os.path.exists("/proc/" + m.group(1)):
@@ -510,40 +484,39 @@ def main():
             stale.made_ns = True
             stale.destroy()
 
+
+def main():
+    if len(sys.argv) >= 4 and sys.argv[1] == "--capture":
+        return capture_main(sys.argv[2], sys.argv[3])
+    pps, huge = 5000, "off"
+    if "--pps" in sys.argv:
+        pps = int(sys.argv[sys.argv.index("--pps") + 1])
+    if "--hugepages" in sys.argv:
+        huge = sys.argv[sys.argv.index("--hugepages") + 1]
+    net = Net(os.getpid())
+
     def on_term(signum, frame):
         raise Failure("stopped by signal %d" % signum)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
 
-    tmp = tempfile.mkdtemp(prefix="mgw-afxdp-")
-    procs = Procs()
-    net = Net(os.getpid())
-    rc = 1
-    try:
-        test(build, pps, huge, tmp, procs, net)
-        rc = 0
-    except Skip as e:
-        log("SKIP: %s" % e)
-        rc = SKIP
-    except Failure as e:
-        log("FAIL: %s" % e)
-    finally:
-        procs.stop_all()
+    def prepare():
+        if not shutil.which("ip"):
+            raise Skip("`ip` (iproute2) not found")
+        clear_stale_netns()
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGINT, on_term)
+
+    def cleanup():
         # a killed dataplane leaves its segment; it is this run's own instance
         seg = "/dev/shm/mgw.xdp%d" % os.getpid()
         if os.path.exists(seg):
             os.unlink(seg)
         left = net.destroy()
         if left:
-            log("FAIL: could not remove %s" % ", ".join(left))
-            rc = 1
-        if rc == 1:
-            log("logs kept in " + tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if rc == 0:
-        log("PASS")
-    return rc
+            fail("could not remove %s" % ", ".join(left))
+
+    return run_test(__doc__, "mgw-afxdp-", lambda b, tmp, procs: test(b, pps, huge, tmp, procs, net),
+                    root_why="needs root (network namespaces, veth, XDP, the DPDK runtime)",
+                    prepare=prepare, keep_on_skip=False, cleanup=cleanup)
 
 
 if __name__ == "__main__":

@@ -22,12 +22,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mgw_e2e import (SKIP, Failure, Procs, Skip, binaries, counters, ctr, fail, log,  # noqa: E402
-                     mgwctl, status, strip_end_of_session)
+from mgw_e2e import (Skip, counters, ctr, fail, log, mgwctl, run_test, status,  # noqa: E402
+                     strip_end_of_session)
 
 PORT = 26477
 
@@ -147,41 +146,19 @@ def run(b, tmp, procs, name, pcap, stale_ms, want_state):
     ctlp.wait(timeout=30)
 
 
+def test(b, tmp, procs):
+    pcap = tmp + "/feed.pcap"
+    subprocess.run([b["itchgen"], "--messages", "20000", "--symbols", "20", "--seed", "5",
+                    "--pcap", pcap, "--port", str(PORT)], check=True, capture_output=True)
+    silent = tmp + "/silent.pcap"
+    shutil.copy(pcap, silent)
+    expect(strip_end_of_session(silent) == 1, "one end-of-session frame in the capture")
+    run(b, tmp, procs, "silent", silent, 500, "silent")
+    run(b, tmp, procs, "ended", pcap, 0, "end_of_session")
+
+
 def main():
-    if len(sys.argv) < 2:
-        print(__doc__)
-        return 2
-    build = os.path.abspath(sys.argv[1])
-    if os.geteuid() != 0:
-        log("SKIP: DPDK end-to-end tests need root (for the DPDK runtime and /dev/shm)")
-        return SKIP
-    b = binaries(build)
-    tmp = tempfile.mkdtemp(prefix="mgw-refstale-")
-    procs = Procs()
-    ok = False
-    try:
-        pcap = tmp + "/feed.pcap"
-        subprocess.run([b["itchgen"], "--messages", "20000", "--symbols", "20", "--seed", "5",
-                        "--pcap", pcap, "--port", str(PORT)], check=True, capture_output=True)
-        silent = tmp + "/silent.pcap"
-        shutil.copy(pcap, silent)
-        expect(strip_end_of_session(silent) == 1, "one end-of-session frame in the capture")
-        run(b, tmp, procs, "silent", silent, 500, "silent")
-        run(b, tmp, procs, "ended", pcap, 0, "end_of_session")
-        log("PASS")
-        ok = True
-        return 0
-    except Skip as e:
-        log("SKIP: %s" % e)
-        return SKIP
-    except Failure as e:
-        log("FAIL: %s" % e)
-        procs.dump_logs()
-        return 1
-    finally:
-        procs.stop_all()
-        if ok:
-            shutil.rmtree(tmp, ignore_errors=True)
+    return run_test(__doc__, "mgw-refstale-", test, dump_logs=True, note_kept=False)
 
 
 if __name__ == "__main__":
