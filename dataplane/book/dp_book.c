@@ -24,7 +24,7 @@
  *     {key, level index} with the best price at the end, so that the common
  *     changes near the touch move few entries.
  *
- * All memory is taken in dp_book_create() (through struct dp_book_mem) and
+ * All memory is taken in dp_book_create() (through struct dp_mem) and
  * never again. The per-side sorted arrays grow inside a preallocated arena
  * of power-of-two chunks with one free list per size class.
  *
@@ -232,7 +232,7 @@ struct dp_book {
 
 	struct dp_book_stats st;
 
-	struct dp_book_mem mem;
+	struct dp_mem mem;
 
 	/*
 	 * Prefetch hints are scratch state, not part of the book's value:
@@ -246,48 +246,12 @@ struct dp_book {
 /* ------------------------------------------------------------------ */
 /* Memory                                                               */
 
-/*
- * Default allocator: calloc (large sizes come from mmap as zero pages, so
- * nothing is touched until used), aligned up to 64 bytes by hand with the
- * original pointer kept just below the returned block.
- */
-static void *def_zalloc(size_t size, void *arg)
-{
-	(void)arg;
-	uint8_t *raw = calloc(1, size + 64 + sizeof(void *));
-	if (!raw)
-		return NULL;
-	uintptr_t p = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
-	((void **)p)[-1] = raw;
-	return (void *)p;
-}
-
-static void def_free(void *p, void *arg)
-{
-	(void)arg;
-	if (p)
-		free(((void **)p)[-1]);
-}
-
-static uint64_t pow2_at_least(uint64_t x)
-{
-	uint64_t p = 1;
-	while (p < x)
-		p <<= 1;
-	return p;
-}
-
 struct layout {
 	uint64_t hcap;
 	uint64_t window;   /* reference index slots */
 	uint64_t arena;    /* entries */
 	size_t sz_book, sz_node, sz_rix, sz_tab, sz_sym, sz_arena, sz_seen;
 };
-
-static size_t round64(size_t x)
-{
-	return (x + 63) & ~(size_t)63;
-}
 
 /*
  * Arena sizing: a side array of n levels lives in a chunk of at most
@@ -297,22 +261,22 @@ static size_t round64(size_t x)
  */
 static void layout_of(const struct dp_book_cfg *cfg, struct layout *l)
 {
-	l->hcap = pow2_at_least(2 * (uint64_t)cfg->max_orders);
+	l->hcap = dp_pow2_at_least(2 * (uint64_t)cfg->max_orders);
 	if (l->hcap < 8)
 		l->hcap = 8;
-	l->window = pow2_at_least(cfg->ref_window ? cfg->ref_window : 4 * (uint64_t)cfg->max_orders);
+	l->window = dp_pow2_at_least(cfg->ref_window ? cfg->ref_window : 4 * (uint64_t)cfg->max_orders);
 	if (l->window > (1ull << 31))
 		l->window = 1ull << 31;
-	l->arena = 4 * pow2_at_least(cfg->max_levels) + 32 * (uint64_t)cfg->max_symbols;
+	l->arena = 4 * dp_pow2_at_least(cfg->max_levels) + 32 * (uint64_t)cfg->max_symbols;
 	if (l->arena > UINT32_MAX)
 		l->arena = (uint64_t)1 << 31;
-	l->sz_book = round64(sizeof(struct dp_book));
-	l->sz_node = round64(((size_t)cfg->max_orders + cfg->max_levels) * NODE);
-	l->sz_rix = round64((size_t)l->window * sizeof(uint32_t));
-	l->sz_tab = round64((size_t)l->hcap * sizeof(struct hslot));
-	l->sz_sym = round64((size_t)cfg->max_symbols * sizeof(struct sym));
-	l->sz_arena = round64((size_t)l->arena * sizeof(struct pent));
-	l->sz_seen = round64((size_t)cfg->max_symbols * sizeof(uint16_t));
+	l->sz_book = dp_round64(sizeof(struct dp_book));
+	l->sz_node = dp_round64(((size_t)cfg->max_orders + cfg->max_levels) * NODE);
+	l->sz_rix = dp_round64((size_t)l->window * sizeof(uint32_t));
+	l->sz_tab = dp_round64((size_t)l->hcap * sizeof(struct hslot));
+	l->sz_sym = dp_round64((size_t)cfg->max_symbols * sizeof(struct sym));
+	l->sz_arena = dp_round64((size_t)l->arena * sizeof(struct pent));
+	l->sz_seen = dp_round64((size_t)cfg->max_symbols * sizeof(uint16_t));
 }
 
 static bool cfg_ok(const struct dp_book_cfg *cfg)
@@ -336,7 +300,7 @@ void dp_book_destroy(struct dp_book *b)
 {
 	if (!b)
 		return;
-	struct dp_book_mem m = b->mem;
+	struct dp_mem m = b->mem;
 	m.free(b->ord, m.arg);
 	m.free(b->rix, m.arg);
 	m.free(b->tab, m.arg);
@@ -347,15 +311,13 @@ void dp_book_destroy(struct dp_book *b)
 }
 
 int dp_book_create(struct dp_book **out, const struct dp_book_cfg *cfg,
-		   const struct dp_book_mem *mem)
+		   const struct dp_mem *mem)
 {
-	struct dp_book_mem m = { def_zalloc, def_free, NULL };
+	struct dp_mem m = dp_mem_pick(mem);
 	struct layout l;
 
 	if (!out || !cfg_ok(cfg))
 		return -EINVAL;
-	if (mem && mem->zalloc && mem->free)
-		m = *mem;
 	layout_of(cfg, &l);
 
 	struct dp_book *b = m.zalloc(l.sz_book, m.arg);

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dp_mem.h"
+
 struct dp_itch_msg;
 
 /* Normalized book event: the fixed-size record that rx passes to book. */
@@ -87,13 +89,6 @@ struct dp_book_cfg {
 	uint32_t ref_window;
 };
 
-/* Memory allocator used once at create; NULL fields mean calloc/free. */
-struct dp_book_mem {
-	void *(*zalloc)(size_t size, void *arg); /* zeroed, 64-byte aligned */
-	void (*free)(void *p, void *arg);
-	void *arg;
-};
-
 /* Event outcomes, counted. Single writer (the owning lcore). */
 struct dp_book_stats {
 	uint64_t events[DP_BEV__COUNT]; /* applied, by kind */
@@ -118,7 +113,7 @@ size_t dp_book_mem_size(const struct dp_book_cfg *cfg);
  * allocation failed.
  */
 int dp_book_create(struct dp_book **out, const struct dp_book_cfg *cfg,
-		   const struct dp_book_mem *mem);
+		   const struct dp_mem *mem);
 void dp_book_destroy(struct dp_book *b); /* accepts NULL */
 
 /* Apply one event. Never fails hard: refusals are counted in stats. */

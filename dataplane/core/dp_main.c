@@ -222,7 +222,7 @@ static void book_free(void *p, void *arg)
 static int setup_match(struct dp_app *app, int socket)
 {
 	const struct mgw_config *cfg = &app->cfg;
-	struct dp_book_mem bm = {book_zalloc, book_free, (void *)(intptr_t)socket};
+	struct dp_mem bm = {book_zalloc, book_free, (void *)(intptr_t)socket};
 	struct dp_match_cfg mc = {
 		.max_orders = cfg->matching.max_orders,
 		.max_levels = cfg->matching.max_levels,
@@ -231,7 +231,7 @@ static int setup_match(struct dp_app *app, int socket)
 		.max_accounts = CTL_MAX_ACCOUNTS * 4,
 		.stp_default = (uint8_t)cfg->matching.stp,
 	};
-	struct dp_match_mem mm = {bm.zalloc, bm.free, bm.arg};
+	struct dp_mem mm = {bm.zalloc, bm.free, bm.arg};
 	int rc = dp_match_create(&app->match, &mc, &mm);
 	if (rc) {
 		fprintf(stderr, "mgw-dataplane: cannot create the matching engine (%zu MB): %s; raise "
@@ -248,7 +248,7 @@ static int setup_match(struct dp_app *app, int socket)
 		.max_ids = cfg->matching.max_orders * 4,
 		.default_orders_per_sec = cfg->risk.default_throttle,
 	};
-	struct dp_risk_mem rm = {bm.zalloc, bm.free, bm.arg};
+	struct dp_mem rm = {bm.zalloc, bm.free, bm.arg};
 	rc = dp_risk_create(&app->risk, &rcfg, &rm);
 	if (rc) {
 		fprintf(stderr, "mgw-dataplane: cannot create the risk tables (%zu MB): %s; raise "
@@ -389,7 +389,7 @@ static int setup(struct dp_app *app)
 		.max_levels = cfg->book.max_levels,
 		.max_symbols = cfg->book.max_symbols,
 	};
-	struct dp_book_mem bm = {book_zalloc, book_free, (void *)(intptr_t)book_socket};
+	struct dp_mem bm = {book_zalloc, book_free, (void *)(intptr_t)book_socket};
 	rc = dp_book_create(&app->book, &bc, &bm);
 	if (rc) {
 		fprintf(stderr, "mgw-dataplane: cannot create the books (%zu MB for %u orders, %u "

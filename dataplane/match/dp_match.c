@@ -187,43 +187,12 @@ struct dp_match {
 
 	struct pend pend;
 	struct dp_match_stats st;
-	struct dp_match_mem mem;
+	struct dp_mem mem;
 };
 
 /* ------------------------------------------------------------------ */
 /* Memory                                                              */
 
-/* calloc aligned to 64 by hand; the raw pointer is kept just below. */
-static void *def_zalloc(size_t size, void *arg)
-{
-	(void)arg;
-	uint8_t *raw = calloc(1, size + 64 + sizeof(void *));
-	if (!raw)
-		return NULL;
-	uintptr_t p = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
-	((void **)p)[-1] = raw;
-	return (void *)p;
-}
-
-static void def_free(void *p, void *arg)
-{
-	(void)arg;
-	if (p)
-		free(((void **)p)[-1]);
-}
-
-static uint64_t pow2_ge(uint64_t x)
-{
-	uint64_t p = 1;
-	while (p < x)
-		p <<= 1;
-	return p;
-}
-
-static size_t r64(size_t x)
-{
-	return (x + 63) & ~(size_t)63;
-}
 
 struct layout {
 	uint64_t hcap, scap, arena;
@@ -239,22 +208,22 @@ struct layout {
  */
 static void layout_of(const struct dp_match_cfg *c, struct layout *l)
 {
-	l->hcap = pow2_ge(2 * (uint64_t)c->max_orders);
+	l->hcap = dp_pow2_at_least(2 * (uint64_t)c->max_orders);
 	if (l->hcap < 8)
 		l->hcap = 8;
-	l->scap = pow2_ge(2 * (uint64_t)c->max_accounts);
+	l->scap = dp_pow2_at_least(2 * (uint64_t)c->max_accounts);
 	if (l->scap < 8)
 		l->scap = 8;
-	l->arena = 4 * pow2_ge(c->max_levels) + 32 * (uint64_t)c->max_symbols;
+	l->arena = 4 * dp_pow2_at_least(c->max_levels) + 32 * (uint64_t)c->max_symbols;
 	if (l->arena > ((uint64_t)1 << 31))
 		l->arena = (uint64_t)1 << 31;
-	l->sz_m = r64(sizeof(struct dp_match));
-	l->sz_ord = r64((size_t)c->max_orders * sizeof(struct ord));
-	l->sz_lvl = r64((size_t)c->max_levels * sizeof(struct lvl));
-	l->sz_tab = r64((size_t)l->hcap * sizeof(struct hslot));
-	l->sz_sym = r64((size_t)c->max_symbols * sizeof(struct sym));
-	l->sz_arena = r64((size_t)l->arena * sizeof(struct pent));
-	l->sz_stp = r64((size_t)l->scap * sizeof(struct stpslot));
+	l->sz_m = dp_round64(sizeof(struct dp_match));
+	l->sz_ord = dp_round64((size_t)c->max_orders * sizeof(struct ord));
+	l->sz_lvl = dp_round64((size_t)c->max_levels * sizeof(struct lvl));
+	l->sz_tab = dp_round64((size_t)l->hcap * sizeof(struct hslot));
+	l->sz_sym = dp_round64((size_t)c->max_symbols * sizeof(struct sym));
+	l->sz_arena = dp_round64((size_t)l->arena * sizeof(struct pent));
+	l->sz_stp = dp_round64((size_t)l->scap * sizeof(struct stpslot));
 }
 
 static bool cfg_ok(const struct dp_match_cfg *c)
@@ -278,7 +247,7 @@ void dp_match_destroy(struct dp_match *m)
 {
 	if (!m)
 		return;
-	struct dp_match_mem mm = m->mem;
+	struct dp_mem mm = m->mem;
 	mm.free(m->ord, mm.arg);
 	mm.free(m->lvl, mm.arg);
 	mm.free(m->tab, mm.arg);
@@ -289,15 +258,13 @@ void dp_match_destroy(struct dp_match *m)
 }
 
 int dp_match_create(struct dp_match **out, const struct dp_match_cfg *cfg,
-		    const struct dp_match_mem *mem)
+		    const struct dp_mem *mem)
 {
-	struct dp_match_mem mm = { def_zalloc, def_free, NULL };
+	struct dp_mem mm = dp_mem_pick(mem);
 	struct layout l;
 
 	if (!out || !cfg_ok(cfg))
 		return -EINVAL;
-	if (mem && mem->zalloc && mem->free)
-		mm = *mem;
 	layout_of(cfg, &l);
 	struct dp_match *m = mm.zalloc(l.sz_m, mm.arg);
 	if (!m)

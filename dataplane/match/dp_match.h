@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dp_mem.h"
 #include "dp_order.h"
 
 /* Self-trade prevention modes (per account; default from the cfg). */
@@ -36,13 +37,6 @@ struct dp_match_cfg {
 	uint32_t max_sessions; /* session ids 0..max_sessions-1 accepted */
 	uint32_t max_accounts; /* accounts with an explicit STP mode (dp_match_set_stp) */
 	uint8_t stp_default;   /* dp_stp_mode for accounts never set */
-};
-
-/* Allocator used once at create; NULL (or NULL fields) means calloc/free. */
-struct dp_match_mem {
-	void *(*zalloc)(size_t size, void *arg); /* zeroed, 64-byte aligned */
-	void (*free)(void *p, void *arg);        /* must accept NULL */
-	void *arg;
 };
 
 /*
@@ -69,7 +63,7 @@ size_t dp_match_mem_size(const struct dp_match_cfg *cfg);
  * -ENOMEM if an allocation failed (nothing is leaked).
  */
 int dp_match_create(struct dp_match **out, const struct dp_match_cfg *cfg,
-		    const struct dp_match_mem *mem);
+		    const struct dp_mem *mem);
 void dp_match_destroy(struct dp_match *m); /* accepts NULL */
 
 /*

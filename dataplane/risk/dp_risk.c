@@ -146,7 +146,7 @@ _Static_assert(sizeof(struct ord) == 64, "order record is one cache line");
 
 struct dp_risk {
 	struct dp_risk_cfg cfg;
-	struct dp_risk_mem mem;
+	struct dp_mem mem;
 	void *block;
 	struct dp_risk_stats st;
 	uint8_t killed;         /* global kill switch */
@@ -175,24 +175,6 @@ struct dp_risk {
 
 /* ------------------------------------------------------------------ */
 /* Memory                                                              */
-
-static void *def_zalloc(size_t size, void *arg)
-{
-	(void)arg;
-	uint8_t *raw = calloc(1, size + 64 + sizeof(void *));
-	if (!raw)
-		return NULL;
-	uintptr_t p = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
-	((void **)p)[-1] = raw;
-	return (void *)p;
-}
-
-static void def_free(void *p, void *arg)
-{
-	(void)arg;
-	if (p)
-		free(((void **)p)[-1]);
-}
 
 static uint32_t cap_for(uint32_t n)
 {
@@ -272,15 +254,13 @@ size_t dp_risk_mem_size(const struct dp_risk_cfg *cfg)
 }
 
 int dp_risk_create(struct dp_risk **out, const struct dp_risk_cfg *cfg,
-		   const struct dp_risk_mem *mem)
+		   const struct dp_mem *mem)
 {
-	struct dp_risk_mem m = { def_zalloc, def_free, NULL };
+	struct dp_mem m = dp_mem_pick(mem);
 	struct layout l;
 
 	if (!out || !cfg_ok(cfg))
 		return -EINVAL;
-	if (mem && mem->zalloc && mem->free)
-		m = *mem;
 	layout_of(cfg, &l);
 	uint8_t *blk = m.zalloc(l.total, m.arg);
 	if (!blk)
@@ -313,7 +293,7 @@ void dp_risk_destroy(struct dp_risk *r)
 {
 	if (!r)
 		return;
-	struct dp_risk_mem m = r->mem;
+	struct dp_mem m = r->mem;
 	m.free(r->block, m.arg);
 }
 

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dp_mem.h"
 #include "dp_order.h"
 
 /* struct dp_ref_px (the reference BBO) is defined in dp_order.h. */
@@ -66,13 +67,6 @@ struct dp_risk_cfg {
 	uint32_t max_orders;    /* orders live at once (pending or resting) */
 	uint32_t max_ids;       /* client order ids remembered in a day, all sessions */
 	uint32_t default_orders_per_sec; /* throttle of a session not set explicitly; 0 = none */
-};
-
-/* Memory allocator used once at create; NULL or NULL fields mean calloc/free. */
-struct dp_risk_mem {
-	void *(*zalloc)(size_t size, void *arg); /* zeroed, 64-byte aligned */
-	void (*free)(void *p, void *arg);
-	void *arg;
 };
 
 /* Kill switch levels. */
@@ -133,7 +127,7 @@ size_t dp_risk_mem_size(const struct dp_risk_cfg *cfg);
  * One allocation through mem (or calloc), nothing after.
  */
 int dp_risk_create(struct dp_risk **out, const struct dp_risk_cfg *cfg,
-		   const struct dp_risk_mem *mem);
+		   const struct dp_mem *mem);
 void dp_risk_destroy(struct dp_risk *r); /* accepts NULL */
 
 /*

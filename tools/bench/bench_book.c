@@ -238,7 +238,7 @@ int main(int argc, char **argv)
 	close(fd);
 
 	struct dp_book_cfg cfg = { max_orders, max_levels, 65536 };
-	struct dp_book_mem hm = { huge_zalloc, huge_free, NULL };
+	struct dp_mem hm = { huge_zalloc, huge_free, NULL };
 	struct dp_book *b;
 	int rc = dp_book_create(&b, &cfg, huge ? &hm : NULL);
 	if (rc) {

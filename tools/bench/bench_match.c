@@ -183,8 +183,8 @@ static void huge_free(void *p, void *arg)
 	uint8_t *base = (uint8_t *)p - 64;
 	munmap(base, *(size_t *)base);
 }
-static const struct dp_match_mem huge_mem = { huge_zalloc, huge_free, NULL };
-static const struct dp_risk_mem huge_rmem = { huge_zalloc, huge_free, NULL };
+static const struct dp_mem huge_mem = { huge_zalloc, huge_free, NULL };
+static const struct dp_mem huge_rmem = { huge_zalloc, huge_free, NULL };
 
 static void *touch_zalloc(size_t size, void *arg)
 {
@@ -199,7 +199,7 @@ static void plain_free(void *p, void *arg)
 	(void)arg;
 	free(p);
 }
-static const struct dp_match_mem touch_mem = { touch_zalloc, plain_free, NULL };
+static const struct dp_mem touch_mem = { touch_zalloc, plain_free, NULL };
 
 static struct dp_match_cfg mcfg(uint32_t symbols, uint32_t orders)
 {
@@ -209,7 +209,7 @@ static struct dp_match_cfg mcfg(uint32_t symbols, uint32_t orders)
 }
 
 static struct dp_risk *mkrisk(uint32_t symbols, uint32_t orders, uint64_t ids,
-			      const struct dp_risk_mem *mem)
+			      const struct dp_mem *mem)
 {
 	struct dp_risk *r;
 	struct dp_risk_cfg c = { .max_accounts = 2 * NACCT, .max_sessions = 2 * NSESS,

@@ -132,7 +132,7 @@ static void free_n(void *p, void *arg)
 START_TEST(create_alloc_fail)
 {
 	struct dp_book_cfg c = { 100, 100, 10 };
-	struct dp_book_mem m = { zalloc_n, free_n, NULL };
+	struct dp_mem m = { zalloc_n, free_n, NULL };
 	for (int n = 1; n <= 8; n++) {
 		struct dp_book *b = NULL;
 		alloc_calls = 0;

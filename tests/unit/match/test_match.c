@@ -708,7 +708,7 @@ START_TEST(create_and_allocator)
 {
 	struct dp_match *x;
 	struct dp_match_cfg cfg = { 100, 100, 8, 4, 4, DP_STP_NONE };
-	struct dp_match_mem mem = { t_zalloc, t_free, NULL };
+	struct dp_mem mem = { t_zalloc, t_free, NULL };
 	ck_assert_uint_gt(dp_match_mem_size(&cfg), 100 * 64);
 	struct dp_match_cfg bad = cfg;
 	bad.max_symbols = 65537;

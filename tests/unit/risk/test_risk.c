@@ -165,7 +165,7 @@ START_TEST(create_and_memory)
 {
 	struct dp_risk *r;
 	struct dp_risk_cfg c = small_cfg();
-	struct dp_risk_mem mem = { t_zalloc, t_free, NULL };
+	struct dp_mem mem = { t_zalloc, t_free, NULL };
 	ck_assert_uint_gt(dp_risk_mem_size(&c), 0);
 	n_alloc = n_free = 0;
 	ck_assert_int_eq(dp_risk_create(&r, &c, &mem), 0);
