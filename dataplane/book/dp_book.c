@@ -3,8 +3,8 @@
  *
  * The hot path is dp_book_apply() on order events (add, execute, cancel,
  * delete, replace). On a real feed those events hit orders all over the
- * book, so the cost is cache misses, not instructions. The layout below is
- * chosen to keep the number of distinct cache lines per event small:
+ * book, so both cache misses and instructions count (PERFORMANCE.md has the
+ * split). The layout below keeps the distinct cache lines per event few:
  *
  *   - an order is one 32-byte record (two per cache line), addressed by a
  *     32-bit index into a pool;
@@ -18,8 +18,9 @@
  *     hold the reference and the overflow is not empty. A lookup is one
  *     4-byte slot and the order itself, with no hashing: the common case
  *     costs a handful of instructions and no data-dependent branch;
- *   - price levels are 32-byte records in their own pool; each level has an
- *     intrusive doubly linked FIFO of its orders (order prev/next indices);
+ *   - price levels are 32-byte records of the same node pool (indices
+ *     after the orders); each level's orders form a circular doubly linked
+ *     FIFO through the level itself (see struct lnk);
  *   - per symbol and side, the live levels sit in a sorted array of
  *     {key, level index} with the best price at the end, so that the common
  *     changes near the touch move few entries.

@@ -8,9 +8,10 @@
  *
  * Memory is taken once at dp_book_create(), sized from dp_book_cfg, and
  * never again: orders and price levels come from pools addressed by 32-bit
- * indices; the order table is an open-addressing hash from order reference
- * number to order index. When a pool is full the event is refused and
- * counted (the book stays consistent; it does not guess).
+ * indices; orders are found by reference through a direct index (slot
+ * ref mod ref_window) with an overflow hash for orders that outlive the
+ * window (see dp_book_cfg.ref_window). When a pool is full the event is
+ * refused and counted (the book stays consistent; it does not guess).
  *
  * A book is owned by one lcore: no locking, not thread safe.
  * Prices are Price(4) integers as on the wire, quantities integer shares.
