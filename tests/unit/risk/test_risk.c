@@ -1076,6 +1076,209 @@ START_TEST(randomized_exposure)
 }
 END_TEST
 
+/*
+ * Reason precedence against a model: random accounts with random limits
+ * (each check on or off, tight values), random restrictions, references
+ * (usable or not), NEW limit / market orders with bad fields now and then,
+ * and replaces of live orders, so that several checks often fail at once.
+ * The model recomputes steps 4-11 of docs/RISK.md from the public queries
+ * (position, account exposure) taken just before each check and expects
+ * the first failing one; whatever passes is accepted, filled, replaced or
+ * cancelled at random so positions and exposure move.
+ */
+struct mlive {
+	struct dp_order_msg m; /* current id, side, symbol, account */
+	uint32_t px, leaves;
+};
+
+static enum dp_reject_reason model_reason(const struct dp_order_msg *m,
+					  const struct dp_ref_px *ref,
+					  const struct dp_risk_limits *l, const struct mlive *old,
+					  int restricted, uint32_t max_symbols)
+{
+	const int repl = m->kind == DP_ORD_REPLACE;
+	uint16_t sym = repl ? old->m.symbol : m->symbol;
+	char side = repl ? old->m.side : m->side;
+	if (!repl && side != 'B' && side != 'S')
+		return DP_RJ_BAD_SIDE;
+	if (m->type != DP_ORD_LIMIT && m->type != DP_ORD_MARKET)
+		return DP_RJ_BAD_TYPE;
+	if (m->qty == 0)
+		return DP_RJ_BAD_QTY;
+	const int market = m->type == DP_ORD_MARKET;
+	if (!market && m->price == 0)
+		return DP_RJ_BAD_PRICE;
+	if (sym >= max_symbols)
+		return DP_RJ_UNKNOWN_SYMBOL;
+	if (restricted)
+		return DP_RJ_RISK_RESTRICTED;
+	const uint32_t en = l->enabled;
+	if ((en & DP_RISK_CHK_MAX_QTY) && m->qty > l->max_order_qty)
+		return DP_RJ_RISK_MAX_QTY;
+	const int have = ref->valid && ref->bid && ref->ask;
+	const int need = market ? (en & (DP_RISK_CHK_MAX_NOTIONAL | DP_RISK_CHK_CREDIT)) != 0
+				: (en & DP_RISK_CHK_COLLAR) != 0;
+	if (need && !have)
+		return DP_RJ_NO_REFERENCE;
+	uint64_t px = market ? (have ? (side == 'B' ? ref->ask : ref->bid) : 0) : m->price;
+	if (!market && (en & DP_RISK_CHK_COLLAR)) {
+		/* |px - mid| <= mid * bps / 10000, all times 2 * 10000 */
+		__int128 d = (__int128)2 * px - ((__int128)ref->bid + ref->ask);
+		if (d < 0)
+			d = -d;
+		if (d * 10000 > ((__int128)ref->bid + ref->ask) * l->collar_bps)
+			return DP_RJ_RISK_PRICE_COLLAR;
+	}
+	__int128 notional = (__int128)px * m->qty;
+	if ((en & DP_RISK_CHK_MAX_NOTIONAL) && notional > (__int128)l->max_order_notional)
+		return DP_RJ_RISK_MAX_NOTIONAL;
+	struct dp_risk_pos p = { 0 };
+	(void)dp_risk_position(rk, m->account, sym, 0, &p);
+	__int128 dq = (__int128)m->qty - (repl ? old->leaves : 0);
+	if ((en & DP_RISK_CHK_MAX_POSITION) && dq > 0) {
+		__int128 worst = side == 'B' ? (__int128)p.qty + p.open_buy_qty + dq
+					     : (__int128)p.open_sell_qty + dq - p.qty;
+		if (worst > (__int128)l->max_position)
+			return DP_RJ_RISK_MAX_POSITION;
+	}
+	struct dp_risk_acct a = acct(m->account);
+	__int128 add = notional - (repl ? (__int128)old->px * old->leaves : 0);
+	if ((en & DP_RISK_CHK_CREDIT) && add > 0 &&
+	    (__int128)a.open_notional + a.position_cost + add > (__int128)l->credit_limit)
+		return DP_RJ_RISK_CREDIT;
+	return DP_RJ_NONE;
+}
+
+START_TEST(limit_precedence_model)
+{
+	struct dp_risk *saved = rk;
+	struct dp_risk_cfg c = { .max_accounts = 8, .max_sessions = 4, .max_symbols = 8,
+				 .max_positions = 64, .max_orders = 80, .max_ids = 1 << 17 };
+	ck_assert_int_eq(dp_risk_create(&rk, &c, NULL), 0);
+	struct dp_risk_limits lim[4];
+	uint8_t restr[4][9] = { { 0 } }; /* [account][symbol], [.][8] = all accounts */
+	struct mlive lv[64];
+	int n = 0;
+	uint64_t seen[64] = { 0 };
+	for (int step = 0; step < 60000; step++) {
+		if (step % 500 == 0) {
+			/* new limits: each check on or off, values near what orders need */
+			for (uint32_t a = 1; a <= 3; a++) {
+				struct dp_risk_limits *l = &lim[a];
+				memset(l, 0, sizeof(*l));
+				l->enabled = rnd(4) ? rnd(32) : DP_RISK_CHK_ALL;
+				l->max_order_qty = 100 + rnd(400);
+				l->max_order_notional = (uint64_t)40000 * (100 + rnd(400));
+				l->collar_bps = rnd(4) ? 100 + rnd(600) : rnd(3);
+				l->credit_limit = (uint64_t)40000 * (500 + rnd(4000));
+				l->max_position = 200 + rnd(2000);
+				ck_assert_int_eq(dp_risk_set_limits(rk, a, l), 0);
+			}
+			for (uint16_t s = 0; s < 8; s++) {
+				uint32_t a = 1 + rnd(3);
+				int on = rnd(8) == 0;
+				restr[a][s] = (uint8_t)on;
+				ck_assert_int_eq(dp_risk_set_restricted(rk, a, s, on), 0);
+				on = rnd(16) == 0;
+				restr[0][s] = (uint8_t)on;
+				ck_assert_int_eq(dp_risk_set_restricted(rk, DP_RISK_ALL_ACCOUNTS, s, on), 0);
+			}
+		}
+		struct dp_ref_px ref = { 39000 + rnd(200), 40800 + rnd(400), 1 };
+		if (rnd(10) == 0)
+			ref.valid = 0;
+		else if (rnd(20) == 0)
+			*(rnd(2) ? &ref.bid : &ref.ask) = 0;
+		uint32_t op = rnd(10);
+		struct dp_order_msg m;
+		struct mlive *old = NULL;
+		int oi = -1;
+		if (op < 6 || n == 0) {
+			m = mnew(1 + rnd(3), 1 + rnd(3), rnd(2) ? 'B' : 'S', (uint16_t)rnd(8),
+				 36000 + rnd(8000), 1 + rnd(600));
+			if (rnd(4) == 0) {
+				m.type = DP_ORD_MARKET;
+				m.price = rnd(2) ? 0 : m.price;
+			}
+			switch (rnd(40)) {
+			case 0: m.side = 'X'; break;
+			case 1: m.qty = 0; break;
+			case 2: m.price = 0; break;
+			case 3: m.type = 7; break;
+			case 4: m.symbol = 9; break;
+			default: break;
+			}
+		} else if (op < 8) {
+			oi = (int)rnd((uint32_t)n);
+			old = &lv[oi];
+			m = mrepl(&old->m, 36000 + rnd(8000), 1 + rnd(600));
+			if (rnd(30) == 0)
+				m.qty = 0;
+			if (rnd(30) == 0)
+				m.price = 0;
+		} else {
+			/* move positions and exposure: a fill or a cancel of a live order */
+			int i = (int)rnd((uint32_t)n);
+			struct mlive *o = &lv[i];
+			if (op == 8) {
+				uint32_t q = 1 + rnd(o->leaves);
+				o->leaves -= q;
+				report(DP_EXEC_FILL, &o->m, o->px, q, o->leaves);
+			} else {
+				report(DP_EXEC_CANCELLED, &o->m, 0, 0, 0);
+				o->leaves = 0;
+			}
+			if (o->leaves == 0)
+				lv[i] = lv[--n];
+			continue;
+		}
+		uint16_t sym = old ? old->m.symbol : m.symbol;
+		int restricted = sym < 8 && (restr[0][sym] || restr[m.account][sym]);
+		enum dp_reject_reason want = model_reason(&m, &ref, &lim[m.account], old, restricted,
+							  c.max_symbols);
+		if (want == DP_RJ_NONE && !old && n == 64)
+			continue; /* the model does not track a full order table */
+		dp_risk_prefetch(rk, &m);
+		enum dp_reject_reason got = dp_risk_check(rk, &m, &ref, now);
+		ck_assert_msg(got == want, "step %d: got %d, model %d", step, got, want);
+		seen[got & 63]++;
+		if (got != DP_RJ_NONE)
+			continue;
+		uint64_t px = m.type == DP_ORD_MARKET ? (m.side == 'B' ? ref.ask : ref.bid) : m.price;
+		if (old) {
+			if (rnd(4) == 0) {
+				report(DP_EXEC_CANCEL_REJECTED, &m, 0, 0, old->leaves);
+			} else {
+				report(DP_EXEC_REPLACED, &m, m.price, 0, m.qty);
+				old->m = m;
+				old->px = m.price;
+				old->leaves = m.qty;
+			}
+		} else if (rnd(8) == 0) {
+			report(DP_EXEC_REJECTED, &m, 0, 0, 0);
+		} else {
+			accept(&m);
+			lv[n].m = m;
+			lv[n].px = (uint32_t)px;
+			lv[n].leaves = m.qty;
+			n++;
+		}
+	}
+	/* every reason of steps 4-11 and a fair number of passes were met */
+	static const int reasons[] = { DP_RJ_BAD_SIDE, DP_RJ_BAD_TYPE, DP_RJ_BAD_QTY,
+				       DP_RJ_BAD_PRICE, DP_RJ_UNKNOWN_SYMBOL, DP_RJ_RISK_RESTRICTED,
+				       DP_RJ_RISK_MAX_QTY, DP_RJ_NO_REFERENCE,
+				       DP_RJ_RISK_PRICE_COLLAR, DP_RJ_RISK_MAX_NOTIONAL,
+				       DP_RJ_RISK_MAX_POSITION, DP_RJ_RISK_CREDIT };
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		ck_assert_msg(seen[reasons[i]] > 20, "reason %d met %llu times", reasons[i],
+			      (unsigned long long)seen[reasons[i]]);
+	ck_assert_uint_gt(seen[DP_RJ_NONE], 2000);
+	dp_risk_destroy(rk);
+	rk = saved;
+}
+END_TEST
+
 static Suite *risk_suite(void)
 {
 	Suite *s = suite_create("risk");
@@ -1103,6 +1306,7 @@ static Suite *risk_suite(void)
 	tcase_add_test(t, kill_account);
 	tcase_add_test(t, kill_session);
 	tcase_add_test(t, kill_errors);
+	tcase_add_test(t, limit_precedence_model);
 	suite_add_tcase(s, t);
 
 	TCase *b = tcase_create("bookkeeping");
