@@ -41,11 +41,19 @@
  *
  * Sums of money are __int128: price * qty alone can reach 2^64, and a sum
  * of them more; 128 bits make overflow impossible for any day of trading
- * while costing next to nothing on x86-64.
+ * while costing next to nothing on x86-64. An account keeps its exposure
+ * (open notional + position cost) as one sum, the number the credit check
+ * compares.
+ *
+ * The limit checks of a NEW or REPLACE are compares or'ed together with
+ * no branch per check (a check that is off has a bound no order reaches);
+ * only an order that fails one walks them in their documented order
+ * (ordered_reason) to find which reason to give.
  */
 #include "dp_risk.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,17 +63,36 @@ typedef __int128 i128;
 
 enum ord_state { O_FREE = 0, O_PENDING_NEW = 1, O_PENDING_REPLACE = 2, O_LIVE = 3 };
 
+/*
+ * An account. The first line is what a check reads: the limits as the
+ * check compares them (a check that is off gets a bound no order can
+ * pass, so the fast path tests no enable bits) and the exposure. The
+ * limits as set (lim) serve queries and the ordered walk that names the
+ * reason of a failed check.
+ */
 struct acct {
+	uint32_t max_qty;     /* max_order_qty, or UINT32_MAX when off */
+	uint8_t killed;
+	uint8_t need_ref[2];  /* [market]: an enabled check needs a usable reference */
+	uint8_t collar_on;
+	uint64_t max_notional; /* or UINT64_MAX when off */
+	uint64_t max_position; /* or UINT64_MAX when off (a worst case is < 2^64) */
+	uint32_t collar_bps;
+	uint32_t live_orders;
+	i128 credit;          /* credit_limit, or CREDIT_OFF */
+	i128 exposure;        /* open notional (sum leaves * price of live orders) + pos_cost */
+	/* second line */
+	i128 pos_cost;        /* sum of pos.cost of this account */
+	i128 realized;        /* sum of pos.realized of this account */
 	uint32_t id;
 	uint8_t used;
-	uint8_t killed;
-	uint16_t pad;
-	uint32_t live_orders;
 	struct dp_risk_limits lim;
-	i128 open_notional; /* sum leaves * price of this account's orders */
-	i128 pos_cost;      /* sum of pos.cost of this account */
-	i128 realized;      /* sum of pos.realized of this account */
-};
+} __attribute__((aligned(64)));
+_Static_assert(offsetof(struct acct, pos_cost) == 64, "what a check reads is one line");
+
+/* Credit bound of an account whose credit check is off: above any exposure
+ * (at most 2^30 orders of 2^64 each plus position cost). */
+#define CREDIT_OFF ((i128)1 << 120)
 
 struct sess {
 	uint32_t id;
@@ -77,8 +104,7 @@ struct sess {
 	uint32_t count;    /* orders counted in the current window */
 	uint64_t win_start;
 	uint64_t id_base;  /* first id of its bitmap window (a multiple of 64) */
-	uint32_t ordinal;  /* 0.. in order of creation: its bitmap window */
-	uint32_t pad;
+	uint64_t id_w0;    /* its bitmap window: first word in idbits (windows in order of creation) */
 };
 
 /*
@@ -87,7 +113,7 @@ struct sess {
  * and the money (pmoney[], only touched by fills and queries).
  *
  *   pos[slot]     0      4     6    7    8        16         24          32
- *                 | acct |sym  |rst |pad | qty    | open_buy | open_sell |
+ *                 | acct |sym  |rst |pad | qty    | open[0]  | open[1]   |
  *   pmoney[slot]  0                 16                32
  *                 | cost (i128)     | realized (i128) |
  */
@@ -97,8 +123,7 @@ struct pos {
 	uint8_t restricted;
 	uint8_t pad;
 	int64_t qty;
-	uint64_t open_buy;  /* leaves of live buys */
-	uint64_t open_sell; /* leaves of live sells */
+	uint64_t open[2];   /* leaves of live buys [0] and sells [1] */
 };
 _Static_assert(sizeof(struct pos) == 32, "hot position record is 32 bytes");
 
@@ -128,7 +153,7 @@ struct ord {
 	uint32_t leaves;
 	uint32_t hash;      /* hash_sid(session, cl_ord_id): its home slot without rehashing */
 	uint16_t symbol;
-	char side;
+	uint8_t sx;         /* side: 0 buy, 1 sell */
 	uint8_t state;      /* ord_state */
 	uint32_t next_free; /* O_FREE: next free record, or NIL */
 	uint8_t pad[16];
@@ -156,7 +181,7 @@ struct dp_risk {
 	struct pos *pos;
 	struct pmoney *pmoney;  /* cost and realized P&L, same slot as pos */
 	struct idkey *ids;
-	uint64_t *idbits;       /* per session ordinal: a window of id_wbits used-id bits */
+	uint64_t *idbits;       /* per session (in order of creation): a window of id_wbits used-id bits */
 	struct ord *ord;        /* order pool, max_orders records */
 	struct oslot *otab;     /* (session, cl_ord_id) -> pool index, open addressing */
 	uint64_t *restricted;   /* all-accounts restricted symbols, one bit each */
@@ -338,11 +363,9 @@ static inline uint32_t ids_home(const struct dp_risk *r, uint32_t session, uint6
 	return ((hash_sid(session, id >> 2) << 2) | (uint32_t)(id & 3)) & r->imask;
 }
 
-/* Slot of account id, or -1. */
-static inline int64_t acct_find(const struct dp_risk *r, uint32_t id)
+/* Slot of account id >= DIR_IDS, or -1. */
+static __attribute__((noinline)) int64_t acct_find_hash(const struct dp_risk *r, uint32_t id)
 {
-	if (id < DIR_IDS)
-		return (int64_t)r->adir[id] - 1;
 	for (uint32_t i = fib(id) & r->amask;; i = (i + 1) & r->amask) {
 		const struct acct *a = &r->acct[i];
 		if (!a->used)
@@ -350,6 +373,14 @@ static inline int64_t acct_find(const struct dp_risk *r, uint32_t id)
 		if (a->id == id)
 			return i;
 	}
+}
+
+/* Slot of account id, or -1. */
+static inline int64_t acct_find(const struct dp_risk *r, uint32_t id)
+{
+	if (id < DIR_IDS)
+		return (int64_t)r->adir[id] - 1;
+	return acct_find_hash(r, id);
 }
 
 static int64_t acct_get(struct dp_risk *r, uint32_t id)
@@ -384,11 +415,9 @@ static inline int64_t sess_find(const struct dp_risk *r, uint32_t id)
 	}
 }
 
-/* Find or make a session (sessions are met on their first order). */
-static inline struct sess *sess_get(struct dp_risk *r, uint32_t id)
+/* Find or make a session through the hash (a new one, or an id >= DIR_IDS). */
+static __attribute__((noinline)) struct sess *sess_get_slow(struct dp_risk *r, uint32_t id)
 {
-	if (id < DIR_IDS && r->sdir[id])
-		return &r->sess[r->sdir[id] - 1];
 	uint32_t i = fib(id) & r->smask;
 	for (;; i = (i + 1) & r->smask) {
 		if (!r->sess[i].used)
@@ -402,10 +431,18 @@ static inline struct sess *sess_get(struct dp_risk *r, uint32_t id)
 	s->used = 1;
 	s->id = id;
 	s->rate = r->cfg.default_orders_per_sec;
-	s->ordinal = r->n_sess++;
+	s->id_w0 = (uint64_t)r->n_sess++ * (r->id_wbits / 64);
 	if (id < DIR_IDS)
 		r->sdir[id] = i + 1;
 	return s;
+}
+
+/* Find or make a session (sessions are met on their first order). */
+static inline struct sess *sess_get(struct dp_risk *r, uint32_t id)
+{
+	if (id < DIR_IDS && r->sdir[id])
+		return &r->sess[r->sdir[id] - 1];
+	return sess_get_slow(r, id);
 }
 
 /*
@@ -483,13 +520,17 @@ static inline int64_t ord_find(const struct dp_risk *r, uint32_t session, uint64
 }
 
 /* Take pool record idx out of the table: find its slot by its stored hash
-   and empty it, shifting back later slots of its cluster (no tombstones). */
-static void ord_unindex(struct dp_risk *r, uint32_t idx)
+   (unless the caller knows it: slot != NIL) and empty it, shifting back
+   later slots of its cluster (no tombstones). */
+static void ord_unindex(struct dp_risk *r, uint32_t idx, uint32_t slot)
 {
 	const uint32_t mask = r->omask;
-	uint32_t i = r->ord[idx].hash & mask;
-	while (r->otab[i].idx1 != idx + 1)
-		i = (i + 1) & mask;
+	uint32_t i = slot;
+	if (i == NIL) {
+		i = r->ord[idx].hash & mask;
+		while (r->otab[i].idx1 != idx + 1)
+			i = (i + 1) & mask;
+	}
 	uint32_t j = i;
 	for (;;) {
 		j = (j + 1) & mask;
@@ -515,22 +556,26 @@ static inline void ord_set(struct dp_risk *r, struct ord *o, uint32_t price, uin
 {
 	struct acct *a = &r->acct[o->acct];
 	struct pos *p = &r->pos[o->pos];
-	a->open_notional += (i128)price * leaves - (i128)o->price * o->leaves;
-	if (o->side == 'B')
-		p->open_buy = p->open_buy - o->leaves + leaves;
-	else
-		p->open_sell = p->open_sell - o->leaves + leaves;
+	/* Both products are < 2^64: their difference is exact in 128 bits. */
+	a->exposure += (i128)((uint64_t)price * leaves) - (i128)((uint64_t)o->price * o->leaves);
+	p->open[o->sx] = p->open[o->sx] - o->leaves + leaves;
 	o->price = price;
 	o->leaves = leaves;
 }
 
-/* Remove the live order at pool index idx (no other record moves). */
-static void ord_remove(struct dp_risk *r, uint32_t idx)
+/*
+ * Remove the live order at pool index idx (no other record moves). slot:
+ * its order table slot when the caller just found it, NIL to look it up.
+ */
+static void ord_remove(struct dp_risk *r, uint32_t idx, uint32_t slot)
 {
 	struct ord *o = &r->ord[idx];
-	ord_set(r, o, o->price, 0);
-	r->acct[o->acct].live_orders--;
-	ord_unindex(r, idx);
+	struct acct *a = &r->acct[o->acct];
+	a->exposure -= (i128)((uint64_t)o->price * o->leaves);
+	r->pos[o->pos].open[o->sx] -= o->leaves;
+	o->leaves = 0;
+	a->live_orders--;
+	ord_unindex(r, idx, slot);
 	o->state = O_FREE;
 	o->next_free = r->ord_free;
 	r->ord_free = idx;
@@ -553,6 +598,7 @@ static void pos_fill(struct acct *a, struct pos *p, struct pmoney *pm, char side
 		i128 add = (i128)px * q;
 		pm->cost += add;
 		a->pos_cost += add;
+		a->exposure += add;
 		p->qty += dir * (int64_t)q;
 		return;
 	}
@@ -565,6 +611,7 @@ static void pos_fill(struct acct *a, struct pos *p, struct pmoney *pm, char side
 	a->realized += pnl;
 	pm->cost -= removed;
 	a->pos_cost -= removed;
+	a->exposure -= removed;
 	p->qty += dir * (int64_t)c;
 	if (q > c) {
 		uint64_t rest = q - c;
@@ -572,6 +619,7 @@ static void pos_fill(struct acct *a, struct pos *p, struct pmoney *pm, char side
 		p->qty = dir * (int64_t)rest;
 		pm->cost = add;
 		a->pos_cost += add;
+		a->exposure += add;
 	}
 }
 
@@ -598,89 +646,62 @@ static inline int ref_usable(const struct dp_ref_px *ref)
 	return ref && ref->valid && ref->bid && ref->ask;
 }
 
-static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg *m,
-				   const struct dp_ref_px *ref, uint64_t now_ns)
+/* Throttle (a session with a rate): fixed one-second windows opened by the
+ * first order after the last. Returns 1 and counts the order, or 0 (over). */
+static __attribute__((noinline)) int throttle_take(struct sess *s, uint64_t now_ns)
 {
-	const int repl = m->kind == DP_ORD_REPLACE;
+	/* A clock that steps back stays in the current window (never frees budget). */
+	if (!s->win_open || (now_ns >= s->win_start && now_ns - s->win_start >= NS_PER_SEC)) {
+		s->win_open = 1;
+		s->win_start = now_ns;
+		s->count = 0;
+	}
+	if (s->count >= s->rate)
+		return 0;
+	s->count++;
+	return 1;
+}
 
-	if (m->kind != DP_ORD_NEW && !repl)
-		return DP_RJ_BAD_TYPE;
-
-	/* 1. kill switches and who is asking */
-	if (r->killed)
-		return DP_RJ_KILL_SWITCH;
-	struct sess *s = sess_get(r, m->session);
-	if (!s) {
-		r->st.sessions_full++;
+/* An id outside its session's window: the hash table. DP_RJ_NONE = new, now used. */
+static __attribute__((noinline)) enum dp_reject_reason id_use_hash(struct dp_risk *r,
+								   const struct dp_order_msg *m)
+{
+	uint32_t i = ids_home(r, m->session, m->cl_ord_id);
+	for (;; i = (i + 1) & r->imask) {
+		struct idkey *k = &r->ids[i];
+		if (!k->used)
+			break;
+		if (k->id == m->cl_ord_id && k->session == m->session)
+			return DP_RJ_DUPLICATE_ID;
+	}
+	if (r->n_ids >= r->cfg.max_ids) {
+		r->st.ids_full++;
 		return DP_RJ_BOOK_FULL;
 	}
-	if (s->killed)
-		return DP_RJ_KILL_SWITCH;
-	int64_t as = acct_find(r, m->account);
-	if (as < 0)
-		return DP_RJ_RISK_UNKNOWN_ACCOUNT;
-	struct acct *a = &r->acct[as];
-	if (a->killed)
-		return DP_RJ_KILL_SWITCH;
+	r->ids[i].used = 1;
+	r->ids[i].id = m->cl_ord_id;
+	r->ids[i].session = m->session;
+	r->n_ids++;
+	return DP_RJ_NONE;
+}
 
-	/* 2. throttle: fixed one-second windows opened by the first order after the last. */
-	if (s->rate) {
-		/* A clock that steps back stays in the current window (never frees budget). */
-		if (!s->win_open || (now_ns >= s->win_start && now_ns - s->win_start >= NS_PER_SEC)) {
-			s->win_open = 1;
-			s->win_start = now_ns;
-			s->count = 0;
-		}
-		if (s->count >= s->rate)
-			return DP_RJ_RISK_THROTTLE;
-		s->count++;
-	}
-
-	/* 3. duplicate client order id: the id is used from here on, whatever
-	 * follows. A replace may keep its order's id (the matcher allows it). */
-	const int same_id = repl && m->cl_ord_id == m->orig_cl_ord_id;
-	if (!same_id && id_in_window(r, s, m->cl_ord_id)) {
-		uint64_t off = m->cl_ord_id - s->id_base;
-		uint64_t *w = &r->idbits[(size_t)s->ordinal * (r->id_wbits / 64) + (off >> 6)];
-		uint64_t bit = 1ull << (off & 63);
-		if (*w & bit)
-			return DP_RJ_DUPLICATE_ID;
-		if (r->n_ids >= r->cfg.max_ids) {
-			r->st.ids_full++;
-			return DP_RJ_BOOK_FULL;
-		}
-		*w |= bit;
-		r->n_ids++;
-	} else if (!same_id) {
-		uint32_t i = ids_home(r, m->session, m->cl_ord_id);
-		for (;; i = (i + 1) & r->imask) {
-			struct idkey *k = &r->ids[i];
-			if (!k->used)
-				break;
-			if (k->id == m->cl_ord_id && k->session == m->session)
-				return DP_RJ_DUPLICATE_ID;
-		}
-		if (r->n_ids >= r->cfg.max_ids) {
-			r->st.ids_full++;
-			return DP_RJ_BOOK_FULL;
-		}
-		r->ids[i].used = 1;
-		r->ids[i].id = m->cl_ord_id;
-		r->ids[i].session = m->session;
-		r->n_ids++;
-	}
-
-	/* 4. the message itself: what risk needs to be able to judge it */
-	const struct ord *old = NULL;
+/*
+ * Steps 4-11 of docs/RISK.md one after the other, as documented: the
+ * reason of the first check that fails, DP_RJ_NONE if all pass. check()
+ * runs it only when its unordered test found a failure, so this order,
+ * not that test, decides which reason a client sees. old: the target of a
+ * replace (NULL for a NEW).
+ */
+static __attribute__((noinline, cold)) enum dp_reject_reason
+ordered_reason(const struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *ref,
+	       uint32_t as, const struct ord *old)
+{
+	const struct acct *a = &r->acct[as];
 	uint16_t sym;
 	char side;
-	if (repl) {
-		int64_t oi = ord_find(r, m->session, m->orig_cl_ord_id, NULL);
-		if (oi < 0 || r->ord[oi].acct != (uint32_t)as)
-			return DP_RJ_UNKNOWN_ORDER;
-		old = &r->ord[oi];
+	if (old) {
 		sym = old->symbol;
-		side = old->side;
+		side = old->sx ? 'S' : 'B';
 	} else {
 		sym = m->symbol;
 		side = m->side;
@@ -701,7 +722,7 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 	if (r->restricted[sym >> 6] >> (sym & 63) & 1)
 		return DP_RJ_RISK_RESTRICTED;
 	int pfound;
-	uint32_t ps = pos_probe(r, (uint32_t)as, sym, &pfound);
+	uint32_t ps = pos_probe(r, as, sym, &pfound);
 	const struct pos *p = pfound ? &r->pos[ps] : NULL;
 	if (p && p->restricted)
 		return DP_RJ_RISK_RESTRICTED;
@@ -743,18 +764,135 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 		i128 worst;
 		int64_t pq = p ? p->qty : 0;
 		if (side == 'B')
-			worst = (i128)pq + (p ? p->open_buy : 0) + dq;
+			worst = (i128)pq + (p ? p->open[0] : 0) + dq;
 		else
-			worst = (i128)(p ? p->open_sell : 0) + dq - pq;
+			worst = (i128)(p ? p->open[1] : 0) + dq - pq;
 		if (worst > (i128)lim->max_position)
 			return DP_RJ_RISK_MAX_POSITION;
 	}
 
 	/* 11. credit: gross open exposure after the order. Same rule for replaces. */
 	i128 add = (i128)notional - (old ? (i128)old->price * old->leaves : 0);
-	if ((en & DP_RISK_CHK_CREDIT) && add > 0 &&
-	    a->open_notional + a->pos_cost + add > (i128)lim->credit_limit)
+	if ((en & DP_RISK_CHK_CREDIT) && add > 0 && a->exposure + add > (i128)lim->credit_limit)
 		return DP_RJ_RISK_CREDIT;
+	return DP_RJ_NONE;
+}
+
+/* The position of a pair never traded nor restricted: what a check reads. */
+static const struct pos pos_none;
+
+/*
+ * Check a NEW (repl = 0) or a REPLACE (repl = 1): inlined once for each,
+ * so the NEW path carries nothing of a replace's target.
+ */
+static inline __attribute__((always_inline)) enum dp_reject_reason
+check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *ref,
+      uint64_t now_ns, const int repl)
+{
+	/* 1. kill switches and who is asking */
+	if (r->killed)
+		return DP_RJ_KILL_SWITCH;
+	struct sess *s = sess_get(r, m->session);
+	if (!s) {
+		r->st.sessions_full++;
+		return DP_RJ_BOOK_FULL;
+	}
+	if (s->killed)
+		return DP_RJ_KILL_SWITCH;
+	int64_t as = acct_find(r, m->account);
+	if (as < 0)
+		return DP_RJ_RISK_UNKNOWN_ACCOUNT;
+	struct acct *a = &r->acct[as];
+	if (a->killed)
+		return DP_RJ_KILL_SWITCH;
+
+	/* 2. throttle */
+	if (s->rate && !throttle_take(s, now_ns))
+		return DP_RJ_RISK_THROTTLE;
+
+	/* 3. duplicate client order id: the id is used from here on, whatever
+	 * follows. A replace may keep its order's id (the matcher allows it). */
+	const int same_id = repl && m->cl_ord_id == m->orig_cl_ord_id;
+	if (!same_id && id_in_window(r, s, m->cl_ord_id)) {
+		uint64_t off = m->cl_ord_id - s->id_base;
+		uint64_t *w = &r->idbits[s->id_w0 + (off >> 6)];
+		uint64_t bit = 1ull << (off & 63);
+		if (*w & bit)
+			return DP_RJ_DUPLICATE_ID;
+		if (r->n_ids >= r->cfg.max_ids) {
+			r->st.ids_full++;
+			return DP_RJ_BOOK_FULL;
+		}
+		*w |= bit;
+		r->n_ids++;
+	} else if (!same_id) {
+		enum dp_reject_reason rc = id_use_hash(r, m);
+		if (rc != DP_RJ_NONE)
+			return rc;
+	}
+
+	/*
+	 * 4-11: every check at once, as compares or'ed into `bad` with the
+	 * limits of a check that is off at a bound no order reaches; only
+	 * when something failed does ordered_reason() walk them in their
+	 * documented order for the reason. First the message itself (the
+	 * symbol must be known before its tables are read).
+	 */
+	const struct ord *old = NULL;
+	uint16_t sym;
+	unsigned sx;
+	uint32_t bad = 0;
+	if (repl) {
+		int64_t oi = ord_find(r, m->session, m->orig_cl_ord_id, NULL);
+		if (oi < 0 || r->ord[oi].acct != (uint32_t)as)
+			return DP_RJ_UNKNOWN_ORDER;
+		old = &r->ord[oi];
+		sym = old->symbol;
+		sx = old->sx;
+	} else {
+		sym = m->symbol;
+		sx = m->side == 'S';
+		bad = !sx & (m->side != 'B');
+	}
+	const uint32_t qty = m->qty;
+	const unsigned market = m->type == DP_ORD_MARKET;
+	bad |= (uint8_t)(m->type - DP_ORD_LIMIT) > DP_ORD_MARKET - DP_ORD_LIMIT;
+	bad |= !market & (m->price == 0);
+	bad |= sym >= r->cfg.max_symbols;
+	bad |= qty - 1u >= a->max_qty; /* qty 0, or over the maximum (6) */
+	if (__builtin_expect(bad, 0))
+		return ordered_reason(r, m, ref, (uint32_t)as, old);
+
+	int pfound;
+	const uint32_t ps = pos_probe(r, (uint32_t)as, sym, &pfound);
+	const struct pos *p = pfound ? &r->pos[ps] : &pos_none;
+	bad = (r->restricted[sym >> 6] >> (sym & 63) & 1) | p->restricted;
+	const unsigned have_ref = ref_usable(ref);
+	bad |= a->need_ref[market] & !have_ref;
+	uint32_t px = m->price;
+	if (market)
+		px = have_ref ? (sx ? ref->bid : ref->ask) : 0;
+	else if (a->collar_on && have_ref) {
+		uint64_t mid2 = (uint64_t)ref->bid + ref->ask;
+		uint64_t px2 = (uint64_t)px * 2;
+		uint64_t diff = px2 > mid2 ? px2 - mid2 : mid2 - px2;
+		bad |= diff * 10000u > mid2 * a->collar_bps;
+	}
+	const uint64_t notional = (uint64_t)px * qty; /* < 2^64: both factors < 2^32 */
+	bad |= notional > a->max_notional;
+	/* Position: same-side open < 2^62 (2^30 orders of < 2^32), so with the
+	 * position and the increase the worst case fits in 128 bits easily. */
+	const uint64_t old_value = old ? (uint64_t)old->price * old->leaves : 0;
+	const int64_t dq = (int64_t)qty - (old ? (int64_t)old->leaves : 0);
+	const i128 pq = sx ? -(i128)p->qty : (i128)p->qty;
+	bad |= (dq > 0) & ((i128)p->open[sx] + dq + pq > (i128)a->max_position);
+	const i128 add = (i128)notional - (i128)old_value;
+	bad |= (add > 0) & (a->exposure + add > a->credit);
+	if (__builtin_expect(bad, 0)) {
+		enum dp_reject_reason rc = ordered_reason(r, m, ref, (uint32_t)as, old);
+		if (rc != DP_RJ_NONE)
+			return rc;
+	}
 
 	/* 12. room to track it */
 	if (!pfound && r->n_pos >= r->cfg.max_positions) {
@@ -792,20 +930,21 @@ static enum dp_reject_reason check(struct dp_risk *r, const struct dp_order_msg 
 	r->otab[hs].h = h;
 	struct ord *o = &r->ord[oi];
 	o->cl_ord_id = m->cl_ord_id;
-	o->hash = h;
 	o->orig_id = repl ? m->orig_cl_ord_id : 0;
 	o->session = m->session;
 	o->acct = (uint32_t)as;
 	o->pos = ps;
+	o->price = px;
+	o->leaves = qty;
+	o->hash = h;
 	o->symbol = sym;
-	o->side = side;
+	o->sx = (uint8_t)sx;
 	o->state = repl ? O_PENDING_REPLACE : O_PENDING_NEW;
-	o->price = 0;
-	o->leaves = 0;
-	ord_set(r, o, px, m->qty);
+	a->exposure += notional;
+	r->pos[ps].open[sx] += qty;
+	a->live_orders++;
 	r->n_ord++;
 	r->hint = oi; /* its ACCEPTED / REPLACED report comes next */
-	a->live_orders++;
 	return DP_RJ_NONE;
 }
 
@@ -860,7 +999,13 @@ enum dp_reject_reason dp_risk_check(struct dp_risk *r, const struct dp_order_msg
 		return DP_RJ_NONE;
 	}
 	r->st.checked++;
-	enum dp_reject_reason rc = check(r, m, ref, now_ns);
+	enum dp_reject_reason rc;
+	if (m->kind == DP_ORD_NEW)
+		rc = check(r, m, ref, now_ns, 0);
+	else if (m->kind == DP_ORD_REPLACE)
+		rc = check(r, m, ref, now_ns, 1);
+	else
+		rc = DP_RJ_BAD_TYPE;
 	if (rc == DP_RJ_NONE)
 		r->st.passed++;
 	else
@@ -871,7 +1016,8 @@ enum dp_reject_reason dp_risk_check(struct dp_risk *r, const struct dp_order_msg
 /* ------------------------------------------------------------------ */
 /* Reports                                                             */
 
-static void on_fill(struct dp_risk *r, const struct dp_exec_report *rep, int64_t oi)
+/* slot: the order table slot of order oi if known, else NIL. */
+static void on_fill(struct dp_risk *r, const struct dp_exec_report *rep, int64_t oi, uint32_t slot)
 {
 	struct acct *a;
 	uint32_t ps;
@@ -897,23 +1043,25 @@ static void on_fill(struct dp_risk *r, const struct dp_exec_report *rep, int64_t
 	if (oi >= 0) {
 		struct ord *o = &r->ord[oi];
 		if (rep->leaves_qty == 0)
-			ord_remove(r, (uint32_t)oi);
+			ord_remove(r, (uint32_t)oi, slot);
 		else
 			ord_set(r, o, o->price, rep->leaves_qty);
 	}
 }
 
-void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
+/* Any report (dp_risk_on_report takes the commonest itself). */
+static __attribute__((noinline)) void on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 {
 	/* Most reports are about the order checked or reported about just
-	 * before: try that slot first (a key is in one slot at most, so a
-	 * match there is the order). */
+	 * before: try that record first (a key is in one live record at most,
+	 * so a match there is the order; hint always names a pool record,
+	 * never used ones are zero, i.e. O_FREE). */
 	int64_t oi;
+	uint32_t slot = NIL; /* oi's table slot when the lookup found it */
 	const struct ord *h = &r->ord[r->hint];
-	if (r->hint < r->ord_bump && h->state != O_FREE && h->cl_ord_id == rep->cl_ord_id &&
-	    h->session == rep->session)
+	if (h->cl_ord_id == rep->cl_ord_id && h->session == rep->session && h->state != O_FREE)
 		oi = r->hint;
-	else if ((oi = ord_find(r, rep->session, rep->cl_ord_id, NULL)) >= 0)
+	else if ((oi = ord_find(r, rep->session, rep->cl_ord_id, &slot)) >= 0)
 		r->hint = (uint32_t)oi;
 	struct ord *o = oi >= 0 ? &r->ord[oi] : NULL;
 
@@ -927,7 +1075,7 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 			o->state = O_LIVE;
 		break;
 	case DP_EXEC_FILL:
-		on_fill(r, rep, oi);
+		on_fill(r, rep, oi, slot);
 		break;
 	case DP_EXEC_CANCELLED:
 		if (!o) {
@@ -935,19 +1083,22 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 			break;
 		}
 		/* A replace down to the executed quantity cancels the order under
-		 * the replace's id: the replaced entry goes too. */
+		 * the replace's id: the replaced entry goes too (which may move
+		 * the slot of this one). */
 		if (o->state == O_PENDING_REPLACE) {
-			int64_t old = ord_find(r, o->session, o->orig_id, NULL);
+			uint32_t os;
+			int64_t old = ord_find(r, o->session, o->orig_id, &os);
 			if (old >= 0)
-				ord_remove(r, (uint32_t)old);
+				ord_remove(r, (uint32_t)old, os);
+			slot = NIL;
 		}
-		ord_remove(r, (uint32_t)oi);
+		ord_remove(r, (uint32_t)oi, slot);
 		break;
 	case DP_EXEC_REJECTED:
 		/* Only a pending request can be rejected; a live order named by
 		 * mistake keeps counting (fail safe: exposure over-, never under-stated). */
 		if (o && o->state != O_LIVE)
-			ord_remove(r, (uint32_t)oi);
+			ord_remove(r, (uint32_t)oi, slot);
 		else
 			r->st.reports_untracked++;
 		break;
@@ -955,7 +1106,7 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 		/* A refused replace leaves the original as it was. A refused cancel
 		 * names no pending request: nothing to do. */
 		if (o && o->state == O_PENDING_REPLACE)
-			ord_remove(r, (uint32_t)oi);
+			ord_remove(r, (uint32_t)oi, slot);
 		break;
 	case DP_EXEC_REPLACED:
 		if (!o) {
@@ -963,13 +1114,15 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 			break;
 		}
 		if (o->state == O_PENDING_REPLACE) {
-			int64_t old = ord_find(r, o->session, o->orig_id, NULL);
+			uint32_t os;
+			int64_t old = ord_find(r, o->session, o->orig_id, &os);
 			if (old >= 0)
-				ord_remove(r, (uint32_t)old);
+				ord_remove(r, (uint32_t)old, os);
 			o->state = O_LIVE;
+			slot = NIL;
 		}
 		if (rep->leaves_qty == 0)
-			ord_remove(r, (uint32_t)oi);
+			ord_remove(r, (uint32_t)oi, slot);
 		else
 			ord_set(r, o, rep->last_px ? rep->last_px : o->price, rep->leaves_qty);
 		break;
@@ -977,6 +1130,20 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 		r->st.reports_untracked++;
 		break;
 	}
+}
+
+void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
+{
+	/* The commonest report, the ACCEPTED of the order just checked, in a
+	 * few instructions (no registers to save); the rest in on_report(). */
+	struct ord *h = &r->ord[r->hint];
+	if (rep->kind == DP_EXEC_ACCEPTED && h->cl_ord_id == rep->cl_ord_id &&
+	    h->session == rep->session && h->state == O_PENDING_NEW) {
+		r->st.reports++;
+		h->state = O_LIVE;
+		return;
+	}
+	on_report(r, rep);
 }
 
 /* ------------------------------------------------------------------ */
@@ -989,7 +1156,17 @@ int dp_risk_set_limits(struct dp_risk *r, uint32_t account, const struct dp_risk
 	int64_t as = acct_get(r, account);
 	if (as < 0)
 		return -ENOSPC;
-	r->acct[as].lim = *l;
+	struct acct *a = &r->acct[as];
+	const uint32_t en = l->enabled;
+	a->lim = *l;
+	a->max_qty = (en & DP_RISK_CHK_MAX_QTY) ? l->max_order_qty : UINT32_MAX;
+	a->max_notional = (en & DP_RISK_CHK_MAX_NOTIONAL) ? l->max_order_notional : UINT64_MAX;
+	a->max_position = (en & DP_RISK_CHK_MAX_POSITION) ? l->max_position : UINT64_MAX;
+	a->credit = (en & DP_RISK_CHK_CREDIT) ? (i128)l->credit_limit : CREDIT_OFF;
+	a->collar_on = (en & DP_RISK_CHK_COLLAR) != 0;
+	a->collar_bps = l->collar_bps;
+	a->need_ref[0] = a->collar_on;
+	a->need_ref[1] = (en & (DP_RISK_CHK_MAX_NOTIONAL | DP_RISK_CHK_CREDIT)) != 0;
 	r->st.limit_changes++;
 	return 0;
 }
@@ -1137,8 +1314,8 @@ int dp_risk_position(const struct dp_risk *r, uint32_t account, uint16_t symbol,
 	out->qty = p->qty;
 	out->cost = clamp64(pm->cost);
 	out->realized = clamp64(pm->realized);
-	out->open_buy_qty = p->open_buy;
-	out->open_sell_qty = p->open_sell;
+	out->open_buy_qty = p->open[0];
+	out->open_sell_qty = p->open[1];
 	out->restricted = p->restricted;
 	if (p->qty) {
 		i128 held = p->qty > 0 ? (i128)p->qty : -(i128)p->qty;
@@ -1159,9 +1336,9 @@ int dp_risk_account(const struct dp_risk *r, uint32_t account, struct dp_risk_ac
 		return -ENOENT;
 	const struct acct *a = &r->acct[as];
 	memset(out, 0, sizeof(*out));
-	out->open_notional = clamp64(a->open_notional);
+	out->open_notional = clamp64(a->exposure - a->pos_cost);
 	out->position_cost = clamp64(a->pos_cost);
-	out->exposure = clamp64(a->open_notional + a->pos_cost);
+	out->exposure = clamp64(a->exposure);
 	out->realized = clamp64(a->realized);
 	out->live_orders = a->live_orders;
 	out->killed = a->killed;
@@ -1225,7 +1402,7 @@ int dp_risk_verify(const struct dp_risk *r)
 				realized += r->pmoney[pi].realized;
 			}
 		}
-		if (a->open_notional < 0 || open != a->open_notional)
+		if (a->exposure - a->pos_cost < 0 || open != a->exposure - a->pos_cost)
 			return -4;
 		if (n != a->live_orders)
 			return -5;
@@ -1240,9 +1417,9 @@ int dp_risk_verify(const struct dp_risk *r)
 		for (uint32_t i = 0; i < r->ord_bump; i++) {
 			const struct ord *o = &r->ord[i];
 			if (o->state != O_FREE && o->pos == pi)
-				*(o->side == 'B' ? &b : &s) += o->leaves;
+				*(o->sx ? &s : &b) += o->leaves;
 		}
-		if (b != p->open_buy || s != p->open_sell)
+		if (b != p->open[0] || s != p->open[1])
 			return -7;
 		const struct pmoney *pm = &r->pmoney[pi];
 		if (pm->cost < 0 || (p->qty == 0 && pm->cost != 0))
