@@ -1,49 +1,148 @@
 /*
- * dp_book_itch.c - fused ITCH 5.0 -> book event decoder (see dp_book.h).
+ * dp_book_itch.c - fused ITCH 5.0 -> book event decoder (see dp_book.h), and
+ * the tables of its inline form (dp_book_fused.h).
  *
  * dp_itch_decode() fills the whole dp_itch_msg union and dp_book_ev_from_itch()
  * then copies the few fields the book needs; both switch on the type byte, and
  * on a feed whose types come in random order each switch is an indirect
  * branch that mispredicts often. This decoder does the same validation as
  * dp_itch_decode() and builds the event straight from the wire with no
- * branch on the type at all: a per-type table gives, for every book field,
- * the offset to read it from and whether the type has it. A type without a
- * field reads a harmless in-bounds offset (1) and masks the value to zero,
- * so every read stays inside [buf, buf + spec length) exactly as in the
- * codec, which checks the length first.
+ * branch on the type at all: three 16-byte windows of the message, shuffled
+ * by per-kind controls and OR'd together (dp_book_fused.h explains the
+ * shape). The controls are computed here at compile time from a plain
+ * description of each kind: the wire offset of every field it has.
  *
  * The result must be identical to dp_itch_decode + dp_book_ev_from_itch on
  * every input (tests/unit/book/test_book_fused.c checks that).
  */
 #include "dp_book_fused.h"
 
-/* Offsets, then which fields the type has (Y/N). */
-#define Y (-1)
-#define N 0
-#define ROW(len_, kind_, chk_, q, p, r, r2, s, f, sd, mh, mq, mp, mr, mr2, ms, mf, msd)        \
-	{ (len_), (kind_), (chk_), (q), (p), (r), (r2), (s), (f), (sd),                        \
-	  (mh), (mq), (mp), (mr), (mr2), (ms), (mf), (msd) }
-/* A non-book type: only its length (and the side check for P) matters. */
-#define NB(len_) ROW(len_, DP_BEV_NONE, 0, 1, 1, 1, 1, 1, 1, 1, N, N, N, N, N, N, N, N)
+/* The event layout the shuffles below assume. */
+_Static_assert(offsetof(struct dp_book_ev, kind) == 0, "ev layout");
+_Static_assert(offsetof(struct dp_book_ev, side) == 1, "ev layout");
+_Static_assert(offsetof(struct dp_book_ev, locate) == 2, "ev layout");
+_Static_assert(offsetof(struct dp_book_ev, qty) == 4, "ev layout");
+_Static_assert(offsetof(struct dp_book_ev, price) == 8, "ev layout");
+_Static_assert(offsetof(struct dp_book_ev, flag) == 12, "ev layout");
+_Static_assert(offsetof(struct dp_book_ev, ref) == 16, "ev layout");
+_Static_assert(offsetof(struct dp_book_ev, ref2) == 24, "ev layout");
+_Static_assert(offsetof(struct dp_book_ev, ts) == 32, "ev layout");
+_Static_assert(offsetof(struct dp_book_ev, stock) == 40, "ev layout");
+_Static_assert(sizeof(struct dp_bf_type) == 8, "dp_bf_type is indexed by 8");
+_Static_assert(sizeof(struct dp_bf_row) == 128, "rows are 16-byte aligned");
 
-const struct dp_book_fused_row dp_book_fused_tab[256] = {
-	/*          len kind               chk qty px ref ref2 stk flag side  hdr qty px ref ref2 stk flag side */
-	['A'] = ROW(36, DP_BEV_ADD,           1, 20, 32, 11,  1,  24,  1, 19,  Y,  Y,  Y, Y,  N,  Y,  N,  Y),
-	['F'] = ROW(40, DP_BEV_ADD,           1, 20, 32, 11,  1,  24,  1, 19,  Y,  Y,  Y, Y,  N,  Y,  N,  Y),
-	['E'] = ROW(31, DP_BEV_EXEC,          0, 19,  1, 11, 23,   1,  1,  1,  Y,  Y,  N, Y,  Y,  N,  N,  N),
-	['C'] = ROW(36, DP_BEV_EXEC_PX,       0, 19, 32, 11, 23,   1, 31,  1,  Y,  Y,  Y, Y,  Y,  N,  Y,  N),
-	['X'] = ROW(23, DP_BEV_CANCEL,        0, 19,  1, 11,  1,   1,  1,  1,  Y,  Y,  N, Y,  N,  N,  N,  N),
-	['D'] = ROW(19, DP_BEV_DELETE,        0,  1,  1, 11,  1,   1,  1,  1,  Y,  N,  N, Y,  N,  N,  N,  N),
-	['U'] = ROW(35, DP_BEV_REPLACE,       0, 27, 31, 11, 19,   1,  1,  1,  Y,  Y,  Y, Y,  Y,  N,  N,  N),
-	['R'] = ROW(39, DP_BEV_DIRECTORY,     0, 21,  1,  1,  1,  11, 19,  1,  Y,  Y,  N, N,  N,  Y,  Y,  N),
-	['H'] = ROW(25, DP_BEV_TRADING_STATE, 0,  1,  1,  1,  1,  11, 19,  1,  Y,  N,  N, N,  N,  Y,  Y,  N),
-	['P'] = ROW(44, DP_BEV_NONE,          1,  1,  1,  1,  1,   1,  1, 19,  N,  N,  N, N,  N,  N,  N,  N),
-	['S'] = NB(12), ['Y'] = NB(20), ['L'] = NB(26), ['V'] = NB(35), ['W'] = NB(12),
-	['K'] = NB(28), ['J'] = NB(35), ['h'] = NB(21), ['Q'] = NB(40), ['B'] = NB(19),
-	['I'] = NB(50), ['N'] = NB(20), ['O'] = NB(48),
+/*
+ * A kind is described by the wire offset of each field it has, 0 for a field
+ * it does not have (offset 0 is the type byte, never a field): side, qty,
+ * price, flag, ref, ref2, stock, and h = 1 if the event carries the header
+ * (locate, timestamp), i.e. for every book kind. The window offsets W1, W2
+ * come with it, as every type of the kind must use the same ones.
+ *
+ *              kind                  W1  W2  side qty  px flag ref ref2 stock h
+ */
+#define K_ADD   DP_BEV_ADD,           11, 20,  19, 20, 32,  0, 11,  0, 24,  1
+#define K_EXEC  DP_BEV_EXEC,          11, 15,   0, 19,  0,  0, 11, 23,  0,  1
+#define K_EXPX  DP_BEV_EXEC_PX,       11, 20,   0, 19, 32, 31, 11, 23,  0,  1
+#define K_CANC  DP_BEV_CANCEL,         7,  7,   0, 19,  0,  0, 11,  0,  0,  1
+#define K_DEL   DP_BEV_DELETE,         3,  3,   0,  0,  0,  0, 11,  0,  0,  1
+#define K_REPL  DP_BEV_REPLACE,       11, 19,   0, 27, 31,  0, 11, 19,  0,  1
+#define K_DIR   DP_BEV_DIRECTORY,     11, 11,   0, 21,  0, 19,  0,  0, 11,  1
+#define K_STATE DP_BEV_TRADING_STATE,  9,  9,   0,  0,  0, 19,  0,  0, 11,  1
+
+/*
+ * Wire offset of event byte e, 0 if the byte is zero (or the kind, byte 0).
+ * Big-endian fields land byte-reversed; the stock keeps its order; the
+ * timestamp is bytes 5..10, its top two event bytes zero.
+ */
+#define SRC(e, sd, q, p, f, r, r2, st, h)                                                  \
+	((e) == 1    ? (sd)                                                                \
+	 : (e) == 2  ? 2 * (h)                                                             \
+	 : (e) == 3  ? 1 * (h)                                                             \
+	 : (e) < 4   ? 0                                                                   \
+	 : (e) < 8   ? ((q) ? (q) + 7 - (e) : 0)                                           \
+	 : (e) < 12  ? ((p) ? (p) + 11 - (e) : 0)                                          \
+	 : (e) == 12 ? (f)                                                                 \
+	 : (e) < 16  ? 0                                                                   \
+	 : (e) < 24  ? ((r) ? (r) + 23 - (e) : 0)                                          \
+	 : (e) < 32  ? ((r2) ? (r2) + 31 - (e) : 0)                                        \
+	 : (e) < 38  ? (h) * (42 - (e))                                                    \
+	 : (e) < 40  ? 0                                                                   \
+		     : ((st) ? (st) + (e) - 40 : 0))
+
+/* Control byte: where wire byte s sits in the window at o, or 0x80 (zero). */
+#define CB_(s, o) ((s) != 0 && (s) >= (o) && (s) < (o) + 16 ? (s) - (o) : 0x80)
+#define CB(o, e, ...) CB_(SRC(e, __VA_ARGS__), o)
+/* The control for event chunk c (bytes 16c..16c+15) from the window at o. */
+#define CTL(o, c, ...)                                                                     \
+	{ CB(o, 16 * (c) + 0, __VA_ARGS__),  CB(o, 16 * (c) + 1, __VA_ARGS__),             \
+	  CB(o, 16 * (c) + 2, __VA_ARGS__),  CB(o, 16 * (c) + 3, __VA_ARGS__),             \
+	  CB(o, 16 * (c) + 4, __VA_ARGS__),  CB(o, 16 * (c) + 5, __VA_ARGS__),             \
+	  CB(o, 16 * (c) + 6, __VA_ARGS__),  CB(o, 16 * (c) + 7, __VA_ARGS__),             \
+	  CB(o, 16 * (c) + 8, __VA_ARGS__),  CB(o, 16 * (c) + 9, __VA_ARGS__),             \
+	  CB(o, 16 * (c) + 10, __VA_ARGS__), CB(o, 16 * (c) + 11, __VA_ARGS__),            \
+	  CB(o, 16 * (c) + 12, __VA_ARGS__), CB(o, 16 * (c) + 13, __VA_ARGS__),            \
+	  CB(o, 16 * (c) + 14, __VA_ARGS__), CB(o, 16 * (c) + 15, __VA_ARGS__) }
+#define ROW_(kind_, w1, w2, ...)                                                           \
+	[kind_] = { .ctl = { [DP_BF_C00] = CTL(0, 0, __VA_ARGS__),                         \
+			     [DP_BF_C01] = CTL(w1, 0, __VA_ARGS__),                        \
+			     [DP_BF_C02] = CTL(w2, 0, __VA_ARGS__),                        \
+			     [DP_BF_C11] = CTL(w1, 1, __VA_ARGS__),                        \
+			     [DP_BF_C12] = CTL(w2, 1, __VA_ARGS__),                        \
+			     [DP_BF_C20] = CTL(0, 2, __VA_ARGS__),                         \
+			     [DP_BF_C22] = CTL(w2, 2, __VA_ARGS__) },                      \
+		    .kind = { kind_ } }
+#define ROW(k) ROW_(k)
+
+/*
+ * Which windows each chunk may use (the code in dp_book_fused.h): chunk 0
+ * W0 W1 W2, chunk 1 W1 W2, chunk 2 W0 W2. A field byte outside them would
+ * come out zero; the differential test would catch that at once.
+ */
+#define ROWS                                                                               \
+	ROW(K_ADD), ROW(K_EXEC), ROW(K_EXPX), ROW(K_CANC), ROW(K_DEL), ROW(K_REPL), ROW(K_DIR),  \
+		ROW(K_STATE)
+
+/* Type entry of a book type: spec length, side check, and its kind's windows and row. */
+#define TY_(len_, oside_, kind_, w1, w2, ...) \
+	{ (len_), (oside_) ? DP_BF_CHK_SIDE : 0, (oside_), (w1), (w2), 0, \
+	  offsetof(struct dp_bf_tab, rows[kind_]) }
+#define TY(len_, oside_, k) TY_(len_, oside_, k)
+/* A non-book type: always out of line (P still has its side checked there). */
+#define NB(len_) { (len_), DP_BF_CHK_NONBOOK, 0, 0, 0, 0, 0 }
+
+#define TYPES                                                                              \
+	['A'] = TY(36, 19, K_ADD), ['F'] = TY(40, 19, K_ADD), ['E'] = TY(31, 0, K_EXEC),         \
+	['C'] = TY(36, 0, K_EXPX), ['X'] = TY(23, 0, K_CANC), ['D'] = TY(19, 0, K_DEL),          \
+	['U'] = TY(35, 0, K_REPL), ['R'] = TY(39, 0, K_DIR), ['H'] = TY(25, 0, K_STATE),         \
+	['P'] = NB(44), ['S'] = NB(12), ['W'] = NB(12), ['Y'] = NB(20), ['L'] = NB(26),           \
+	['V'] = NB(35), ['K'] = NB(28), ['J'] = NB(35), ['h'] = NB(21), ['Q'] = NB(40),           \
+	['B'] = NB(19), ['I'] = NB(50), ['N'] = NB(20), ['O'] = NB(48)
+
+#define BAD (DP_BF_CHK_NONBOOK | DP_BF_CHK_SIDE)
+#define OK DP_BF_CHK_NONBOOK
+#define R4 BAD, BAD, BAD, BAD
+#define R16 R4, R4, R4, R4
+#define R64 R16, R16, R16, R16
+const struct dp_bf_tab dp_bf_tab = {
+	.types = { TYPES },
+	/* Bytes 0x00-0x41 bad, 'B' (0x42), 0x43-0x52 bad, 'S' (0x53), 0x54-0xff bad. */
+	.side_bad = { R64, BAD, BAD, OK, R16, OK, R64, R64, R16, R16, R4, R4, R4 },
+	.rows = { ROWS },
 };
-#undef Y
-#undef N
+_Static_assert('B' == 0x42 && 'S' == 0x53, "the layout of side_bad");
+_Static_assert(DP_ITCH_ERR_UNKNOWN_TYPE + 1 == DP_ITCH_ERR_BAD_LENGTH, "the length check");
+
+int dp_bf_slow(const uint8_t *buf, struct dp_book_ev *ev)
+{
+	/* Only P among the non-book types has a side; A and F come here only with a bad one. */
+	const uint8_t t = buf[0];
+	if (t == 'A' || t == 'F' || t == 'P') {
+		if (buf[19] != 'B' && buf[19] != 'S')
+			return -DP_ITCH_ERR_BAD_FIELD;
+	}
+	memset(ev, 0, sizeof *ev);
+	return 0;
+}
 
 int dp_itch_decode_book_ev(const uint8_t *buf, size_t len, struct dp_book_ev *ev,
 			   uint8_t *type_out)

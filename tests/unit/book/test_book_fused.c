@@ -1,7 +1,11 @@
 /*
  * test_book_fused.c - dp_itch_decode_book_ev (the fused decoder) must agree
  * with dp_itch_decode + dp_book_ev_from_itch on every input: same return
- * code, same type byte, and a byte-identical 48-byte event. Inputs: every
+ * code, same type byte, and a byte-identical 48-byte event. Both forms are
+ * checked: the library's out-of-line function and the inline one from
+ * dp_book_fused.h as compiled here; test_book_fused_portable builds this
+ * file with DP_BOOK_FUSED_PORTABLE, so the inline one is then the plain C
+ * shuffle instead of SSSE3. Inputs: every
  * type byte at every length, valid messages of all 23 types, the real sample
  * files (every .itch file in MGW_SHARED_DIR/data/itch, skipped if absent) and millions
  * of random and mutated messages. Each input sits at the very end of a
@@ -14,6 +18,7 @@
 #include <string.h>
 
 #include "dp_book.h"
+#include "dp_book_fused.h"
 #include "dp_itch.h"
 
 #define SAMPLE_DIR MGW_SHARED_DIR "/data/itch"
@@ -48,21 +53,27 @@ static void compare(const uint8_t *msg, size_t len)
 	int want = rc1;
 	if (rc1 == 0)
 		want = dp_book_ev_from_itch(&m, &ev1);
-	uint8_t t = 0;
-	memset(&ev2, 0xa5, sizeof ev2);
-	int rc2 = dp_itch_decode_book_ev(buf, len, &ev2, &t);
-	if (rc2 != want)
-		ck_abort_msg("type 0x%02x len %zu: fused %d, codec %d", len ? buf[0] : 0, len, rc2,
-			     want);
+	for (int inl = 0; inl < 2; inl++) {
+		uint8_t t = 0;
+		memset(&ev2, inl ? 0x5a : 0xa5, sizeof ev2);
+		int rc2 = inl ? dp_itch_decode_book_ev_inl(buf, len, &ev2, &t)
+			      : dp_itch_decode_book_ev(buf, len, &ev2, &t);
+		if (rc2 != want)
+			ck_abort_msg("type 0x%02x len %zu: fused%s %d, codec %d", len ? buf[0] : 0,
+				     len, inl ? " inline" : "", rc2, want);
+		if (rc1 < 0)
+			continue;
+		if (t != buf[0])
+			ck_abort_msg("type %c len %zu: type_out 0x%02x", buf[0], len, t);
+		if (memcmp(&ev1, &ev2, sizeof ev1) != 0)
+			ck_abort_msg("type %c len %zu: events differ%s", buf[0], len,
+				     inl ? " (inline)" : "");
+	}
 	compared++;
 	if (rc1 < 0) {
 		errors++;
 		return;
 	}
-	if (t != buf[0])
-		ck_abort_msg("type %c len %zu: type_out 0x%02x", buf[0], len, t);
-	if (memcmp(&ev1, &ev2, sizeof ev1) != 0)
-		ck_abort_msg("type %c len %zu: events differ", buf[0], len);
 	book_events += (uint64_t)want;
 }
 
@@ -82,6 +93,37 @@ static size_t make_msg(uint8_t *p, uint8_t t, int bad_side)
 		p[19] = bad_side ? (uint8_t)rnd() : (rnd() & 1 ? 'B' : 'S');
 	return n;
 }
+
+/* The tables keep every read of the fast path inside the spec length. */
+START_TEST(tables)
+{
+	const struct dp_bf_tab *tab = &dp_bf_tab;
+	int book = 0;
+	for (unsigned t = 0; t < 256; t++) {
+		const struct dp_bf_type *ty = &tab->types[t];
+		ck_assert_uint_eq(ty->len, dp_itch_msg_len((uint8_t)t));
+		int side = t == 'A' || t == 'F' || t == 'P';
+		uint8_t s = tab->side_bad[t];
+		ck_assert_uint_eq(s, DP_BF_CHK_NONBOOK | (t == 'B' || t == 'S' ? 0 : DP_BF_CHK_SIDE));
+		if (!ty->len || (ty->chk & DP_BF_CHK_NONBOOK))
+			continue;
+		/* A book type: the inline path reads o_side and both windows. */
+		book++;
+		ck_assert_uint_eq(ty->chk, side ? DP_BF_CHK_SIDE : 0);
+		ck_assert_uint_eq(ty->o_side, side ? 19 : 0);
+		ck_assert_uint_lt(ty->o_side, ty->len);
+		ck_assert_uint_ge(ty->len, 16);
+		ck_assert_uint_le(ty->o_w1 + 16u, ty->len);
+		ck_assert_uint_le(ty->o_w2 + 16u, ty->len);
+		ck_assert_uint_ge(ty->row_off, offsetof(struct dp_bf_tab, rows[1]));
+		ck_assert_uint_le(ty->row_off, offsetof(struct dp_bf_tab, rows[DP_BEV__COUNT - 1]));
+		ck_assert_uint_eq((ty->row_off - offsetof(struct dp_bf_tab, rows[0])) % sizeof(struct dp_bf_row), 0);
+	}
+	ck_assert_int_eq(book, 9); /* A F E C X D U R H */
+	/* Every non-book type, and every side check, is out of line. */
+	ck_assert_uint_eq(tab->types['P'].chk, DP_BF_CHK_NONBOOK);
+}
+END_TEST
 
 START_TEST(every_type_and_length)
 {
@@ -240,6 +282,7 @@ int main(void)
 	Suite *s = suite_create("book_fused");
 	TCase *tc = tcase_create("fused");
 	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, tables);
 	tcase_add_test(tc, every_type_and_length);
 	tcase_add_test(tc, all_23_types);
 	tcase_add_test(tc, random_bytes);
