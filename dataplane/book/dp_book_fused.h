@@ -83,6 +83,9 @@ extern const struct dp_bf_tab dp_bf_tab;
  */
 int dp_bf_slow(const uint8_t *buf, struct dp_book_ev *ev);
 
+/* len != the spec length of type t: -DP_ITCH_ERR_UNKNOWN_TYPE or -DP_ITCH_ERR_BAD_LENGTH. */
+int dp_bf_len_err(uint8_t t);
+
 #ifdef DP_BF_SSSE3
 typedef __m128i dp_bf_v;
 
@@ -160,7 +163,7 @@ dp_itch_decode_book_ev_inl(const uint8_t *buf, size_t len, struct dp_book_ev *ev
 	const uint8_t t = buf[0];
 	const struct dp_bf_type *ty = &tab->types[t];
 	if (__builtin_expect(len != ty->len, 0))
-		return -DP_ITCH_ERR_BAD_LENGTH + (ty->len == 0); /* -DP_ITCH_ERR_UNKNOWN_TYPE */
+		return dp_bf_len_err(t);
 	/* len is the spec length: o_side and both windows are in bounds. */
 	if (__builtin_expect(tab->side_bad[buf[ty->o_side]] & ty->chk, 0)) {
 		int rc = dp_bf_slow(buf, ev);

@@ -130,7 +130,6 @@ const struct dp_bf_tab dp_bf_tab = {
 	.rows = { ROWS },
 };
 _Static_assert('B' == 0x42 && 'S' == 0x53, "the layout of side_bad");
-_Static_assert(DP_ITCH_ERR_UNKNOWN_TYPE + 1 == DP_ITCH_ERR_BAD_LENGTH, "the length check");
 
 int dp_bf_slow(const uint8_t *buf, struct dp_book_ev *ev)
 {
@@ -142,6 +141,11 @@ int dp_bf_slow(const uint8_t *buf, struct dp_book_ev *ev)
 	}
 	memset(ev, 0, sizeof *ev);
 	return 0;
+}
+
+int dp_bf_len_err(uint8_t t)
+{
+	return dp_bf_tab.types[t].len ? -DP_ITCH_ERR_BAD_LENGTH : -DP_ITCH_ERR_UNKNOWN_TYPE;
 }
 
 int dp_itch_decode_book_ev(const uint8_t *buf, size_t len, struct dp_book_ev *ev,

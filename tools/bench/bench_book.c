@@ -96,43 +96,131 @@ static inline __attribute__((always_inline)) int frame_next(const uint8_t *buf, 
 	return 1;
 }
 
+/* The most bytes one frame can take: the length field and 65535 bytes. */
+#define FRAME_MAX (2 + 65535)
+
 /*
- * The default mode (fused decoder, prefetch k > 0) as a loop of its own,
- * with no per-message test of the options: frame, decode into the ring,
- * hint, apply the event decoded k events ago. Same counts and outcome as
- * the general loop in main(); returns frc (0 clean end, < 0 truncated).
+ * How many frames from off can be read with no bounds check, at most want:
+ * each takes at most FRAME_MAX bytes (counted as 2^17, a shift, not a
+ * divide). So all but the last 128 KiB of the file go through the unchecked
+ * loop below, with one test per message (the batch count); the rest through
+ * frame_next(), with its exact truncation checks.
  */
-static int run_pipelined(const uint8_t *buf, size_t len, struct dp_book *b, uint32_t k,
-			 struct dp_book_ev *ring, uint64_t *msgs_io, uint64_t *err_io,
-			 uint32_t *w_io, uint32_t *r_io)
+static inline size_t frames_safe(size_t len, size_t off, size_t want)
 {
-	uint64_t msgs = *msgs_io, err = *err_io;
-	uint32_t w = *w_io, r = *r_io;
+	_Static_assert(FRAME_MAX <= 1 << 17, "the shift bounds a frame");
+	size_t n = (len - off) >> 17;
+	return n < want ? n : want;
+}
+
+enum run_mode {
+	RUN_PIPE,   /* decode i, hint i and apply i - k (dp_book_prefetch_apply) */
+	RUN_BURST,  /* decode into an array, dp_book_apply_burst when full */
+	RUN_DECODE, /* --decode-only: decode into the ring, nothing else */
+};
+
+/*
+ * Decode one message into *p; on a book event, apply it (RUN_PIPE: apply
+ * the one k before and hint this one) and return p + 1, else return p.
+ */
+static inline __attribute__((always_inline)) struct dp_book_ev *
+run_one(enum run_mode mode, const uint8_t *msg, size_t mlen, struct dp_book_ev *p,
+	struct dp_book *b, uint32_t k, uint64_t *err)
+{
+	uint8_t type;
+	int drc = dp_itch_decode_book_ev_inl(msg, mlen, p, &type);
+	if (__builtin_expect(drc <= 0, 0)) {
+		*err += drc < 0;
+		return p;
+	}
+	if (mode == RUN_PIPE)
+		dp_book_prefetch_apply(b, p, p - k);
+	return p + 1;
+}
+
+/*
+ * The fast modes (fused decoder; no per-message test of the options), one
+ * loop shape for all three: events go to consecutive slots from p up to
+ * end, and a batch of messages never outruns end (a message makes at most
+ * one event), so there is no per-message test of the slot either. At end:
+ * RUN_PIPE copies its k pending events back to the front (the ring is
+ * linear, so the event k back is always p - k), RUN_BURST applies the
+ * burst, RUN_DECODE starts over. Counts as the general loop in main();
+ * returns frc (0 clean end, < 0 truncated) and the number of book events,
+ * all of them applied (RUN_DECODE: decoded) on return.
+ */
+static inline __attribute__((always_inline)) int
+run_fast(enum run_mode mode, const uint8_t *buf, size_t len, struct dp_book *b, uint32_t k,
+	 uint32_t nb, struct dp_book_ev *ring, uint64_t *msgs_io, uint64_t *err_io, uint32_t *w_io)
+{
+	uint64_t msgs = 0, err = 0, done = 0; /* done: events whose slots were recycled */
 	size_t off = 0, mlen;
 	const uint8_t *msg;
-	int frc;
-	while ((frc = frame_next(buf, len, &off, &msg, &mlen)) > 0) {
-		msgs++;
-		struct dp_book_ev *ev = &ring[w & (RING - 1)];
-		uint8_t type;
-		int drc = dp_itch_decode_book_ev_inl(msg, mlen, ev, &type);
-		if (__builtin_expect(drc <= 0, 0)) {
-			err += drc < 0;
-			continue;
+	int frc = 0;
+	struct dp_book_ev *p = ring, *const start = mode == RUN_PIPE ? ring + k : ring;
+	struct dp_book_ev *const end = ring + (mode == RUN_BURST ? nb : RING);
+
+	if (mode == RUN_PIPE) {
+		/* Warm-up: the first k events are only hinted. */
+		while (p < start && (frc = frame_next(buf, len, &off, &msg, &mlen)) > 0) {
+			msgs++;
+			uint8_t type;
+			int drc = dp_itch_decode_book_ev_inl(msg, mlen, p, &type);
+			if (drc <= 0) {
+				err += drc < 0;
+				continue;
+			}
+			dp_book_prefetch(b, p);
+			p++;
 		}
-		w++;
-		if (__builtin_expect(w - r > k, 1)) {
-			dp_book_prefetch_apply(b, ev, &ring[r & (RING - 1)]);
-			r++;
+		if (p < start)
+			goto out;
+	}
+	for (;;) {
+		size_t m = frames_safe(len, off, (size_t)(end - p));
+		if (__builtin_expect(m != 0, 1)) {
+			const uint8_t *q = buf + off;
+			msgs += m;
+			do {
+				size_t n = (size_t)q[0] << 8 | q[1];
+				p = run_one(mode, q + 2, n, p, b, k, &err);
+				q += 2 + n;
+			} while (--m);
+			off = (size_t)(q - buf);
 		} else {
-			dp_book_prefetch(b, ev);
+			frc = frame_next(buf, len, &off, &msg, &mlen);
+			if (frc <= 0)
+				break;
+			msgs++;
+			p = run_one(mode, msg, mlen, p, b, k, &err);
+		}
+		if (p == end) {
+			done += (uint64_t)(end - start);
+			if (mode == RUN_PIPE)
+				memcpy(ring, end - k, k * sizeof *ring);
+			else if (mode == RUN_BURST)
+				dp_book_apply_burst(b, ring, nb);
+			p = start;
 		}
 	}
-	*msgs_io = msgs;
-	*err_io = err;
-	*w_io = w;
-	*r_io = r;
+out:
+	/* The events still pending: the last k (fewer if the stream had fewer). */
+	if (mode == RUN_PIPE)
+		for (struct dp_book_ev *e = p < start ? ring : p - k; e < p; e++)
+			dp_book_apply(b, e);
+	else if (mode == RUN_BURST)
+		dp_book_apply_burst(b, ring, (uint32_t)(p - ring));
+	*msgs_io += msgs;
+	*err_io += err;
+	*w_io += (uint32_t)(done + (uint64_t)(p - ring));
 	return frc;
+}
+
+/* The default mode: fused decoder, prefetch k > 0. */
+static int run_pipelined(const uint8_t *buf, size_t len, struct dp_book *b, uint32_t k,
+			 struct dp_book_ev *ring, uint64_t *msgs_io, uint64_t *err_io, uint32_t *w_io)
+{
+	return run_fast(RUN_PIPE, buf, len, b, k, 0, ring, msgs_io, err_io, w_io);
 }
 
 /*
@@ -143,31 +231,14 @@ static int run_pipelined(const uint8_t *buf, size_t len, struct dp_book *b, uint
 static int run_burst(const uint8_t *buf, size_t len, struct dp_book *b, uint32_t nb,
 		     struct dp_book_ev *arr, uint64_t *msgs_io, uint64_t *err_io, uint32_t *w_io)
 {
-	uint64_t msgs = *msgs_io, err = *err_io;
-	uint32_t w = *w_io, n = 0;
-	size_t off = 0, mlen;
-	const uint8_t *msg;
-	int frc;
-	while ((frc = frame_next(buf, len, &off, &msg, &mlen)) > 0) {
-		msgs++;
-		uint8_t type;
-		int drc = dp_itch_decode_book_ev_inl(msg, mlen, &arr[n], &type);
-		if (__builtin_expect(drc <= 0, 0)) {
-			err += drc < 0;
-			continue;
-		}
-		if (++n == nb) {
-			dp_book_apply_burst(b, arr, n);
-			w += n;
-			n = 0;
-		}
-	}
-	dp_book_apply_burst(b, arr, n);
-	w += n;
-	*msgs_io = msgs;
-	*err_io = err;
-	*w_io = w;
-	return frc;
+	return run_fast(RUN_BURST, buf, len, b, 0, nb, arr, msgs_io, err_io, w_io);
+}
+
+/* --decode-only with the fused decoder. */
+static int run_decode(const uint8_t *buf, size_t len, struct dp_book_ev *ring, uint64_t *msgs_io,
+		      uint64_t *err_io, uint32_t *w_io)
+{
+	return run_fast(RUN_DECODE, buf, len, NULL, 0, 0, ring, msgs_io, err_io, w_io);
 }
 
 static int usage(void)
@@ -260,8 +331,13 @@ int main(int argc, char **argv)
 	if (burst && !old_decode && !decode_only) {
 		frc = run_burst(buf, len, b, burst, arr, &msgs, &decode_err, &w);
 		r = w;
-	} else if (k && !old_decode && !decode_only)
-		frc = run_pipelined(buf, len, b, k, ring, &msgs, &decode_err, &w, &r);
+	} else if (decode_only && !old_decode) {
+		frc = run_decode(buf, len, ring, &msgs, &decode_err, &w);
+		r = w;
+	} else if (k && !old_decode && !decode_only) {
+		frc = run_pipelined(buf, len, b, k, ring, &msgs, &decode_err, &w);
+		r = w;
+	}
 	else
 	while ((frc = frame_next(buf, len, &off, &msg, &mlen)) > 0) {
 		msgs++;
