@@ -50,12 +50,11 @@
 
 /* One per type byte (8 bytes, so the index scales in the address). */
 struct dp_bf_type {
-	uint8_t len;      /* spec length, 0 = not an ITCH type */
 	uint8_t chk;      /* DP_BF_CHK_* */
 	uint8_t o_side;   /* side offset if DP_BF_CHK_SIDE, else 0 (the type byte) */
 	uint8_t o_w1;     /* book types: window offsets, o_w + 16 <= len */
 	uint8_t o_w2;
-	uint8_t pad;
+	uint8_t pad[2];
 	uint16_t row_off; /* book types: offsetof(struct dp_bf_tab, rows[kind]) */
 };
 
@@ -69,7 +68,8 @@ struct dp_bf_row {
 
 /* All the tables in one object, so that one base register reaches them all. */
 struct dp_bf_tab {
-	struct dp_bf_type types[256]; /* first: indexed with no displacement */
+	struct dp_bf_type types[256]; /* at offset 0: &types[t] is base + 8 t */
+	uint64_t len[256];            /* spec length, 0 = not an ITCH type; compared in place */
 	/* DP_BF_CHK_NONBOOK always, | DP_BF_CHK_SIDE unless the byte is 'B' or 'S'. */
 	uint8_t side_bad[256];
 	struct dp_bf_row rows[DP_BEV__COUNT]; /* by kind; rows[DP_BEV_NONE] unused */
@@ -161,9 +161,9 @@ dp_itch_decode_book_ev_inl(const uint8_t *buf, size_t len, struct dp_book_ev *ev
 	if (__builtin_expect(len == 0, 0))
 		return -DP_ITCH_ERR_EMPTY;
 	const uint8_t t = buf[0];
-	const struct dp_bf_type *ty = &tab->types[t];
-	if (__builtin_expect(len != ty->len, 0))
+	if (__builtin_expect(len != tab->len[t], 0))
 		return dp_bf_len_err(t);
+	const struct dp_bf_type *ty = &tab->types[t];
 	/* len is the spec length: o_side and both windows are in bounds. */
 	if (__builtin_expect(tab->side_bad[buf[ty->o_side]] & ty->chk, 0)) {
 		int rc = dp_bf_slow(buf, ev);

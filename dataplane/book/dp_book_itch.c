@@ -103,20 +103,26 @@ _Static_assert(sizeof(struct dp_bf_row) == 128, "rows are 16-byte aligned");
 		ROW(K_STATE)
 
 /* Type entry of a book type: spec length, side check, and its kind's windows and row. */
-#define TY_(len_, oside_, kind_, w1, w2, ...) \
-	{ (len_), (oside_) ? DP_BF_CHK_SIDE : 0, (oside_), (w1), (w2), 0, \
+#define TY_(oside_, kind_, w1, w2, ...)                                                     \
+	{ (oside_) ? DP_BF_CHK_SIDE : 0, (oside_), (w1), (w2), { 0, 0 },                       \
 	  offsetof(struct dp_bf_tab, rows[kind_]) }
-#define TY(len_, oside_, k) TY_(len_, oside_, k)
+#define TY(oside_, k) TY_(oside_, k)
 /* A non-book type: always out of line (P still has its side checked there). */
-#define NB(len_) { (len_), DP_BF_CHK_NONBOOK, 0, 0, 0, 0, 0 }
+#define NB { DP_BF_CHK_NONBOOK, 0, 0, 0, { 0, 0 }, 0 }
 
 #define TYPES                                                                              \
-	['A'] = TY(36, 19, K_ADD), ['F'] = TY(40, 19, K_ADD), ['E'] = TY(31, 0, K_EXEC),         \
-	['C'] = TY(36, 0, K_EXPX), ['X'] = TY(23, 0, K_CANC), ['D'] = TY(19, 0, K_DEL),          \
-	['U'] = TY(35, 0, K_REPL), ['R'] = TY(39, 0, K_DIR), ['H'] = TY(25, 0, K_STATE),         \
-	['P'] = NB(44), ['S'] = NB(12), ['W'] = NB(12), ['Y'] = NB(20), ['L'] = NB(26),           \
-	['V'] = NB(35), ['K'] = NB(28), ['J'] = NB(35), ['h'] = NB(21), ['Q'] = NB(40),           \
-	['B'] = NB(19), ['I'] = NB(50), ['N'] = NB(20), ['O'] = NB(48)
+	['A'] = TY(19, K_ADD), ['F'] = TY(19, K_ADD), ['E'] = TY(0, K_EXEC),                     \
+	['C'] = TY(0, K_EXPX), ['X'] = TY(0, K_CANC), ['D'] = TY(0, K_DEL), ['U'] = TY(0, K_REPL), \
+	['R'] = TY(0, K_DIR), ['H'] = TY(0, K_STATE), ['P'] = NB, ['S'] = NB, ['W'] = NB,         \
+	['Y'] = NB, ['L'] = NB, ['V'] = NB, ['K'] = NB, ['J'] = NB, ['h'] = NB, ['Q'] = NB,       \
+	['B'] = NB, ['I'] = NB, ['N'] = NB, ['O'] = NB
+
+/* The spec lengths (dp_itch.c has the same table; test_book_fused compares them). */
+#define LENS                                                                               \
+	['S'] = 12, ['R'] = 39, ['H'] = 25, ['Y'] = 20, ['L'] = 26, ['V'] = 35, ['W'] = 12,       \
+	['K'] = 28, ['J'] = 35, ['h'] = 21, ['A'] = 36, ['F'] = 40, ['E'] = 31, ['C'] = 36,       \
+	['X'] = 23, ['D'] = 19, ['U'] = 35, ['P'] = 44, ['Q'] = 40, ['B'] = 19, ['I'] = 50,       \
+	['N'] = 20, ['O'] = 48
 
 #define BAD (DP_BF_CHK_NONBOOK | DP_BF_CHK_SIDE)
 #define OK DP_BF_CHK_NONBOOK
@@ -125,6 +131,7 @@ _Static_assert(sizeof(struct dp_bf_row) == 128, "rows are 16-byte aligned");
 #define R64 R16, R16, R16, R16
 const struct dp_bf_tab dp_bf_tab = {
 	.types = { TYPES },
+	.len = { LENS },
 	/* Bytes 0x00-0x41 bad, 'B' (0x42), 0x43-0x52 bad, 'S' (0x53), 0x54-0xff bad. */
 	.side_bad = { R64, BAD, BAD, OK, R16, OK, R64, R64, R16, R16, R4, R4, R4 },
 	.rows = { ROWS },
@@ -145,7 +152,7 @@ int dp_bf_slow(const uint8_t *buf, struct dp_book_ev *ev)
 
 int dp_bf_len_err(uint8_t t)
 {
-	return dp_bf_tab.types[t].len ? -DP_ITCH_ERR_BAD_LENGTH : -DP_ITCH_ERR_UNKNOWN_TYPE;
+	return dp_bf_tab.len[t] ? -DP_ITCH_ERR_BAD_LENGTH : -DP_ITCH_ERR_UNKNOWN_TYPE;
 }
 
 int dp_itch_decode_book_ev(const uint8_t *buf, size_t len, struct dp_book_ev *ev,

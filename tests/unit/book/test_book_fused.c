@@ -101,20 +101,21 @@ START_TEST(tables)
 	int book = 0;
 	for (unsigned t = 0; t < 256; t++) {
 		const struct dp_bf_type *ty = &tab->types[t];
-		ck_assert_uint_eq(ty->len, dp_itch_msg_len((uint8_t)t));
+		const uint64_t len = tab->len[t];
+		ck_assert_uint_eq(len, dp_itch_msg_len((uint8_t)t));
 		int side = t == 'A' || t == 'F' || t == 'P';
 		uint8_t s = tab->side_bad[t];
 		ck_assert_uint_eq(s, DP_BF_CHK_NONBOOK | (t == 'B' || t == 'S' ? 0 : DP_BF_CHK_SIDE));
-		if (!ty->len || (ty->chk & DP_BF_CHK_NONBOOK))
+		if (!len || (ty->chk & DP_BF_CHK_NONBOOK))
 			continue;
 		/* A book type: the inline path reads o_side and both windows. */
 		book++;
 		ck_assert_uint_eq(ty->chk, side ? DP_BF_CHK_SIDE : 0);
 		ck_assert_uint_eq(ty->o_side, side ? 19 : 0);
-		ck_assert_uint_lt(ty->o_side, ty->len);
-		ck_assert_uint_ge(ty->len, 16);
-		ck_assert_uint_le(ty->o_w1 + 16u, ty->len);
-		ck_assert_uint_le(ty->o_w2 + 16u, ty->len);
+		ck_assert_uint_lt(ty->o_side, len);
+		ck_assert_uint_ge(len, 16);
+		ck_assert_uint_le(ty->o_w1 + 16u, len);
+		ck_assert_uint_le(ty->o_w2 + 16u, len);
 		ck_assert_uint_ge(ty->row_off, offsetof(struct dp_bf_tab, rows[1]));
 		ck_assert_uint_le(ty->row_off, offsetof(struct dp_bf_tab, rows[DP_BEV__COUNT - 1]));
 		ck_assert_uint_eq((ty->row_off - offsetof(struct dp_bf_tab, rows[0])) % sizeof(struct dp_bf_row), 0);
