@@ -118,7 +118,9 @@ struct lvl {
 	uint32_t count;
 	uint16_t locate;
 	uint8_t side;
-	uint8_t pad[5];
+	uint8_t inl;  /* 1: in its side's ladder at slot idx; 0: in the side array */
+	uint8_t idx;
+	uint8_t pad[3];
 };
 _Static_assert(sizeof(struct lvl) == 32, "level record is 32 bytes");
 _Static_assert(offsetof(struct ord, ln) == 12 && offsetof(struct lvl, ln) == 12,
@@ -146,20 +148,51 @@ struct pent {
 	uint32_t lvl;
 };
 
+/*
+ * Price ladder: the levels of one side that lie on its tick grid within a
+ * window of LAD_SLOTS ticks, in a direct array indexed by tick, so that
+ * finding, creating and emptying a level near the touch is an index, a
+ * load and a bit, with no search and no entries moved. Slot i holds the
+ * level with key base + i * tick (0 = none) and bit i of bits[] is set
+ * with it. Every other level of the side (off the window or the grid)
+ * sits in the side's sorted array; the two never hold the same key, and
+ * queries merge them. The window moves (rebase) when the touch leaves it.
+ * Ladders come from a pool (dp_book_cfg.ladders) and are given to sides
+ * as they get their first order; a side without one uses the array only.
+ *
+ *   slot[0..127] (8 cache lines) | bits[2] | misses | pad  (576 bytes)
+ */
+#define LAD_SLOTS 128
+#define LAD_WORDS (LAD_SLOTS / 64)
+#define LAD_AT 96          /* rebase puts the best price at this slot */
+#define LAD_NEAR 32        /* a new level within this many ticks of the best is "near" */
+#define LAD_MISS_MAX 8     /* near levels that missed the window before a rebase */
+#define LAD_POOL_MAX 65535 /* ladder ids are 16 bits, 0 = none */
+struct ladder {
+	uint32_t slot[LAD_SLOTS];
+	uint64_t bits[LAD_WORDS];
+	uint32_t misses; /* near new levels that fell outside the window since the last rebase */
+	uint8_t pad[44];
+};
+_Static_assert(sizeof(struct ladder) == 576, "ladder is 9 cache lines");
+
 struct side {
-	uint32_t off; /* first entry in the arena */
-	uint32_t n;   /* entries used */
-	uint8_t cls;  /* chunk holds 2^cls entries; 0 = no chunk */
+	uint32_t off;  /* first entry in the arena */
+	uint32_t n;    /* array entries used (levels off the ladder) */
+	uint8_t cls;   /* chunk holds 2^cls entries; 0 = no chunk */
+	uint8_t t100;  /* ladder tick: 1 = 100 price units (a cent), 0 = 1 unit */
+	uint16_t lad;  /* ladder id, 0 = none */
+	uint32_t base; /* ladder key at slot 0 */
 };
 
 /*
  * Per-locate state, 64 bytes (one cache line).
  *
- *   0                  12                 24       28       32
+ *   0                  16                 32       36       40
  *   +------------------+------------------+--------+--------+
  *   | side[BID]        | side[ASK]        | orders |roundlot|
  *   +--------+---------+--------+--+--+--+--+--------------+
- *   32       40                 48 49 50 51 52             64
+ *   40       48                 56 57 58 59 60             64
  *   | events | stock[8]         |st|mc|sn|nm| pad          |
  *   +--------+------------------+--+--+--+--+--------------+
  */
@@ -173,7 +206,7 @@ struct sym {
 	char category;    /* market category */
 	uint8_t seen;     /* some event was applied (or named) */
 	uint8_t named;    /* stock[] is set */
-	uint8_t pad[12];
+	uint8_t pad[4];
 };
 _Static_assert(sizeof(struct sym) == 64, "symbol record is one cache line");
 
@@ -189,8 +222,8 @@ struct pfe {
 	uint32_t ds;     /* direct reference slot of ref */
 	uint32_t oi;     /* stage 2: order in that slot (or 0) */
 	uint32_t key;    /* side-array key of the event's price */
-	uint32_t wi;     /* stage 2: arena index of the 4 entries at the touch */
-	uint32_t li;     /* stage 3: level with that key near the touch (or 0), < nodes */
+	uint32_t wi;     /* stage 2: ladder slot of key, as an index into lad_words() */
+	uint32_t li;     /* stage 3: level in that slot (or 0), < nodes */
 	uint16_t locate; /* clamped to the book */
 	uint8_t side;
 	uint8_t pad;
@@ -209,6 +242,7 @@ struct dp_book {
 	struct hslot *tab;      /* overflow hash */
 	struct sym *sym;
 	struct pent *arena;
+	struct ladder *lad;     /* ladder pool; lad[0] is "none" and stays zero */
 	uint32_t wmask;         /* reference window - 1 */
 	uint32_t mask;          /* overflow hash capacity - 1 */
 	uint32_t ovf_live;      /* entries in the overflow hash */
@@ -222,6 +256,10 @@ struct dp_book {
 	/* Pools: free list first, then never-used tail (bump). Level indices start at max_orders. */
 	uint32_t ord_free, ord_bump, ord_live;
 	uint32_t lvl_free, lvl_bump, lvl_live;
+
+	/* Ladders: lad[1..lad_n] exist, lad[1..lad_used] are given to sides. */
+	uint32_t lad_n, lad_used;
+	uint64_t rebases;
 
 	/* Side-array arena: bump pointer and one free list per size class. */
 	uint32_t arena_size, arena_bump;
@@ -251,7 +289,8 @@ struct layout {
 	uint64_t hcap;
 	uint64_t window;   /* reference index slots */
 	uint64_t arena;    /* entries */
-	size_t sz_book, sz_node, sz_rix, sz_tab, sz_sym, sz_arena, sz_seen;
+	uint64_t ladders;  /* usable ladders (the pool has one more, id 0) */
+	size_t sz_book, sz_node, sz_rix, sz_tab, sz_sym, sz_arena, sz_seen, sz_lad;
 };
 
 /*
@@ -278,13 +317,18 @@ static void layout_of(const struct dp_book_cfg *cfg, struct layout *l)
 	l->sz_sym = dp_round64((size_t)cfg->max_symbols * sizeof(struct sym));
 	l->sz_arena = dp_round64((size_t)l->arena * sizeof(struct pent));
 	l->sz_seen = dp_round64((size_t)cfg->max_symbols * sizeof(uint16_t));
+	l->ladders = cfg->ladders ? cfg->ladders : 2 * (uint64_t)cfg->max_symbols;
+	if (!cfg->ladders && l->ladders > DP_BOOK_LADDERS_DEFAULT_MAX)
+		l->ladders = DP_BOOK_LADDERS_DEFAULT_MAX;
+	l->sz_lad = dp_round64((size_t)(l->ladders + 1) * sizeof(struct ladder));
 }
 
 static bool cfg_ok(const struct dp_book_cfg *cfg)
 {
 	return cfg && cfg->max_orders && cfg->max_levels && cfg->max_symbols &&
 	       cfg->max_symbols <= 65536 && cfg->max_orders < (1u << 31) &&
-	       cfg->max_levels < (1u << 31) && cfg->ref_window <= (1u << 31);
+	       cfg->max_levels < (1u << 31) && cfg->ref_window <= (1u << 31) &&
+	       cfg->ladders <= LAD_POOL_MAX;
 }
 
 size_t dp_book_mem_size(const struct dp_book_cfg *cfg)
@@ -294,7 +338,7 @@ size_t dp_book_mem_size(const struct dp_book_cfg *cfg)
 		return 0;
 	layout_of(cfg, &l);
 	return l.sz_book + l.sz_node + l.sz_rix + l.sz_tab + l.sz_sym + l.sz_arena +
-	       l.sz_seen;
+	       l.sz_seen + l.sz_lad;
 }
 
 void dp_book_destroy(struct dp_book *b)
@@ -308,6 +352,7 @@ void dp_book_destroy(struct dp_book *b)
 	m.free(b->sym, m.arg);
 	m.free(b->arena, m.arg);
 	m.free(b->seen, m.arg);
+	m.free(b->lad, m.arg);
 	m.free(b, m.arg);
 }
 
@@ -332,7 +377,8 @@ int dp_book_create(struct dp_book **out, const struct dp_book_cfg *cfg,
 	b->sym = m.zalloc(l.sz_sym, m.arg);
 	b->arena = m.zalloc(l.sz_arena, m.arg);
 	b->seen = m.zalloc(l.sz_seen, m.arg);
-	if (!b->ord || !b->rix || !b->tab || !b->sym || !b->arena || !b->seen) {
+	b->lad = m.zalloc(l.sz_lad, m.arg);
+	if (!b->ord || !b->rix || !b->tab || !b->sym || !b->arena || !b->seen || !b->lad) {
 		/* destroy frees whatever was obtained; m.free must accept NULL */
 		dp_book_destroy(b);
 		return -ENOMEM;
@@ -348,6 +394,7 @@ int dp_book_create(struct dp_book **out, const struct dp_book_cfg *cfg,
 	b->ord_free = NIL;
 	b->lvl_free = NIL;
 	b->arena_size = (uint32_t)l.arena;
+	b->lad_n = (uint32_t)l.ladders;
 	for (int c = 0; c <= MAX_CLS; c++)
 		b->chunk_free[c] = NIL;
 	for (uint32_t i = 0; i < cfg->max_symbols; i++) {
@@ -691,6 +738,207 @@ static inline uint32_t key_of(uint32_t price, unsigned side)
 }
 
 /* ------------------------------------------------------------------ */
+/* Price ladders                                                       */
+
+/*
+ * floor(d / tick) for d < 2^32 as (d * magic) >> 32: exact for tick 1, and
+ * for tick 100 whenever d is a multiple of 100 below 2^32 (the error term
+ * 4 * d / 100 stays under 2^32); any other d fails the i * tick == d test.
+ */
+static const uint64_t lad_magic[2] = { 1ull << 32, 42949673ull };
+
+static inline uint32_t lad_tick(const struct side *sd)
+{
+	return 1u + 99u * sd->t100;
+}
+
+/*
+ * Slot of key in sd's ladder, or LAD_SLOTS if the side has no ladder or
+ * the key is off its window or grid. Keys below base wrap to large d.
+ */
+static inline uint32_t lad_index(const struct side *sd, uint32_t key)
+{
+	uint32_t d = key - sd->base;
+	uint64_t i = ((uint64_t)d * lad_magic[sd->t100 & 1]) >> 32;
+	/* Flags as integers, so that no compiler makes a branch of them (random for the hints). */
+	uint32_t bad = (uint32_t)(i >= LAD_SLOTS) | (uint32_t)((uint32_t)i * lad_tick(sd) != d) |
+		       (uint32_t)(sd->lad == 0);
+	return ((uint32_t)i & (bad - 1u)) | (LAD_SLOTS & (0u - bad));
+}
+
+static inline uint32_t lad_key(const struct side *sd, uint32_t i)
+{
+	return sd->base + i * lad_tick(sd);
+}
+
+/* Highest occupied slot <= from (from < LAD_SLOTS), or -1. */
+static inline int lad_top_from(const struct ladder *L, int from)
+{
+	for (int w = from >> 6; w >= 0; w--) {
+		uint64_t m = L->bits[w];
+		if (w == from >> 6 && (from & 63) != 63)
+			m &= (2ull << (from & 63)) - 1;
+		if (m)
+			return w * 64 + 63 - __builtin_clzll(m);
+	}
+	return -1;
+}
+
+static inline uint32_t lad_count(const struct ladder *L)
+{
+	uint32_t n = 0;
+	for (int w = 0; w < LAD_WORDS; w++)
+		n += (uint32_t)__builtin_popcountll(L->bits[w]);
+	return n;
+}
+
+static inline void lad_set(struct ladder *L, uint32_t i, uint32_t li)
+{
+	L->slot[i] = li;
+	L->bits[i >> 6] |= 1ull << (i & 63);
+}
+
+static inline void lad_clear(struct ladder *L, uint32_t i)
+{
+	L->slot[i] = 0;
+	L->bits[i >> 6] &= ~(1ull << (i & 63));
+}
+
+/* Best key of a side over ladder and array; *any = 0 if the side is empty. */
+static uint32_t side_best_key(const struct dp_book *b, const struct side *sd, int *any)
+{
+	uint32_t best = 0;
+	*any = 0;
+	if (sd->n) {
+		best = b->arena[sd->off + sd->n - 1].key;
+		*any = 1;
+	}
+	int top = sd->lad ? lad_top_from(&b->lad[sd->lad], LAD_SLOTS - 1) : -1;
+	if (top >= 0) {
+		uint32_t k = lad_key(sd, (uint32_t)top);
+		best = *any && best > k ? best : k;
+		*any = 1;
+	}
+	return best;
+}
+
+/* Make the side array's chunk hold at least need entries; false if the arena cannot. */
+static bool side_reserve(struct dp_book *b, struct side *s, uint32_t need)
+{
+	if (s->cls && need <= (1u << s->cls))
+		return true;
+	unsigned cls = MIN_CLS;
+	while (cls < MAX_CLS - 1 && (1u << cls) < need)
+		cls++;
+	if ((1u << cls) < need)
+		return false;
+	uint32_t off = chunk_get(b, cls);
+	if (off == NIL)
+		return false;
+	if (s->cls) {
+		memcpy(&b->arena[off], &b->arena[s->off], (size_t)s->n * sizeof(struct pent));
+		chunk_put(b, s->off, s->cls);
+	}
+	s->off = off;
+	s->cls = (uint8_t)cls;
+	return true;
+}
+
+/*
+ * Move sd's ladder window so that key `center` sits at slot LAD_AT (or as
+ * near as the ends of the key space allow), on the grid of tick 100 if
+ * t100 else 1. Every level stays where a lookup will find it: the ladder's
+ * levels are merged into the sorted array, then the array's levels on the
+ * new window's grid move into the ladder. O(levels of the side); rare.
+ * Returns false (nothing changed) if the array cannot grow to hold them.
+ */
+static bool lad_rebase(struct dp_book *b, struct side *sd, uint32_t center, unsigned t100)
+{
+	struct ladder *L = &b->lad[sd->lad];
+	uint32_t nl = lad_count(L);
+	if (nl && !side_reserve(b, sd, sd->n + nl))
+		return false;
+	struct pent *a = &b->arena[sd->off];
+	if (nl) {
+		/* Merge from the back: ladder slots high to low into a[]. */
+		int64_t r = (int64_t)sd->n - 1, w = (int64_t)sd->n + nl - 1;
+		for (int i = lad_top_from(L, LAD_SLOTS - 1); i >= 0;
+		     i = i ? lad_top_from(L, i - 1) : -1) {
+			uint32_t key = lad_key(sd, (uint32_t)i), li = L->slot[i];
+			while (r >= 0 && a[r].key > key)
+				a[w--] = a[r--];
+			a[w].key = key;
+			a[w--].lvl = li;
+			b->lvl[li].inl = 0;
+			lad_clear(L, (uint32_t)i);
+		}
+		sd->n += nl;
+	}
+
+	uint32_t t = t100 ? 100 : 1;
+	uint64_t base = center >= (uint64_t)LAD_AT * t ? center - (uint64_t)LAD_AT * t : center % t;
+	uint64_t top = base + (uint64_t)(LAD_SLOTS - 1) * t;
+	if (top > UINT32_MAX)
+		base -= (top - UINT32_MAX + t - 1) / t * t;
+	sd->base = (uint32_t)base;
+	sd->t100 = (uint8_t)(t100 != 0);
+	L->misses = 0;
+	b->rebases++;
+
+	uint32_t w = 0;
+	for (uint32_t r = 0; r < sd->n; r++) {
+		uint32_t i = lad_index(sd, a[r].key);
+		if (i < LAD_SLOTS) {
+			struct lvl *l = &b->lvl[a[r].lvl];
+			l->inl = 1;
+			l->idx = (uint8_t)i;
+			lad_set(L, i, a[r].lvl);
+		} else {
+			a[w++] = a[r];
+		}
+	}
+	sd->n = w;
+	if (w == 0 && sd->cls) {
+		chunk_put(b, sd->off, sd->cls);
+		sd->cls = 0;
+		sd->off = 0;
+	}
+	return true;
+}
+
+/*
+ * An add's key missed sd's ladder (or the side has none). Decide whether
+ * the window should move first: a side with no ladder takes one from the
+ * pool; an empty ladder recentres on the key at once; otherwise a miss
+ * near the best price (the touch left the window) is counted, and after
+ * LAD_MISS_MAX of them the window recentres on the best. Returns true if
+ * the window moved (the caller looks the key up again).
+ */
+static bool lad_miss(struct dp_book *b, struct side *sd, unsigned side, uint32_t key)
+{
+	unsigned t100 = key_of(key, side) % 100 == 0; /* key_of is its own inverse */
+	if (sd->lad == 0) {
+		if (b->lad_used == b->lad_n)
+			return false;
+		sd->lad = (uint16_t)++b->lad_used;
+		return lad_rebase(b, sd, key, t100);
+	}
+	struct ladder *L = &b->lad[sd->lad];
+	if (lad_count(L) == 0)
+		return lad_rebase(b, sd, key, t100);
+	int any;
+	uint32_t best = side_best_key(b, sd, &any);
+	uint64_t reach = (uint64_t)key + (uint64_t)LAD_NEAR * lad_tick(sd);
+	if (reach < best)
+		return false; /* deep in the book: the array is the place */
+	if (++L->misses < LAD_MISS_MAX)
+		return false;
+	if (key > best)
+		best = key;
+	return lad_rebase(b, sd, best, key_of(best, side) % 100 == 0);
+}
+
+/* ------------------------------------------------------------------ */
 /* Apply                                                               */
 
 static inline void sym_touch(struct dp_book *b, struct sym *s, uint16_t locate)
@@ -706,6 +954,55 @@ static inline void applied(struct dp_book *b, struct sym *s, uint16_t locate, un
 	sym_touch(b, s, locate);
 	s->events++;
 	b->st.events[kind]++;
+}
+
+/* A new, empty level (not yet in ladder or array); NIL if the pool is full. */
+static inline uint32_t level_new(struct dp_book *b, uint16_t locate, unsigned side, uint32_t price)
+{
+	uint32_t li = b->lvl_free;
+	if (li != NIL) {
+		b->lvl_free = b->lvl[li].ln.next;
+	} else if (likely(b->lvl_bump < b->nodes)) {
+		li = b->lvl_bump++;
+	} else {
+		b->st.levels_full++;
+		return NIL;
+	}
+	b->lvl_live++;
+	struct lvl *nl = &b->lvl[li];
+	nl->qty = 0;
+	nl->price = price;
+	nl->count = 0;
+	nl->ln.prev = li;
+	nl->ln.next = li;
+	nl->locate = locate;
+	nl->side = (uint8_t)side;
+	nl->inl = 0;
+	nl->idx = 0;
+	return li;
+}
+
+static void level_free(struct dp_book *b, uint32_t li)
+{
+	b->lvl[li].ln.next = b->lvl_free;
+	b->lvl_free = li;
+	b->lvl_live--;
+}
+
+/* The level at ladder slot i, made if the slot is empty; NIL if the pool is full. */
+static inline uint32_t lad_level(struct dp_book *b, struct ladder *L, uint32_t i, uint16_t locate,
+				 unsigned side, uint32_t price)
+{
+	uint32_t li = L->slot[i];
+	if (!li) {
+		li = level_new(b, locate, side, price);
+		if (unlikely(li == NIL))
+			return NIL;
+		b->lvl[li].inl = 1;
+		b->lvl[li].idx = (uint8_t)i;
+		lad_set(L, i, li);
+	}
+	return li;
 }
 
 /*
@@ -729,18 +1026,49 @@ static void order_remove(struct dp_book *b, uint32_t oi)
 	sy->orders--;
 	if (l->count == 0) {
 		struct side *sd = &sy->side[l->side];
-		int found;
-		uint32_t pos = side_find_present(&b->arena[sd->off], sd->n, key_of(l->price, l->side),
-						 &found);
-		side_remove(b, sd, pos);
-		l->ln.next = b->lvl_free;
-		b->lvl_free = li;
-		b->lvl_live--;
+		if (likely(l->inl)) {
+			lad_clear(&b->lad[sd->lad], l->idx);
+		} else {
+			int found;
+			uint32_t pos = side_find_present(&b->arena[sd->off], sd->n,
+							 key_of(l->price, l->side), &found);
+			side_remove(b, sd, pos);
+		}
+		level_free(b, li);
 	}
 	o->live = 0;
 	o->ln.next = b->ord_free;
 	b->ord_free = oi;
 	b->ord_live--;
+}
+
+/*
+ * The level of an add whose key missed the ladder: after lad_miss() maybe
+ * moved the window, the ladder again, else the sorted array (found or
+ * inserted). NIL if a pool or the arena is full (counted).
+ */
+static __attribute__((noinline)) uint32_t far_level(struct dp_book *b, struct side *sd,
+						    uint16_t locate, unsigned side,
+						    uint32_t price, uint32_t key)
+{
+	if (lad_miss(b, sd, side, key)) {
+		uint32_t i = lad_index(sd, key);
+		if (i < LAD_SLOTS)
+			return lad_level(b, &b->lad[sd->lad], i, locate, side, price);
+	}
+	int found;
+	uint32_t pos = side_pos(&b->arena[sd->off], sd->n, key, &found);
+	if (found)
+		return b->arena[sd->off + pos].lvl;
+	uint32_t li = level_new(b, locate, side, price);
+	if (li == NIL)
+		return NIL;
+	if (unlikely(!side_insert(b, sd, pos, key, li))) {
+		level_free(b, li);
+		b->st.levels_full++;
+		return NIL;
+	}
+	return li;
 }
 
 /*
@@ -754,38 +1082,16 @@ static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsign
 		b->st.orders_full++;
 		return false;
 	}
-	uint32_t li;
 	struct side *sd = &sy->side[side];
 	uint32_t key = key_of(price, side);
-	int found;
-	struct pent *a = &b->arena[sd->off];
-	uint32_t pos = side_pos(a, sd->n, key, &found);
-	if (found) {
-		li = a[pos].lvl;
-	} else {
-		if (unlikely(b->lvl_free == NIL && b->lvl_bump == b->nodes)) {
-			b->st.levels_full++;
-			return false;
-		}
-		li = b->lvl_free != NIL ? b->lvl_free : b->lvl_bump;
-		if (unlikely(!side_insert(b, sd, pos, key, li))) {
-			b->st.levels_full++;
-			return false;
-		}
-		if (b->lvl_free != NIL)
-			b->lvl_free = b->lvl[li].ln.next;
-		else
-			b->lvl_bump++;
-		b->lvl_live++;
-		struct lvl *nl = &b->lvl[li];
-		nl->qty = 0;
-		nl->price = price;
-		nl->count = 0;
-		nl->ln.prev = li;
-		nl->ln.next = li;
-		nl->locate = locate;
-		nl->side = (uint8_t)side;
-	}
+	uint32_t i = lad_index(sd, key);
+	uint32_t li;
+	if (likely(i < LAD_SLOTS))
+		li = lad_level(b, &b->lad[sd->lad], i, locate, side, price);
+	else
+		li = far_level(b, sd, locate, side, price, key);
+	if (unlikely(li == NIL))
+		return false;
 
 	uint32_t oi;
 	if (b->ord_free != NIL) {
@@ -948,33 +1254,10 @@ static inline __attribute__((always_inline)) void apply_one(struct dp_book *b,
 	}
 }
 
-/*
- * Prefetch helper: the level with side-array key `key` among the 4 entries
- * a[0..3] at the touch of a side (the last 4, or the first 4 of a shorter
- * array: the chunk always has 8), or 0 if none. Entries past n are stale
- * but inside the arena; a stale match only costs a useless prefetch, and
- * the result is clamped to the node pool.
- */
-static inline uint32_t touch_scan(const struct dp_book *b, const struct pent *a, uint32_t key)
+/* The ladder pool as 32-bit words (a prefetch hint's ladder slot is an index into it). */
+static inline const uint32_t *lad_words(const struct dp_book *b)
 {
-	uint32_t li;
-#if defined(__SSE2__)
-	/* Lanes: key0 lvl0 key1 lvl1 | key2 lvl2 key3 lvl3; keep the key lanes. */
-	__m128i k = _mm_set1_epi32((int)key);
-	__m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)a);
-	__m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(a + 2));
-	unsigned m = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v0, k))) |
-		     (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v1, k))) << 4;
-	m &= 0x55;
-	/* Highest matching entry (nearest the touch), like a scan from the end. */
-	unsigned lane = 31u - (unsigned)__builtin_clz(m | 1u);
-	li = a[lane >> 1].lvl & -(uint32_t)(m != 0); /* masks, not a branch on data */
-#else
-	li = 0;
-	for (uint32_t i = 0; i < 4; i++)
-		li = a[i].key == key ? a[i].lvl : li;
-#endif
-	return li & -(uint32_t)(li < b->nodes); /* clamped without a branch */
+	return (const uint32_t *)(const void *)b->lad;
 }
 
 /*
@@ -1025,12 +1308,12 @@ static inline __attribute__((always_inline)) void prefetch_one(const struct dp_b
 	e->oi = (se - 1) & -(uint32_t)(se != 0);
 	__builtin_prefetch(&b->ord[e->oi], 1, 3);
 	const struct side *sd = &b->sym[e->locate].side[e->side];
-	uint32_t sn = sd->n;
-	e->wi = sd->off + (sn < 4 ? 0 : sn - 4);
-	/* An add compares the last 8 entries (side_pos): fetch them all. */
-	const struct pent *w = &b->arena[sd->off + (sn < 8 ? 0 : sn - 8)];
-	__builtin_prefetch(w, 0, 3);
-	__builtin_prefetch(w + 7, 0, 3);
+	uint32_t li = lad_index(sd, e->key);
+	/* Off the ladder: slot 0 of ladder 0, which is always empty. */
+	uint32_t lad = sd->lad & -(uint32_t)(li < LAD_SLOTS);
+	e->wi = lad * (uint32_t)(sizeof(struct ladder) / sizeof(uint32_t)) + (li & (LAD_SLOTS - 1));
+	__builtin_prefetch(&lad_words(b)[e->wi], 0, 3);
+	__builtin_prefetch(b->lad[lad].bits, 1, 3);
 
 	/*
 	 * Stage 3: order -> FIFO neighbours and level; touch -> level of key.
@@ -1044,7 +1327,8 @@ static inline __attribute__((always_inline)) void prefetch_one(const struct dp_b
 	__builtin_prefetch((const void *)(nb + (uintptr_t)(uint32_t)(o->ln.prev + 1) * NODE), 1, 3);
 	__builtin_prefetch((const void *)(nb + (uintptr_t)(uint32_t)(o->ln.next + 1) * NODE), 1, 3);
 	__builtin_prefetch((const void *)(nb + (uintptr_t)(uint32_t)(o->lvl + 1) * NODE), 1, 3);
-	e->li = touch_scan(b, &b->arena[e->wi], e->key);
+	uint32_t sl = lad_words(b)[e->wi];
+	e->li = sl & -(uint32_t)(sl < b->nodes); /* clamped without a branch */
 	__builtin_prefetch(&b->lvl[e->li], 1, 3);
 
 	/* Stage 4: level -> its tail order, which an add links after. */
@@ -1159,6 +1443,10 @@ const struct dp_book_stats *dp_book_stats(const struct dp_book *b)
 	return &b->st;
 }
 
+/*
+ * Levels of one side best first: the ladder and the sorted array merged
+ * by key (they never share one).
+ */
 int dp_book_depth(const struct dp_book *b, uint16_t locate, int side,
 		  struct dp_book_level *out, int max)
 {
@@ -1166,12 +1454,23 @@ int dp_book_depth(const struct dp_book *b, uint16_t locate, int side,
 		return 0;
 	const struct side *sd = &b->sym[locate].side[side];
 	const struct pent *a = &b->arena[sd->off];
+	const struct ladder *L = &b->lad[sd->lad]; /* ladder 0 is empty */
+	int ls = lad_top_from(L, LAD_SLOTS - 1);
+	uint32_t ai = sd->n;
 	int k = 0;
-	for (uint32_t i = sd->n; i > 0 && k < max; i--, k++) {
-		const struct lvl *l = &b->lvl[a[i - 1].lvl];
+	while (k < max && (ls >= 0 || ai > 0)) {
+		uint32_t li;
+		if (ls >= 0 && (ai == 0 || lad_key(sd, (uint32_t)ls) > a[ai - 1].key)) {
+			li = L->slot[ls];
+			ls = ls ? lad_top_from(L, ls - 1) : -1;
+		} else {
+			li = a[--ai].lvl;
+		}
+		const struct lvl *l = &b->lvl[li];
 		out[k].price = l->price;
 		out[k].orders = l->count;
 		out[k].qty = l->qty;
+		k++;
 	}
 	return k;
 }
@@ -1228,8 +1527,8 @@ int dp_book_symbol(const struct dp_book *b, uint16_t locate, struct dp_book_symb
 	out->market_category = s->category;
 	out->round_lot = s->round_lot;
 	out->orders = s->orders;
-	out->bid_levels = s->side[DP_BOOK_BID].n;
-	out->ask_levels = s->side[DP_BOOK_ASK].n;
+	out->bid_levels = s->side[DP_BOOK_BID].n + lad_count(&b->lad[s->side[DP_BOOK_BID].lad]);
+	out->ask_levels = s->side[DP_BOOK_ASK].n + lad_count(&b->lad[s->side[DP_BOOK_ASK].lad]);
 	out->events = s->events;
 	return 0;
 }
@@ -1289,6 +1588,16 @@ void dp_book_ref_overflow(const struct dp_book *b, uint32_t *live, uint64_t *mov
 		*moved = b->ovf_moved;
 }
 
+void dp_book_ladders(const struct dp_book *b, uint32_t *used, uint32_t *total, uint64_t *rebases)
+{
+	if (used)
+		*used = b->lad_used;
+	if (total)
+		*total = b->lad_n;
+	if (rebases)
+		*rebases = b->rebases;
+}
+
 uint32_t dp_book_live_orders(const struct dp_book *b)
 {
 	return b->ord_live;
@@ -1302,9 +1611,70 @@ uint32_t dp_book_live_levels(const struct dp_book *b)
 /* ------------------------------------------------------------------ */
 /* Invariants                                                          */
 
+/* One level's FIFO and totals (for dp_book_check); adds its orders to *cnt_out. */
+static int check_level(const struct dp_book *b, uint32_t li, uint16_t loc, unsigned side,
+		       uint32_t key, uint32_t *cnt_out)
+{
+	if (li < b->max_orders || li >= b->lvl_bump)
+		return -5;
+	const struct lvl *l = &b->lvl[li];
+	if (key_of(l->price, side) != key || l->side != side || l->locate != loc)
+		return -6; /* level facts disagree with its array entry or ladder slot */
+	if (l->count == 0 || l->ln.next == li || l->ln.prev == li)
+		return -7; /* empty level kept */
+	uint64_t qty = 0;
+	uint32_t cnt = 0, prev = li;
+	for (uint32_t oi = l->ln.next; oi != li; oi = lk(b, oi)->next) {
+		if (oi >= b->ord_bump || cnt > l->count)
+			return -8; /* bad link or cycle */
+		const struct ord *o = &b->ord[oi];
+		if (!o->live || o->lvl != li || o->ln.prev != prev)
+			return -9; /* FIFO back link / level */
+		if (o->qty == 0 || o->price != l->price || o->side != side || o->locate != loc)
+			return -10;
+		if (o->ref > b->max_ref || ref_find(b, o->ref) != oi)
+			return -11; /* order not reachable by its ref */
+		qty += o->qty;
+		cnt++;
+		prev = oi;
+	}
+	if (prev != l->ln.prev || cnt != l->count || qty != l->qty)
+		return -12; /* level totals */
+	*cnt_out += cnt;
+	return 0;
+}
+
+/* A side's ladder: slots and bits agree, levels know their slot, the window does not wrap. */
+static int check_ladder(const struct dp_book *b, const struct side *sd, uint16_t loc,
+			unsigned side, uint32_t *cnt, uint64_t *levels)
+{
+	if (sd->lad == 0)
+		return sd->base || sd->t100 ? -23 : 0;
+	if (sd->lad > b->lad_used || sd->t100 > 1)
+		return -23;
+	if ((uint64_t)sd->base + (uint64_t)(LAD_SLOTS - 1) * lad_tick(sd) > UINT32_MAX)
+		return -24; /* window wraps the key space */
+	const struct ladder *L = &b->lad[sd->lad];
+	for (uint32_t i = 0; i < LAD_SLOTS; i++) {
+		uint32_t li = L->slot[i];
+		bool bit = L->bits[i >> 6] >> (i & 63) & 1;
+		if ((li != 0) != bit)
+			return -25; /* slot and bit disagree */
+		if (!li)
+			continue;
+		if (li < b->max_orders || li >= b->lvl_bump || !b->lvl[li].inl || b->lvl[li].idx != i)
+			return -26;
+		int rc = check_level(b, li, loc, side, lad_key(sd, i), cnt);
+		if (rc)
+			return rc;
+		(*levels)++;
+	}
+	return 0;
+}
+
 int dp_book_check(const struct dp_book *b)
 {
-	uint64_t orders = 0, levels = 0, arena_used = 0;
+	uint64_t orders = 0, levels = 0, arena_used = 0, ladders = 0;
 
 	for (uint32_t loc = 0; loc < b->max_symbols; loc++) {
 		const struct sym *sy = &b->sym[loc];
@@ -1313,6 +1683,10 @@ int dp_book_check(const struct dp_book *b)
 			return -1; /* activity on a locate not in the seen list */
 		for (unsigned side = 0; side < 2; side++) {
 			const struct side *sd = &sy->side[side];
+			int rc = check_ladder(b, sd, (uint16_t)loc, side, &sym_orders, &levels);
+			if (rc)
+				return rc;
+			ladders += sd->lad != 0;
 			if (sd->n == 0) {
 				if (sd->cls != 0)
 					return -2; /* empty side keeps a chunk */
@@ -1326,43 +1700,25 @@ int dp_book_check(const struct dp_book *b)
 			for (uint32_t i = 0; i < sd->n; i++) {
 				if (i > 0 && a[i - 1].key >= a[i].key)
 					return -4; /* side not strictly sorted */
+				if (lad_index(sd, a[i].key) < LAD_SLOTS)
+					return -27; /* a key the ladder should hold */
 				uint32_t li = a[i].lvl;
-				if (li < b->max_orders || li >= b->lvl_bump)
-					return -5;
-				const struct lvl *l = &b->lvl[li];
-				if (key_of(l->price, side) != a[i].key || l->side != side || l->locate != loc)
-					return -6; /* level facts disagree with its array entry */
-				if (l->count == 0 || l->ln.next == li || l->ln.prev == li)
-					return -7; /* empty level kept */
-				uint64_t qty = 0;
-				uint32_t cnt = 0, prev = li;
-				for (uint32_t oi = l->ln.next; oi != li; oi = lk(b, oi)->next) {
-					if (oi >= b->ord_bump || cnt > l->count)
-						return -8; /* bad link or cycle */
-					const struct ord *o = &b->ord[oi];
-					if (!o->live || o->lvl != li || o->ln.prev != prev)
-						return -9; /* FIFO back link / level */
-					if (o->qty == 0 || o->price != l->price || o->side != side ||
-					    o->locate != loc)
-						return -10;
-					if (o->ref > b->max_ref || ref_find(b, o->ref) != oi)
-						return -11; /* order not reachable by its ref */
-					qty += o->qty;
-					cnt++;
-					prev = oi;
-				}
-				if (prev != l->ln.prev || cnt != l->count || qty != l->qty)
-					return -12; /* level totals */
-				orders += cnt;
-				sym_orders += cnt;
+				if (li >= b->max_orders && li < b->lvl_bump && b->lvl[li].inl)
+					return -26;
+				rc = check_level(b, li, (uint16_t)loc, side, a[i].key, &sym_orders);
+				if (rc)
+					return rc;
 				levels++;
 			}
 		}
+		orders += sym_orders;
 		if (sym_orders != sy->orders)
 			return -13;
 	}
 	if (orders != b->ord_live || levels != b->lvl_live)
 		return -14;
+	if (ladders != b->lad_used || b->lad_used > b->lad_n)
+		return -28; /* a ladder given twice or lost (they are never taken back) */
 
 	/*
 	 * Every direct slot in use holds a live order whose ref maps there;

@@ -88,7 +88,17 @@ struct dp_book_cfg {
 	 * overflow hash (see dp_book_ref_overflow). Memory: 4 bytes a slot.
 	 */
 	uint32_t ref_window;
+	/*
+	 * Price ladders (0 = the default, 2 * max_symbols but at most
+	 * DP_BOOK_LADDERS_DEFAULT_MAX; at most 65535). A side of a symbol
+	 * gets one with its first order, while any are left: its levels
+	 * within 128 ticks of the touch are then found, made and emptied by
+	 * index, with no search. A side without one keeps all its levels in
+	 * the sorted array (correct, slower). Memory: 576 bytes a ladder.
+	 */
+	uint32_t ladders;
 };
+#define DP_BOOK_LADDERS_DEFAULT_MAX 32768u
 
 /* Event outcomes, counted. Single writer (the owning lcore). */
 struct dp_book_stats {
@@ -110,8 +120,8 @@ size_t dp_book_mem_size(const struct dp_book_cfg *cfg);
 
 /*
  * Create a book. Returns 0 and *out, -EINVAL for a bad cfg (zero sizes,
- * max_symbols > 65536, max_orders >= 2^31, ref_window > 2^31), -ENOMEM if
- * allocation failed.
+ * max_symbols > 65536, max_orders >= 2^31, ref_window > 2^31,
+ * ladders > 65535), -ENOMEM if allocation failed.
  */
 int dp_book_create(struct dp_book **out, const struct dp_book_cfg *cfg,
 		   const struct dp_mem *mem);
@@ -209,6 +219,12 @@ int dp_book_busiest(const struct dp_book *b, uint16_t *out, int max);
  * took their direct slot. Either pointer may be NULL.
  */
 void dp_book_ref_overflow(const struct dp_book *b, uint32_t *live, uint64_t *moved);
+
+/*
+ * Price ladders: given to sides so far (*used), in the pool (*total), and
+ * window moves so far (*rebases). Any pointer may be NULL.
+ */
+void dp_book_ladders(const struct dp_book *b, uint32_t *used, uint32_t *total, uint64_t *rebases);
 
 /* Live orders and levels in use, over all symbols. */
 uint32_t dp_book_live_orders(const struct dp_book *b);

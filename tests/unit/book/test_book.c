@@ -643,6 +643,90 @@ START_TEST(ref_window_overflow)
 }
 END_TEST
 
+/*
+ * Price ladders: levels near the touch sit in a 128-tick window indexed by
+ * tick, the rest (deep, off the cent grid, or on a side with no ladder left
+ * in the pool) in the sorted array. Depth, BBO and the level counts must
+ * merge the two in price order, and moving the window (rebase) must keep
+ * every level findable.
+ */
+START_TEST(ladder_window)
+{
+	teardown();
+	struct dp_book_cfg cfg = { 1000, 1000, 4, 0, 3 }; /* 3 ladders for 8 sides */
+	ck_assert_int_eq(dp_book_create(&bk, &cfg, NULL), 0);
+	uint32_t used, total;
+	uint64_t rebases;
+
+	/* Bids from $50.00 down a cent at a time: 96 below the first in the window. */
+	uint64_t r = 1;
+	for (uint32_t i = 0; i < 150; i++)
+		add(1, r++, 'B', 10 + i, 500000 - 100 * i);
+	add(1, r++, 'B', 7, 499950);  /* off the cent grid: in the array */
+	add(1, r++, 'B', 5, 500100);  /* one cent better: a new best in the window */
+	dp_book_ladders(bk, &used, &total, &rebases);
+	ck_assert_uint_eq(used, 1);
+	ck_assert_uint_eq(total, 3);
+	struct dp_book_level lv[200];
+	int n = dp_book_depth(bk, 1, DP_BOOK_BID, lv, 200);
+	ck_assert_int_eq(n, 152);
+	ck_assert_uint_eq(lv[0].price, 500100);
+	ck_assert_uint_eq(lv[1].price, 500000);
+	ck_assert_uint_eq(lv[2].price, 499950);
+	ck_assert_uint_eq(lv[2].qty, 7);
+	for (int i = 3; i < n; i++)
+		ck_assert_uint_eq(lv[i].price, 500000 - 100 * (uint32_t)(i - 2));
+	struct dp_book_symbol_info si;
+	ck_assert_int_eq(dp_book_symbol(bk, 1, &si), 0);
+	ck_assert_uint_eq(si.bid_levels, 152);
+
+	/* The touch runs away upwards: after a few misses the window follows it. */
+	uint64_t before = rebases;
+	for (uint32_t i = 1; i <= 20; i++)
+		add(1, r++, 'B', 1, 500100 + 20000 + 100 * i);
+	dp_book_ladders(bk, NULL, NULL, &rebases);
+	ck_assert_uint_gt(rebases, before);
+	n = dp_book_depth(bk, 1, DP_BOOK_BID, lv, 200);
+	ck_assert_int_eq(n, 172);
+	for (int i = 1; i < n; i++)
+		ck_assert_uint_gt(lv[i - 1].price, lv[i].price);
+	struct dp_book_level bid, ask;
+	ck_assert_int_eq(dp_book_bbo(bk, 1, &bid, &ask), 0);
+	ck_assert_uint_eq(bid.price, 500100 + 20000 + 2000);
+	ck_assert_uint_eq(ask.qty, 0);
+
+	/* Deleting every order empties both places. */
+	for (uint64_t x = 1; x < r; x++)
+		ev_ref(DP_BEV_DELETE, x, 0);
+	ck_assert_uint_eq(dp_book_live_levels(bk), 0);
+	ck_assert_int_eq(dp_book_depth(bk, 1, DP_BOOK_BID, lv, 200), 0);
+
+	/* Ends of the key space: a bid at price 1 and an ask at the top price. */
+	add(2, r++, 'B', 3, 1);
+	add(2, r++, 'S', 4, UINT32_MAX);
+	add(2, r++, 'S', 5, UINT32_MAX - 100);
+	ck_assert_int_eq(dp_book_bbo(bk, 2, &bid, &ask), 0);
+	ck_assert_uint_eq(bid.price, 1);
+	ck_assert_uint_eq(ask.price, UINT32_MAX - 100);
+	ck_assert_uint_eq(ask.qty, 5);
+
+	/* The pool is now spent (sides 1B, 2B, 2S): the others use the array only. */
+	add(3, r++, 'S', 6, 20000);
+	add(3, r++, 'S', 8, 19900);
+	dp_book_ladders(bk, &used, NULL, NULL);
+	ck_assert_uint_eq(used, 3);
+	n = dp_book_depth(bk, 3, DP_BOOK_ASK, lv, 200);
+	ck_assert_int_eq(n, 2);
+	ck_assert_uint_eq(lv[0].price, 19900);
+	ck_assert_uint_eq(lv[1].price, 20000);
+
+	/* More than 65535 ladders is refused. */
+	cfg.ladders = 65536;
+	struct dp_book *x = NULL;
+	ck_assert_int_eq(dp_book_create(&x, &cfg, NULL), -EINVAL);
+}
+END_TEST
+
 /* dp_book_ev_from_itch on hand-built messages of every type. */
 START_TEST(itch_mapping)
 {
@@ -807,6 +891,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, busiest);
 	tcase_add_test(tc, hash_churn);
 	tcase_add_test(tc, ref_window_overflow);
+	tcase_add_test(tc, ladder_window);
 	tcase_add_test(tc, itch_mapping);
 	tcase_add_test(tc, itch_to_book);
 	suite_add_tcase(s, tc);

@@ -262,6 +262,20 @@ static uint32_t below(uint32_t n)
 
 static uint32_t mid[8];
 static uint64_t next_ref = 1000;
+
+/*
+ * Price model, set per variant (see `variants`): how far each mid wanders
+ * from its start (walk, in price units), the start of symbol 0, and 1 in
+ * subpenny adds off the cent grid (0 = never). A wide walk moves the touch
+ * out of the ladder windows (rebases, levels in the sorted arrays); a start
+ * near zero puts bids near key 0 and asks near key 2^32 - 1.
+ */
+static uint32_t walk = 1500, start0 = 1000000, subpenny;
+
+static uint32_t start_of(uint16_t loc)
+{
+	return loc == 0 ? start0 : 1000000 + (uint32_t)loc * 50000;
+}
 static const char *names[8] = { "AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "GGG", "HHH" };
 
 static uint64_t pick_live_or_unknown(void)
@@ -299,12 +313,12 @@ static void gen(struct dp_book_ev *ev)
 		if (below(100) == 0)
 			loc = (uint16_t)(NSYM + below(2));
 		/* Random walk of the mid, pulled back towards its start. */
-		uint32_t base = 1000000 + (uint32_t)loc * 50000;
+		uint32_t base = start_of(loc);
 		mid[loc] += below(3) * 100;
 		mid[loc] -= below(3) * 100;
-		if (mid[loc] > base + 1500)
+		if (mid[loc] > base + walk)
 			mid[loc] -= 100;
-		if (mid[loc] < base - 1500)
+		if (mid[loc] < base - walk || mid[loc] < 1500)
 			mid[loc] += 100;
 		ev->kind = DP_BEV_ADD;
 		ev->locate = loc;
@@ -313,6 +327,8 @@ static void gen(struct dp_book_ev *ev)
 			ev->side = 'Z';
 		uint32_t off = below(12) * 100;
 		ev->price = ev->side == 'B' ? mid[loc] - off : mid[loc] + off;
+		if (subpenny && below(subpenny) == 0)
+			ev->price += below(100);
 		ev->qty = 1 + below(500);
 		if (below(100) == 0)
 			ev->qty = 0;
@@ -485,16 +501,39 @@ static void cmp_books(struct dp_book *b, struct dp_book *b2, long step)
 		}
 }
 
+/*
+ * Book configurations and price models the stream runs against: the
+ * defaults; a 16-slot reference window (orders overflow to the hash); one
+ * ladder for all 12 sides (the rest keep every level in the sorted array)
+ * under a wide walk with sub-penny prices; and a wide walk near price zero
+ * with every side on a ladder (rebases, windows at both ends of the key
+ * space).
+ */
+static const struct variant {
+	const char *name;
+	uint32_t window, ladders, walk, start0, subpenny;
+} variants[] = {
+	{ "default", 0, 0, 1500, 1000000, 0 },
+	{ "window 16", 16, 0, 1500, 1000000, 0 },
+	{ "1 ladder, wide walk, sub-penny", 0, 1, 40000, 1000000, 8 },
+	{ "wide walk from near zero", 0, 0, 60000, 3000, 20 },
+};
+#define NVARIANTS ((int)(sizeof variants / sizeof variants[0]))
+
 START_TEST(differential)
 {
 	struct dp_book *b, *b2;
 	static struct dp_book_ev burst[300];
 	uint32_t nburst = 0, want = 1, brng = 7; /* burst sizes: own generator, not the stream's */
-	struct dp_book_cfg cfg = { MAX_ORD, MAX_LVL, NSYM, _i == 0 ? 0 : 16 };
+	const struct variant *v = &variants[_i];
+	struct dp_book_cfg cfg = { MAX_ORD, MAX_LVL, NSYM, v->window, v->ladders };
+	walk = v->walk;
+	start0 = v->start0;
+	subpenny = v->subpenny;
 	ck_assert_int_eq(dp_book_create(&b, &cfg, NULL), 0);
 	ck_assert_int_eq(dp_book_create(&b2, &cfg, NULL), 0);
-	for (int l = 0; l < 8; l++)
-		mid[l] = 1000000 + (uint32_t)l * 50000;
+	for (uint16_t l = 0; l < 8; l++)
+		mid[l] = start_of(l);
 
 	for (long step = 0; step < STEPS; step++) {
 		struct dp_book_ev ev;
@@ -551,10 +590,16 @@ START_TEST(differential)
 	uint32_t ovf_live;
 	uint64_t ovf_moved;
 	dp_book_ref_overflow(b, &ovf_live, &ovf_moved);
-	printf("diff: window %s, overflow %u live, %llu moved\n", _i == 0 ? "default" : "16",
-	       ovf_live, (unsigned long long)ovf_moved);
-	if (_i == 1)
+	uint32_t lad_used, lad_n;
+	uint64_t rebases;
+	dp_book_ladders(b, &lad_used, &lad_n, &rebases);
+	printf("diff: %s: overflow %u live, %llu moved; ladders %u of %u, %llu rebases\n", v->name,
+	       ovf_live, (unsigned long long)ovf_moved, lad_used, lad_n, (unsigned long long)rebases);
+	if (v->window)
 		ck_assert_uint_gt(ovf_moved, 1000);
+	ck_assert_uint_eq(lad_used, v->ladders ? v->ladders : 2 * NSYM);
+	if (v->walk > 1500)
+		ck_assert_uint_gt(rebases, 50);
 	dp_book_destroy(b);
 	dp_book_destroy(b2);
 }
@@ -565,7 +610,7 @@ int main(void)
 	Suite *s = suite_create("book_diff");
 	TCase *tc = tcase_create("diff");
 	tcase_set_timeout(tc, 600);
-	tcase_add_loop_test(tc, differential, 0, 2);
+	tcase_add_loop_test(tc, differential, 0, NVARIANTS);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
