@@ -28,11 +28,15 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
 
 #define NIL UINT32_MAX
 #define MIN_CLS 3   /* smallest side-array chunk: 8 entries */
 #define MAX_CLS 31
-#define NEAR_SCAN 8 /* linear scan from the touch before a binary search */
+#define NEAR_SCAN 8 /* top side-array entries compared at once before a binary search */
 
 #if defined(__GNUC__)
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -473,22 +477,56 @@ static void chunk_put(struct dp_match *m, uint32_t off, uint32_t cls)
 
 static inline uint32_t key_of(uint32_t price, unsigned side)
 {
-	return side == DP_MATCH_BID ? price : ~price;
+	return price ^ (0u - side); /* bid (0): price; ask (1): ~price */
 }
 
-/* Index of key (*found = 1) or where it would be inserted (*found = 0). */
+/*
+ * How many of the w <= NEAR_SCAN entries a[0..w) have a key below key
+ * (they are a prefix: the array ascends). Reads a[0..NEAR_SCAN) whatever
+ * w is: a chunk has at least 2^MIN_CLS = NEAR_SCAN entries and the arena
+ * more, so the read stays inside the arena; entries past w are masked.
+ * No branch: where a new order's level sits among the top levels is
+ * random, and a scan that stopped there mispredicted once a call.
+ */
+static inline uint32_t near_below(const struct pent *a, uint32_t w, uint32_t key)
+{
+#if defined(__SSE2__)
+	const __m128i *p = (const __m128i *)(const void *)a;
+	__m128 e0 = _mm_castsi128_ps(_mm_loadu_si128(p)), e1 = _mm_castsi128_ps(_mm_loadu_si128(p + 1));
+	__m128 e2 = _mm_castsi128_ps(_mm_loadu_si128(p + 2)), e3 = _mm_castsi128_ps(_mm_loadu_si128(p + 3));
+	/* keys are the even 32-bit lanes; unsigned compare as signed with the sign flipped */
+	const __m128i sign = _mm_set1_epi32(INT32_MIN);
+	__m128i k03 = _mm_xor_si128(_mm_castps_si128(_mm_shuffle_ps(e0, e1, _MM_SHUFFLE(2, 0, 2, 0))), sign);
+	__m128i k47 = _mm_xor_si128(_mm_castps_si128(_mm_shuffle_ps(e2, e3, _MM_SHUFFLE(2, 0, 2, 0))), sign);
+	__m128i kk = _mm_xor_si128(_mm_set1_epi32((int32_t)key), sign);
+	uint32_t below = (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(kk, k03))) |
+			 (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(kk, k47))) << 4;
+	below &= (1u << w) - 1;
+	return (uint32_t)__builtin_ctz(~below); /* length of the run of ones from bit 0 */
+#else
+	uint32_t c = 0;
+	for (uint32_t j = 0; j < NEAR_SCAN; j++)
+		c += (j < w) & (a[j].key < key);
+	return c;
+#endif
+}
+_Static_assert(NEAR_SCAN == 8 && (1u << MIN_CLS) >= NEAR_SCAN, "near_below reads 8 entries");
+
+/*
+ * Index of key (*found = 1) or where it would be inserted (*found = 0):
+ * the top NEAR_SCAN entries (the levels nearest the touch, where most
+ * orders go) without a branch, a binary search below them.
+ */
 static inline uint32_t side_find(const struct pent *a, uint32_t n, uint32_t key, int *found)
 {
-	uint32_t i = n, stop = n > NEAR_SCAN ? n - NEAR_SCAN : 0;
-	while (i > stop) {
-		uint32_t k = a[i - 1].key;
-		if (k <= key) {
-			*found = (k == key);
-			return i - (k == key);
-		}
-		i--;
+	uint32_t base = n > NEAR_SCAN ? n - NEAR_SCAN : 0, w = n - base;
+	uint32_t c = near_below(a + base, w, key);
+	if (likely(c != 0 || base == 0)) {
+		*found = (c < w) & (a[base + (c & (NEAR_SCAN - 1))].key == key);
+		return base + c;
 	}
-	uint32_t lo = 0, hi = i;
+	/* every top entry is >= key: the place is at or below a[base] */
+	uint32_t lo = 0, hi = base;
 	while (lo < hi) {
 		uint32_t mid = lo + ((hi - lo) >> 1);
 		if (a[mid].key < key)
@@ -496,7 +534,7 @@ static inline uint32_t side_find(const struct pent *a, uint32_t n, uint32_t key,
 		else
 			hi = mid;
 	}
-	*found = (lo < i && a[lo].key == key);
+	*found = a[lo].key == key;
 	return lo;
 }
 
