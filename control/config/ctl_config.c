@@ -933,17 +933,19 @@ static int parse_feed(struct ld *l, const yaml_node_t *n)
 
 static int parse_book(struct ld *l, const yaml_node_t *n)
 {
-	static const char *const keys[] = {"max_orders", "max_levels", "max_symbols"};
+	static const char *const keys[] = {"max_orders", "max_levels", "max_symbols", "ladders"};
 	struct ctl_book_cfg *b = &l->cfg->book;
-	yaml_node_t *v[3];
+	yaml_node_t *v[4];
 
-	if (get_map(l, n, "book", keys, 3, v) < 0)
+	if (get_map(l, n, "book", keys, 4, v) < 0)
 		return -1;
 	if (v[0] && get_u32(l, v[0], "book.max_orders", 1, INT32_MAX, false, &b->max_orders) < 0)
 		return -1;
 	if (v[1] && get_u32(l, v[1], "book.max_levels", 1, INT32_MAX, false, &b->max_levels) < 0)
 		return -1;
 	if (v[2] && get_u32(l, v[2], "book.max_symbols", 1, 65536, false, &b->max_symbols) < 0)
+		return -1;
+	if (v[3] && get_u32(l, v[3], "book.ladders", 0, 65535, false, &b->ladders) < 0)
 		return -1;
 	return 0;
 }

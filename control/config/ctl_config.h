@@ -70,6 +70,7 @@ struct ctl_book_cfg {
 	uint32_t max_orders;  /* default 1048576 */
 	uint32_t max_levels;  /* default 262144 */
 	uint32_t max_symbols; /* default 65536, at most 65536 */
+	uint32_t ladders;     /* price ladders, 0 = auto (dp_book_cfg.ladders), at most 65535 */
 };
 
 struct ctl_dataplane_cfg {

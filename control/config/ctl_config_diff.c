@@ -195,6 +195,7 @@ void ctl_config_walk(const struct mgw_config *c, ctl_config_visit_fn fn, void *a
 	kv_u(&w, c->book.max_orders, "book.max_orders");
 	kv_u(&w, c->book.max_levels, "book.max_levels");
 	kv_u(&w, c->book.max_symbols, "book.max_symbols");
+	kv_u(&w, c->book.ladders, "book.ladders");
 
 	kv_s(&w, c->control.socket, "control.socket");
 	snprintf(w.key, sizeof(w.key), "control.socket_mode");

@@ -58,8 +58,9 @@ static void summary(const struct mgw_config *c)
 		printf("%s%s", i ? "," : "", txt);
 	}
 	printf("\n");
-	printf("book       max_orders=%u max_levels=%u max_symbols=%u\n", c->book.max_orders,
-	       c->book.max_levels, c->book.max_symbols);
+	printf("book       max_orders=%u max_levels=%u max_symbols=%u ladders=%u%s\n",
+	       c->book.max_orders, c->book.max_levels, c->book.max_symbols, c->book.ladders,
+	       c->book.ladders ? "" : " (auto)");
 	printf("control    socket=%s\n", c->control.socket);
 }
 

@@ -279,6 +279,12 @@ void dp_book_publish(struct dp_lcore_ctx *c)
 	dp_book_ref_overflow(c->book, &ovf_live, &ovf_moved);
 	mgw_ctr_set(ctr, MGW_CTR_BOOK_REF_OVERFLOW, ovf_live);
 	mgw_ctr_set(ctr, MGW_CTR_BOOK_REF_MOVED, ovf_moved);
+	uint32_t lad_used, lad_total;
+	uint64_t rebases;
+	dp_book_ladders(c->book, &lad_used, &lad_total, &rebases);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_LADDERS_USED, lad_used);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_LADDERS_TOTAL, lad_total);
+	mgw_ctr_set(ctr, MGW_CTR_BOOK_LADDER_REBASES, rebases);
 }
 
 _Static_assert(MGW_CTR_BOOK_TRADING_STATE - MGW_CTR_BOOK_ADD == DP_BEV_TRADING_STATE - DP_BEV_ADD,

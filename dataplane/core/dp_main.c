@@ -388,6 +388,7 @@ static int setup(struct dp_app *app)
 		.max_orders = cfg->book.max_orders,
 		.max_levels = cfg->book.max_levels,
 		.max_symbols = cfg->book.max_symbols,
+		.ladders = cfg->book.ladders,
 	};
 	struct dp_mem bm = {book_zalloc, book_free, (void *)(intptr_t)book_socket};
 	rc = dp_book_create(&app->book, &bc, &bm);

@@ -110,6 +110,9 @@
 	X(BOOK_LIVE_LEVELS, G, "mgw_book_live_levels", "", "Price levels in use in the exchange books") \
 	X(BOOK_REF_OVERFLOW, G, "mgw_book_ref_overflow_orders", "", "Orders found through the reference overflow hash (outlived the direct index window)") \
 	X(BOOK_REF_MOVED, C, "mgw_book_ref_overflow_moved_total", "", "Orders moved from the direct reference index to its overflow hash") \
+	X(BOOK_LADDERS_USED, G, "mgw_book_ladders_used", "", "Price ladders given to book sides (a side keeps its ladder; sides without one search a sorted array)") \
+	X(BOOK_LADDERS_TOTAL, G, "mgw_book_ladders", "", "Price ladders in the pool (book.ladders)") \
+	X(BOOK_LADDER_REBASES, C, "mgw_book_ladder_rebases_total", "", "Price ladder windows moved to follow the touch") \
 	/* order path (match lcore), see docs/MATCHING.md "In the dataplane" */                \
 	X(ORD_NEW, C, "mgw_orders_total", "kind=\"new\"", "Order messages taken from the order ring (and kill-switch mass cancels), by kind") \
 	X(ORD_CANCEL, C, "mgw_orders_total", "kind=\"cancel\"", "Order messages taken from the order ring (and kill-switch mass cancels), by kind") \

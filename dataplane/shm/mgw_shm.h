@@ -63,8 +63,9 @@ struct rte_ring;
    3: order and report rings, a second command ring for the match lcore, risk/kill/
       match-book/positions commands (header fields added after config_epoch).
    4: counters added inside the list (mgw_mold_sessions_ended, mgw_reference_state,
-      mgw_reference_transitions_total, mgw_reference_feed_idle): counter ids moved. */
-#define MGW_SHM_ABI_VERSION 4u
+      mgw_reference_transitions_total, mgw_reference_feed_idle): counter ids moved.
+   5: book ladder counters added after mgw_book_ref_overflow_moved_total: ids moved. */
+#define MGW_SHM_ABI_VERSION 5u
 #define MGW_SHM_MAX_LCORES 65 /* main + 64 configured */
 #define MGW_SHM_MAX_SESSIONS 8
 #define MGW_SHM_MAX_PORTS 8

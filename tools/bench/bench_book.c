@@ -407,6 +407,11 @@ int main(int argc, char **argv)
 	dp_book_ref_overflow(b, &ovf_live, &ovf_moved);
 	printf("ref overflow    %u live, %llu moved (window: 4 x max_orders)\n", ovf_live,
 	       (unsigned long long)ovf_moved);
+	uint32_t lad_used, lad_total;
+	uint64_t rebases;
+	dp_book_ladders(b, &lad_used, &lad_total, &rebases);
+	printf("ladders         %u of %u given to sides, %llu rebases\n", lad_used, lad_total,
+	       (unsigned long long)rebases);
 	printf("events          add %" PRIu64 " exec %" PRIu64 " exec_px %" PRIu64 " cancel %" PRIu64
 	       " delete %" PRIu64 " replace %" PRIu64 " directory %" PRIu64 " state %" PRIu64 "\n",
 	       st->events[DP_BEV_ADD], st->events[DP_BEV_EXEC], st->events[DP_BEV_EXEC_PX],

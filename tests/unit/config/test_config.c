@@ -194,6 +194,7 @@ static const char full_doc[] =
 	"  max_orders: 2147483647\n"
 	"  max_levels: 1\n"
 	"  max_symbols: 65536\n"
+	"  ladders: 65535\n"
 	"control:\n"
 	"  socket: '/tmp/mgw test.sock'\n";
 
@@ -243,6 +244,7 @@ START_TEST(test_full_document)
 	ck_assert_uint_eq(c.book.max_orders, 2147483647u);
 	ck_assert_uint_eq(c.book.max_levels, 1);
 	ck_assert_uint_eq(c.book.max_symbols, 65536);
+	ck_assert_uint_eq(c.book.ladders, 65535);
 	ck_assert_str_eq(c.control.socket, "/tmp/mgw test.sock");
 }
 END_TEST
@@ -269,6 +271,7 @@ START_TEST(test_defaults_applied)
 	ck_assert_uint_eq(c.book.max_orders, 1048576);
 	ck_assert_uint_eq(c.book.max_levels, 262144);
 	ck_assert_uint_eq(c.book.max_symbols, 65536);
+	ck_assert_uint_eq(c.book.ladders, 0);
 	ck_assert_str_eq(c.control.socket, "/run/mgw/mgw.sock");
 	ck_assert_mem_eq(&c.book, &d.book, sizeof d.book);
 
@@ -416,6 +419,8 @@ static const struct bad bad_docs[] = {
 	{"max_symbols above range", MINIMAL "book:\n  max_symbols: 65537\n", 11, "book.max_symbols",
 	 "between 1 and 65536"},
 	{"max_levels zero", MINIMAL "book:\n  max_levels: 0\n", 11, "book.max_levels", "got 0"},
+	{"ladders above range", MINIMAL "book:\n  ladders: 65536\n", 11, "book.ladders",
+	 "between 0 and 65535, got 65536"},
 	{"udp port out of range", DP PORTS "feed:\n  udp_ports: [26477, 65536]\n", 9,
 	 "feed.udp_ports[1]", "between 1 and 65535, got 65536"},
 	{"negative integer", DP PORTS "feed:\n  udp_ports: [-1]\n", 9, "feed.udp_ports[0]", "got -1"},
