@@ -21,9 +21,11 @@
  *   - price levels are 32-byte records of the same node pool (indices
  *     after the orders); each level's orders form a circular doubly linked
  *     FIFO through the level itself (see struct lnk);
- *   - per symbol and side, the live levels sit in a sorted array of
- *     {key, level index} with the best price at the end, so that the common
- *     changes near the touch move few entries.
+ *   - per symbol and side, a price ladder (struct ladder) holds the levels
+ *     within 128 ticks of the touch in a direct array indexed by tick, so
+ *     an add finds or makes its level, and a removal empties it, with no
+ *     search; the side's other levels sit in a sorted array of
+ *     {key, level index} with the best price at the end.
  *
  * All memory is taken in dp_book_create() (through struct dp_mem) and
  * never again. The per-side sorted arrays grow inside a preallocated arena

@@ -10,7 +10,9 @@
  * never again: orders and price levels come from pools addressed by 32-bit
  * indices; orders are found by reference through a direct index (slot
  * ref mod ref_window) with an overflow hash for orders that outlive the
- * window (see dp_book_cfg.ref_window). When a pool is full the event is
+ * window (see dp_book_cfg.ref_window); price levels near the touch through
+ * a per-side price ladder indexed by tick (dp_book_cfg.ladders), the rest
+ * through a sorted array per side. When a pool is full the event is
  * refused and counted (the book stays consistent; it does not guess).
  *
  * A book is owned by one lcore: no locking, not thread safe.
