@@ -99,11 +99,10 @@ static void count_report(struct dp_mstage *s, const struct dp_exec_report *r)
 		mgw_ctr_add(s->ctr, (enum mgw_ctr_id)dp_mstage_reason_ctr(r->reason), 1);
 }
 
-/* Engine reports: to risk (exposure, positions), counted, fills remembered. */
+/* Engine reports (risk has seen them in dp_risk_match): counted, fills remembered. */
 static void after_engine(struct dp_mstage *s, const struct dp_exec_report *out, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		dp_risk_on_report(s->r, &out[i]);
 		count_report(s, &out[i]);
 		if (out[i].kind == DP_EXEC_FILL && out[i].symbol < s->max_symbols)
 			s->traded[out[i].symbol / 64] |= 1ull << (out[i].symbol % 64);
@@ -175,14 +174,13 @@ uint32_t dp_mstage_msg(struct dp_mstage *s, const struct dp_order_msg *msg, uint
 	}
 	/* One reference per message: risk and the engine judge the same prices. */
 	struct dp_ref_px ref = dp_ref_read(s->ref, msg->symbol);
-	if (order) {
-		uint8_t rj = resolve_restricted(s, msg);
-		if (rj == DP_RJ_NONE)
-			rj = (uint8_t)dp_risk_check(s->r, msg, &ref, now_ns);
-		if (rj != DP_RJ_NONE)
-			return refuse(s, msg, rj, out);
-	}
-	uint32_t n = dp_match_process(s->m, msg, &ref, out, cap);
+	uint8_t rj = order ? resolve_restricted(s, msg) : DP_RJ_NONE;
+	if (rj != DP_RJ_NONE)
+		return refuse(s, msg, rj, out);
+	/* risk check (NEW, REPLACE), engine, every report back to risk */
+	uint32_t n = dp_risk_match(s->r, s->m, msg, &ref, now_ns, out, cap, &rj);
+	if (rj != DP_RJ_NONE)
+		return refuse(s, msg, rj, out);
 	if (dp_match_pending(s->m))
 		mgw_ctr_add(s->ctr, MGW_CTR_MATCH_PAUSES, 1);
 	after_engine(s, out, n);
@@ -191,7 +189,7 @@ uint32_t dp_mstage_msg(struct dp_mstage *s, const struct dp_order_msg *msg, uint
 
 uint32_t dp_mstage_resume(struct dp_mstage *s, struct dp_exec_report *out, uint32_t cap)
 {
-	uint32_t n = dp_match_resume(s->m, out, cap);
+	uint32_t n = dp_risk_match_resume(s->r, s->m, out, cap);
 	after_engine(s, out, n);
 	return n;
 }

@@ -2,9 +2,9 @@
  * dp_mstage.h - the match stage's per-message logic, without rings.
  *
  * One order message in, execution reports out: reference price from the
- * reference table, risk check (NEW, REPLACE), then the matching engine, and
- * every engine report back through dp_risk_on_report so exposure and
- * positions follow what happened. Counters for every outcome go to the
+ * reference table, then risk check (NEW, REPLACE), the matching engine and
+ * every engine report back to risk in one dp_risk_match call, so exposure
+ * and positions follow what happened. Counters for every outcome go to the
  * lcore's counter block. The match lcore (dp_lcore.c) wraps this with the
  * order and report rings and the backpressure rule; unit tests drive it
  * over plain arrays. No DPDK, no allocation, no syscalls.

@@ -24,6 +24,7 @@
  */
 #include "dp_match.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -150,10 +151,9 @@ struct stpslot {
 /* Why matching stopped with shares left. */
 enum stop { ST_EXHAUSTED, ST_REFERENCE, ST_STP };
 
-/* A message paused for lack of report slots (dp_match_resume). */
+/* A message paused for lack of report slots (dp_match_resume); hdr.paused says which kind. */
 enum { PEND_NONE = 0, PEND_MATCH = 1, PEND_MASS = 2 };
 struct pend {
-	uint32_t kind;
 	uint32_t oi;          /* PEND_MATCH: the aggressor */
 	struct dp_ref_px ref; /* PEND_MATCH: reference of the message */
 	uint32_t h;           /* PEND_MATCH: key_hash of the aggressor (it may rest) */
@@ -164,6 +164,7 @@ struct pend {
 };
 
 struct dp_match {
+	struct dp_match_hdr hdr; /* first: dp_match_pending() reads it inline */
 	struct ord *ord;
 	struct lvl *lvl;
 	struct hslot *tab;
@@ -304,17 +305,10 @@ int dp_match_create(struct dp_match **out, const struct dp_match_cfg *cfg,
 /* ------------------------------------------------------------------ */
 /* Order table: (session, cl_ord_id) -> resting order                  */
 
-/*
- * Folded 64x64->128 multiply of the id with the session mixed in: the high
- * half carries every input bit into every output bit, the low half keeps
- * the low ones distinct (about half the instructions of a Murmur3
- * finalizer, same probe lengths for counters and random ids).
- */
+/* The order key's hash: dp_order_key_hash of dp_order.h (risk's too). */
 static inline uint32_t key_hash(uint32_t session, uint64_t cl)
 {
-	uint64_t x = cl ^ ((uint64_t)session * 0x9e3779b97f4a7c15ULL);
-	unsigned __int128 p = (unsigned __int128)x * 0xc4ceb9fe1a85ec53ULL;
-	return (uint32_t)((uint64_t)p ^ (uint64_t)(p >> 64));
+	return dp_order_key_hash(session, cl);
 }
 
 /* Slot holding the key (*found = 1) or the empty slot ending its run. */
@@ -877,7 +871,7 @@ static bool run_match(struct dp_match *m)
 			break;
 		}
 		if (unlikely(m->cap - m->n < 3)) {
-			m->pend.kind = PEND_MATCH;
+			m->hdr.paused = PEND_MATCH;
 			return false;
 		}
 		uint32_t ri = l->head;
@@ -921,7 +915,7 @@ static bool run_match(struct dp_match *m)
 		}
 	}
 
-	m->pend.kind = PEND_NONE;
+	m->hdr.paused = PEND_NONE;
 	if (o->cum == o->qty) {
 		ord_release(m, oi);
 		return true;
@@ -943,13 +937,15 @@ static inline int side_ix(char c)
 	return c == 'B' ? DP_MATCH_BID : c == 'S' ? DP_MATCH_ASK : -1;
 }
 
-static void on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_px *ref)
+/* h: key_hash(msg->session, msg->cl_ord_id). */
+static inline __attribute__((always_inline)) void on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_px *ref,
+		   uint32_t h)
 {
 	uint8_t rj = DP_RJ_NONE;
 	int side = side_ix(msg->side);
 	bool market = msg->type == DP_ORD_MARKET;
 	bool post = msg->flags & DP_ORD_F_POST_ONLY;
-	uint32_t h = key_hash(msg->session, msg->cl_ord_id), slot;
+	uint32_t slot;
 
 	if (msg->symbol >= m->max_symbols)
 		rj = DP_RJ_UNKNOWN_SYMBOL;
@@ -1026,21 +1022,21 @@ static void on_new(struct dp_match *m, const struct dp_order_msg *msg, const str
 
 /*
  * The live target of a cancel/replace, or NIL (wrong symbol counts as
- * unknown); *slot = its table slot, valid until the table changes.
+ * unknown); ho = key_hash(msg->session, msg->orig_cl_ord_id); *slot = its
+ * table slot, valid until the table changes.
  */
-static uint32_t target_of(const struct dp_match *m, const struct dp_order_msg *msg,
-			  uint32_t *slot)
+static inline uint32_t target_of(const struct dp_match *m, const struct dp_order_msg *msg,
+				 uint32_t ho, uint32_t *slot)
 {
-	uint32_t oi = tab_find_at(m, msg->session, msg->orig_cl_ord_id,
-				  key_hash(msg->session, msg->orig_cl_ord_id), slot);
+	uint32_t oi = tab_find_at(m, msg->session, msg->orig_cl_ord_id, ho, slot);
 	if (oi != NIL && m->ord[oi].symbol != msg->symbol)
 		return NIL;
 	return oi;
 }
 
-static void on_cancel(struct dp_match *m, const struct dp_order_msg *msg)
+static inline __attribute__((always_inline)) void on_cancel(struct dp_match *m, const struct dp_order_msg *msg, uint32_t ho)
 {
-	uint32_t slot, oi = target_of(m, msg, &slot);
+	uint32_t slot, oi = target_of(m, msg, ho, &slot);
 	if (oi == NIL) {
 		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_ORDER, NULL);
 		return;
@@ -1050,10 +1046,11 @@ static void on_cancel(struct dp_match *m, const struct dp_order_msg *msg)
 	cancel_done(m, oi, DP_RJ_NONE);
 }
 
-static void on_replace(struct dp_match *m, const struct dp_order_msg *msg,
-		       const struct dp_ref_px *ref)
+/* h, ho: key_hash of the message's new and original ids. */
+static inline __attribute__((always_inline)) void on_replace(struct dp_match *m, const struct dp_order_msg *msg,
+		       const struct dp_ref_px *ref, uint32_t h, uint32_t ho)
 {
-	uint32_t slot, oi = target_of(m, msg, &slot);
+	uint32_t slot, oi = target_of(m, msg, ho, &slot);
 	if (oi == NIL) {
 		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_ORDER, NULL);
 		return;
@@ -1062,9 +1059,7 @@ static void on_replace(struct dp_match *m, const struct dp_order_msg *msg,
 	uint8_t rj = DP_RJ_NONE;
 	/* hash of the id the order will be known by (the target's slot stays
 	   valid: nothing below changes the table before it is erased) */
-	uint32_t hn = m->tab[slot].h, dslot;
-	if (msg->cl_ord_id != msg->orig_cl_ord_id)
-		hn = key_hash(msg->session, msg->cl_ord_id);
+	uint32_t hn = h, dslot;
 	if (msg->type != DP_ORD_LIMIT)
 		rj = DP_RJ_BAD_TYPE;
 	else if (msg->qty == 0)
@@ -1164,13 +1159,13 @@ static bool run_mass(struct dp_match *m)
 		if (!mass_hit(m, &m->ord[i]))
 			continue;
 		if (m->cap - m->n < 1) {
-			m->pend.kind = PEND_MASS;
+			m->hdr.paused = PEND_MASS;
 			m->pend.cursor = i;
 			return false;
 		}
 		cancel_resting(m, i, m->pend.reason);
 	}
-	m->pend.kind = PEND_NONE;
+	m->hdr.paused = PEND_NONE;
 	return true;
 }
 
@@ -1205,28 +1200,44 @@ static void on_mass(struct dp_match *m, const struct dp_order_msg *msg)
 	run_mass(m);
 }
 
-uint32_t dp_match_process(struct dp_match *m, const struct dp_order_msg *msg,
-			  const struct dp_ref_px *ref, struct dp_exec_report *out, uint32_t cap)
+/* Start a call: false (nothing done, stats.misuse) if cap is too small or a message is paused. */
+static inline bool call_begin(struct dp_match *m, struct dp_exec_report *out, uint32_t cap)
 {
-	if (unlikely(cap < DP_MATCH_MIN_CAP || m->pend.kind != PEND_NONE)) {
+	if (unlikely(cap < DP_MATCH_MIN_CAP || m->hdr.paused != PEND_NONE)) {
 		m->st.misuse++;
-		return 0;
+		return false;
 	}
 	m->out = out;
 	m->n = 0;
 	m->cap = cap;
+	return true;
+}
+
+static inline uint32_t call_end(struct dp_match *m)
+{
+	if (m->hdr.paused != PEND_NONE)
+		m->st.pauses++;
+	return m->n;
+}
+
+uint32_t dp_match_process(struct dp_match *m, const struct dp_order_msg *msg,
+			  const struct dp_ref_px *ref, struct dp_exec_report *out, uint32_t cap)
+{
+	if (!call_begin(m, out, cap))
+		return 0;
 	switch (msg->kind) {
 	case DP_ORD_NEW:
 		m->st.msgs[DP_ORD_NEW]++;
-		on_new(m, msg, ref);
+		on_new(m, msg, ref, key_hash(msg->session, msg->cl_ord_id));
 		break;
 	case DP_ORD_CANCEL:
 		m->st.msgs[DP_ORD_CANCEL]++;
-		on_cancel(m, msg);
+		on_cancel(m, msg, key_hash(msg->session, msg->orig_cl_ord_id));
 		break;
 	case DP_ORD_REPLACE:
 		m->st.msgs[DP_ORD_REPLACE]++;
-		on_replace(m, msg, ref);
+		on_replace(m, msg, ref, key_hash(msg->session, msg->cl_ord_id),
+			   key_hash(msg->session, msg->orig_cl_ord_id));
 		break;
 	case DP_ORD_MASS_CANCEL:
 		m->st.msgs[DP_ORD_MASS_CANCEL]++;
@@ -1237,9 +1248,43 @@ uint32_t dp_match_process(struct dp_match *m, const struct dp_order_msg *msg,
 		rep_msg(m, msg, DP_EXEC_REJECTED, DP_RJ_BAD_TYPE, NULL);
 		break;
 	}
-	if (m->pend.kind != PEND_NONE)
-		m->st.pauses++;
-	return m->n;
+	return call_end(m);
+}
+
+uint32_t dp_match_new(struct dp_match *m, const struct dp_order_msg *msg,
+		      const struct dp_ref_px *ref, uint32_t h, struct dp_exec_report *out,
+		      uint32_t cap)
+{
+	assert(msg->kind == DP_ORD_NEW && h == key_hash(msg->session, msg->cl_ord_id));
+	if (!call_begin(m, out, cap))
+		return 0;
+	m->st.msgs[DP_ORD_NEW]++;
+	on_new(m, msg, ref, h);
+	return call_end(m);
+}
+
+uint32_t dp_match_cancel(struct dp_match *m, const struct dp_order_msg *msg, uint32_t ho,
+			 struct dp_exec_report *out, uint32_t cap)
+{
+	assert(msg->kind == DP_ORD_CANCEL && ho == key_hash(msg->session, msg->orig_cl_ord_id));
+	if (!call_begin(m, out, cap))
+		return 0;
+	m->st.msgs[DP_ORD_CANCEL]++;
+	on_cancel(m, msg, ho);
+	return call_end(m);
+}
+
+uint32_t dp_match_replace(struct dp_match *m, const struct dp_order_msg *msg,
+			  const struct dp_ref_px *ref, uint32_t h, uint32_t ho,
+			  struct dp_exec_report *out, uint32_t cap)
+{
+	assert(msg->kind == DP_ORD_REPLACE && h == key_hash(msg->session, msg->cl_ord_id) &&
+	       ho == key_hash(msg->session, msg->orig_cl_ord_id));
+	if (!call_begin(m, out, cap))
+		return 0;
+	m->st.msgs[DP_ORD_REPLACE]++;
+	on_replace(m, msg, ref, h, ho);
+	return call_end(m);
 }
 
 /*
@@ -1278,14 +1323,9 @@ void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg)
 		__builtin_prefetch(&m->arena[ss->off + ss->n - 1], 1);
 }
 
-int dp_match_pending(const struct dp_match *m)
-{
-	return m->pend.kind != PEND_NONE;
-}
-
 uint32_t dp_match_resume(struct dp_match *m, struct dp_exec_report *out, uint32_t cap)
 {
-	if (m->pend.kind == PEND_NONE)
+	if (m->hdr.paused == PEND_NONE)
 		return 0;
 	if (cap < DP_MATCH_MIN_CAP) {
 		m->st.misuse++;
@@ -1294,7 +1334,7 @@ uint32_t dp_match_resume(struct dp_match *m, struct dp_exec_report *out, uint32_
 	m->out = out;
 	m->n = 0;
 	m->cap = cap;
-	if (m->pend.kind == PEND_MATCH)
+	if (m->hdr.paused == PEND_MATCH)
 		run_match(m);
 	else
 		run_mass(m);

@@ -89,6 +89,25 @@ uint32_t dp_match_process(struct dp_match *m, const struct dp_order_msg *msg,
 			  const struct dp_ref_px *ref, struct dp_exec_report *out, uint32_t cap);
 
 /*
+ * dp_match_process for a message whose kind the caller has already told
+ * apart (NEW, CANCEL, REPLACE), with the key hashes it has already
+ * computed: h = dp_order_key_hash(msg->session, msg->cl_ord_id), ho = the
+ * same of msg->orig_cl_ord_id. Same result, reports and pausing as
+ * dp_match_process; the kind is not dispatched again nor the ids hashed
+ * again (dp_risk_match, which shares them with the risk checks). The
+ * kind and the hashes must be right (checked by assert in debug builds):
+ * a wrong hash corrupts the order table.
+ */
+uint32_t dp_match_new(struct dp_match *m, const struct dp_order_msg *msg,
+		      const struct dp_ref_px *ref, uint32_t h, struct dp_exec_report *out,
+		      uint32_t cap);
+uint32_t dp_match_cancel(struct dp_match *m, const struct dp_order_msg *msg, uint32_t ho,
+			 struct dp_exec_report *out, uint32_t cap);
+uint32_t dp_match_replace(struct dp_match *m, const struct dp_order_msg *msg,
+			  const struct dp_ref_px *ref, uint32_t h, uint32_t ho,
+			  struct dp_exec_report *out, uint32_t cap);
+
+/*
  * Hint: msg will be processed soon; start loading what it will touch (the
  * order table slot of its id and of a cancel/replace target, the target
  * order, the symbol's best levels). Call it a few messages ahead of
@@ -97,8 +116,19 @@ uint32_t dp_match_process(struct dp_match *m, const struct dp_order_msg *msg,
  */
 void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg);
 
+/*
+ * Internal, visible only for the inline dp_match_pending (asked after
+ * every message): the first member of struct dp_match. Not an API.
+ */
+struct dp_match_hdr {
+	uint32_t paused; /* kind of the paused message, 0 = none */
+};
+
 /* Non-zero while a paused message has reports left to produce. */
-int dp_match_pending(const struct dp_match *m);
+static inline int dp_match_pending(const struct dp_match *m)
+{
+	return ((const struct dp_match_hdr *)(const void *)m)->paused != 0;
+}
 
 /*
  * Continue a paused message (the reference given to dp_match_process stays

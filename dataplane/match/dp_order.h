@@ -136,4 +136,20 @@ enum dp_reject_reason {
 	DP_RJ_BACKPRESSURE = 49,      /* journal or event ring above its high-water mark */
 };
 
+/*
+ * Hash of an order key (session, cl_ord_id): the one function the
+ * engine's order table and risk's live-order and id tables all use, so a
+ * caller driving both (dp_risk_match) hashes a message's ids once. A
+ * folded 64x64->128 multiply with the session mixed in: the high half
+ * carries every input bit into every output bit, the low half keeps the
+ * low ones distinct (same probe lengths as a Murmur3 finalizer for
+ * counters and random ids, half the instructions).
+ */
+static inline uint32_t dp_order_key_hash(uint32_t session, uint64_t cl_ord_id)
+{
+	uint64_t x = cl_ord_id ^ ((uint64_t)session * 0x9e3779b97f4a7c15ULL);
+	unsigned __int128 p = (unsigned __int128)x * 0xc4ceb9fe1a85ec53ULL;
+	return (uint32_t)((uint64_t)p ^ (uint64_t)(p >> 64));
+}
+
 #endif /* DP_ORDER_H */

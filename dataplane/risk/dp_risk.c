@@ -52,6 +52,8 @@
  */
 #include "dp_risk.h"
 
+#include "dp_match.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -326,18 +328,6 @@ void dp_risk_destroy(struct dp_risk *r)
 /* Hashing and lookups                                                 */
 
 /*
- * Folded 64x64->128 multiply: the high half carries every input bit into
- * every output bit, the low half keeps the low ones distinct; one
- * multiply and an xor (half the instructions of the Murmur3 finalizer
- * used before, for the same probe lengths on counters and random ids).
- */
-static inline uint32_t mix64(uint64_t x)
-{
-	unsigned __int128 p = (unsigned __int128)x * 0xc4ceb9fe1a85ec53ULL;
-	return (uint32_t)((uint64_t)p ^ (uint64_t)(p >> 64));
-}
-
-/*
  * Multiplicative (Fibonacci) hash, bits 32..63 of the product: one multiply,
  * for the keys risk chooses or configures itself (account, session,
  * position), which are not client-chosen like order ids.
@@ -352,9 +342,10 @@ static inline uint32_t pos_hash(uint32_t aslot, uint16_t sym)
 	return fib(((uint64_t)(aslot + 1) << 16) | sym);
 }
 
+/* The order key's hash: dp_order_key_hash of dp_order.h, the engine's too. */
 static inline uint32_t hash_sid(uint32_t session, uint64_t id)
 {
-	return mix64(id ^ ((uint64_t)session * 0x9e3779b97f4a7c15ULL));
+	return dp_order_key_hash(session, id);
 }
 
 /* Home slot in the id table: ids differing only in their 2 low bits share a line. */
@@ -787,7 +778,7 @@ static const struct pos pos_none;
  */
 static inline __attribute__((always_inline)) enum dp_reject_reason
 check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *ref,
-      uint64_t now_ns, const int repl)
+      uint64_t now_ns, const int repl, const uint32_t h, const uint32_t ho)
 {
 	/* 1. kill switches and who is asking */
 	if (r->killed)
@@ -843,7 +834,7 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 	unsigned sx;
 	uint32_t bad = 0;
 	if (repl) {
-		int64_t oi = ord_find(r, m->session, m->orig_cl_ord_id, NULL);
+		int64_t oi = ord_find_h(r, m->session, m->orig_cl_ord_id, ho, NULL);
 		if (oi < 0 || r->ord[oi].acct != (uint32_t)as)
 			return DP_RJ_UNKNOWN_ORDER;
 		old = &r->ord[oi];
@@ -907,7 +898,6 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 		return DP_RJ_NONE;
 	}
 	uint32_t hs;
-	const uint32_t h = hash_sid(m->session, m->cl_ord_id);
 	if (ord_find_h(r, m->session, m->cl_ord_id, h, &hs) >= 0)
 		return DP_RJ_DUPLICATE_ID; /* still live from before dp_risk_new_day */
 	if (r->n_ord >= r->cfg.max_orders) {
@@ -1001,9 +991,10 @@ enum dp_reject_reason dp_risk_check(struct dp_risk *r, const struct dp_order_msg
 	r->st.checked++;
 	enum dp_reject_reason rc;
 	if (m->kind == DP_ORD_NEW)
-		rc = check(r, m, ref, now_ns, 0);
+		rc = check(r, m, ref, now_ns, 0, hash_sid(m->session, m->cl_ord_id), 0);
 	else if (m->kind == DP_ORD_REPLACE)
-		rc = check(r, m, ref, now_ns, 1);
+		rc = check(r, m, ref, now_ns, 1, hash_sid(m->session, m->cl_ord_id),
+			   hash_sid(m->session, m->orig_cl_ord_id));
 	else
 		rc = DP_RJ_BAD_TYPE;
 	if (rc == DP_RJ_NONE)
@@ -1132,10 +1123,10 @@ static __attribute__((noinline)) void on_report(struct dp_risk *r, const struct 
 	}
 }
 
-void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
+/* The commonest report, the ACCEPTED of the order just checked, in a few
+ * instructions (no registers to save); the rest in on_report(). */
+static inline void report_one(struct dp_risk *r, const struct dp_exec_report *rep)
 {
-	/* The commonest report, the ACCEPTED of the order just checked, in a
-	 * few instructions (no registers to save); the rest in on_report(). */
 	struct ord *h = &r->ord[r->hint];
 	if (rep->kind == DP_EXEC_ACCEPTED && h->cl_ord_id == rep->cl_ord_id &&
 	    h->session == rep->session && h->state == O_PENDING_NEW) {
@@ -1144,6 +1135,73 @@ void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
 		return;
 	}
 	on_report(r, rep);
+}
+
+void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep)
+{
+	report_one(r, rep);
+}
+
+void dp_risk_on_reports(struct dp_risk *r, const struct dp_exec_report *rep, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		report_one(r, &rep[i]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Risk and the engine in one call                                     */
+
+uint32_t dp_risk_match(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *msg,
+		       const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out,
+		       uint32_t cap, uint8_t *refused)
+{
+	*refused = DP_RJ_NONE;
+	/* Refused by the engine before risk records anything (stats.misuse). */
+	if (__builtin_expect(cap < DP_MATCH_MIN_CAP || dp_match_pending(m), 0))
+		return dp_match_process(m, msg, ref, out, cap);
+	uint32_t n;
+	enum dp_reject_reason rc;
+	const uint8_t kind = msg->kind;
+	if (kind == DP_ORD_NEW) {
+		const uint32_t h = hash_sid(msg->session, msg->cl_ord_id);
+		r->st.checked++;
+		rc = check(r, msg, ref, now_ns, 0, h, 0);
+		if (rc != DP_RJ_NONE)
+			goto refuse;
+		r->st.passed++;
+		n = dp_match_new(m, msg, ref, h, out, cap);
+	} else if (kind == DP_ORD_CANCEL) {
+		/* never checked: cancels only reduce risk */
+		n = dp_match_cancel(m, msg, hash_sid(msg->session, msg->orig_cl_ord_id), out, cap);
+	} else if (kind == DP_ORD_REPLACE) {
+		const uint32_t h = hash_sid(msg->session, msg->cl_ord_id);
+		const uint32_t ho = hash_sid(msg->session, msg->orig_cl_ord_id);
+		r->st.checked++;
+		rc = check(r, msg, ref, now_ns, 1, h, ho);
+		if (rc != DP_RJ_NONE)
+			goto refuse;
+		r->st.passed++;
+		n = dp_match_replace(m, msg, ref, h, ho, out, cap);
+	} else {
+		/* mass cancels and bad kinds: the engine's business */
+		n = dp_match_process(m, msg, ref, out, cap);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		report_one(r, &out[i]);
+	return n;
+refuse:
+	r->st.rejected[rc & 63]++;
+	*refused = (uint8_t)rc;
+	return 0;
+}
+
+uint32_t dp_risk_match_resume(struct dp_risk *r, struct dp_match *m, struct dp_exec_report *out,
+			      uint32_t cap)
+{
+	uint32_t n = dp_match_resume(m, out, cap);
+	for (uint32_t i = 0; i < n; i++)
+		report_one(r, &out[i]);
+	return n;
 }
 
 /* ------------------------------------------------------------------ */

@@ -183,6 +183,36 @@ void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m);
  */
 void dp_risk_on_report(struct dp_risk *r, const struct dp_exec_report *rep);
 
+/* dp_risk_on_report for each of rep[0..n), in order. */
+void dp_risk_on_reports(struct dp_risk *r, const struct dp_exec_report *rep, uint32_t n);
+
+struct dp_match;
+
+/*
+ * Risk and the matching engine m in one call, what the match stage does
+ * with a message: a NEW or REPLACE is checked (dp_risk_check) and, if it
+ * passes, given to the engine (dp_match_process); CANCEL, MASS_CANCEL and
+ * other kinds go to the engine unchecked (cancels only reduce risk; the
+ * engine rejects a bad kind); every report the engine writes to out is fed
+ * back (dp_risk_on_reports). The kind is told apart once and the ids are
+ * hashed once for both libraries.
+ *
+ * Returns the reports written to out[0..cap). *refused is DP_RJ_NONE, or
+ * the reason the risk check refused a NEW or REPLACE: then nothing was
+ * written, the engine never saw the message, and the caller reports the
+ * refusal (REJECTED, CANCEL_REJECTED for a replace). Pausing as
+ * dp_match_process: while dp_match_pending(m), continue with
+ * dp_risk_match_resume (never dp_match_resume: its reports must reach
+ * risk). cap < DP_MATCH_MIN_CAP or a call while paused: the engine refuses
+ * it (stats.misuse) and risk records nothing; 0 is returned.
+ */
+uint32_t dp_risk_match(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *msg,
+		       const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out,
+		       uint32_t cap, uint8_t *refused);
+/* dp_match_resume, its reports fed to risk. */
+uint32_t dp_risk_match_resume(struct dp_risk *r, struct dp_match *m, struct dp_exec_report *out,
+			      uint32_t cap);
+
 /*
  * Position and P&L of (account, symbol); mid_px is the reference mid in
  * Price(4) for the unrealized P&L (0: unrealized reported as 0). Returns 0,

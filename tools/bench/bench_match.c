@@ -13,9 +13,9 @@
  * Then, on fresh engines: pass 1 times the whole loop with CLOCK_MONOTONIC
  * (throughput); pass 2 reads the TSC around every message into a
  * log-linear histogram (latency percentiles, ns via the TSC frequency
- * measured against CLOCK_MONOTONIC). Per message the work is: risk check
- * (NEW/REPLACE), dp_match_process (+ resume if it paused), and
- * dp_risk_on_report for every report - what the match lcore will do, with
+ * measured against CLOCK_MONOTONIC). Per message the work is what the
+ * match lcore does: dp_risk_match (risk check of a NEW/REPLACE, the engine,
+ * every report back to risk; + dp_risk_match_resume if it paused), with
  * dp_risk_prefetch and dp_match_prefetch --prefetch messages ahead.
  */
 #define _GNU_SOURCE
@@ -310,21 +310,24 @@ struct run_stats {
 	uint64_t reports, fills, risk_rejects, rejects, pauses;
 };
 
+/* One message as the match stage handles it: dp_risk_match (risk check,
+ * engine, reports back to risk), or the engine alone with --no-risk. */
 static inline uint32_t one(struct dp_match *m, struct dp_risk *risk, const struct item *it,
 			   struct dp_exec_report *out, uint64_t now, struct run_stats *st)
 {
-	if (risk && (it->msg.kind == DP_ORD_NEW || it->msg.kind == DP_ORD_REPLACE)) {
-		enum dp_reject_reason rj = dp_risk_check(risk, &it->msg, &it->ref, now);
+	uint32_t n;
+	if (risk) {
+		uint8_t rj;
+		n = dp_risk_match(risk, m, &it->msg, &it->ref, now, out, CAP, &rj);
 		if (rj != DP_RJ_NONE) {
 			st->risk_rejects++;
 			return 0;
 		}
+	} else {
+		n = dp_match_process(m, &it->msg, &it->ref, out, CAP);
 	}
-	uint32_t n = dp_match_process(m, &it->msg, &it->ref, out, CAP);
 	for (;;) {
 		for (uint32_t i = 0; i < n; i++) {
-			if (risk)
-				dp_risk_on_report(risk, &out[i]);
 			st->fills += out[i].kind == DP_EXEC_FILL;
 			st->rejects += out[i].kind == DP_EXEC_REJECTED;
 		}
@@ -332,7 +335,7 @@ static inline uint32_t one(struct dp_match *m, struct dp_risk *risk, const struc
 		if (!dp_match_pending(m))
 			break;
 		st->pauses++;
-		n = dp_match_resume(m, out, CAP);
+		n = risk ? dp_risk_match_resume(risk, m, out, CAP) : dp_match_resume(m, out, CAP);
 	}
 	return n;
 }
