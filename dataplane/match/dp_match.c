@@ -710,6 +710,12 @@ static bool rest_order(struct dp_match *m, uint32_t oi, uint32_t h, uint32_t slo
 /* ------------------------------------------------------------------ */
 /* Reports                                                              */
 
+/* 'B' or 'S' of an engine side, without a branch. */
+static inline char side_char(uint8_t side)
+{
+	return (char)('B' + side * ('S' - 'B'));
+}
+
 static inline uint32_t avg_px(const struct ord *o)
 {
 	/* notional <= (2^32-1)^2 and cum/2 < 2^31: the sum fits in u64. */
@@ -723,7 +729,7 @@ static inline struct dp_exec_report *rep_order(struct dp_match *m, const struct 
 	struct dp_exec_report *r = &m->out[m->n++];
 	r->kind = kind;
 	r->reason = reason;
-	r->side = o->side == DP_MATCH_BID ? 'B' : 'S';
+	r->side = side_char(o->side);
 	r->flags = 0;
 	r->symbol = o->symbol;
 	r->pad = 0;
@@ -756,7 +762,7 @@ static void rep_msg(struct dp_match *m, const struct dp_order_msg *msg, uint8_t 
 	r->cl_ord_id = msg->cl_ord_id;
 	r->exec_id = (++m->exec_seq) << 1;
 	if (target) {
-		r->side = target->side == DP_MATCH_BID ? 'B' : 'S';
+		r->side = side_char(target->side);
 		r->order_id = target->order_id;
 		r->leaves_qty = target->qty - target->cum;
 		r->cum_qty = target->cum;
@@ -791,12 +797,14 @@ static inline bool ref_ok(const struct dp_ref_px *r)
 	return r && r->valid && r->bid && r->ask && r->bid <= r->ask;
 }
 
-/* Would an order of side/limit (market: any) trade at price p? */
+/*
+ * Would an order of side/limit (market: any) trade at price p? A buy at
+ * p <= limit, a sell at p >= limit: both are key(p) <= key(limit) in the
+ * side's key order, so no branch on the side.
+ */
 static inline bool within_limit(const struct ord *o, uint32_t p)
 {
-	if (o->bits & OB_MARKET)
-		return true;
-	return o->side == DP_MATCH_BID ? p <= o->price : p >= o->price;
+	return (o->bits & OB_MARKET) | (key_of(p, o->side) <= key_of(o->price, o->side));
 }
 
 /* Marketable against the client book on the other side. */
@@ -932,14 +940,16 @@ static bool run_match(struct dp_match *m)
 	return true;
 }
 
+/* DP_MATCH_BID for 'B', DP_MATCH_ASK for 'S', -1 for anything else; no branch. */
 static inline int side_ix(char c)
 {
-	return c == 'B' ? DP_MATCH_BID : c == 'S' ? DP_MATCH_ASK : -1;
+	int sell = c == 'S';
+	return sell | -(int)!((c == 'B') | sell);
 }
 
 /* h: key_hash(msg->session, msg->cl_ord_id). */
-static inline __attribute__((always_inline)) void on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_px *ref,
-		   uint32_t h)
+static inline __attribute__((always_inline)) void
+on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_px *ref, uint32_t h)
 {
 	uint8_t rj = DP_RJ_NONE;
 	int side = side_ix(msg->side);
@@ -1034,7 +1044,8 @@ static inline uint32_t target_of(const struct dp_match *m, const struct dp_order
 	return oi;
 }
 
-static inline __attribute__((always_inline)) void on_cancel(struct dp_match *m, const struct dp_order_msg *msg, uint32_t ho)
+static inline __attribute__((always_inline)) void
+on_cancel(struct dp_match *m, const struct dp_order_msg *msg, uint32_t ho)
 {
 	uint32_t slot, oi = target_of(m, msg, ho, &slot);
 	if (oi == NIL) {
@@ -1047,8 +1058,9 @@ static inline __attribute__((always_inline)) void on_cancel(struct dp_match *m, 
 }
 
 /* h, ho: key_hash of the message's new and original ids. */
-static inline __attribute__((always_inline)) void on_replace(struct dp_match *m, const struct dp_order_msg *msg,
-		       const struct dp_ref_px *ref, uint32_t h, uint32_t ho)
+static inline __attribute__((always_inline)) void
+on_replace(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_px *ref,
+	   uint32_t h, uint32_t ho)
 {
 	uint32_t slot, oi = target_of(m, msg, ho, &slot);
 	if (oi == NIL) {
@@ -1098,8 +1110,7 @@ static inline __attribute__((always_inline)) void on_replace(struct dp_match *m,
 
 	/* Price change or quantity up: priority lost; may take on arrival. */
 	uint32_t li = side_best(m, &m->sym[o->symbol].side[o->side ^ 1]);
-	bool mkt = li != NIL && (o->side == DP_MATCH_BID ? m->lvl[li].price <= msg->price
-							 : m->lvl[li].price >= msg->price);
+	bool mkt = li != NIL && key_of(m->lvl[li].price, o->side) <= key_of(msg->price, o->side);
 	if (mkt && (o->bits & OB_POST))
 		rj = DP_RJ_POST_ONLY_WOULD_TAKE;
 	else if (mkt && !ref_ok(ref))

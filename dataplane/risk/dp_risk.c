@@ -466,6 +466,16 @@ static inline void pos_claim(struct dp_risk *r, uint32_t slot, uint32_t aslot, u
 	r->n_pos++;
 }
 
+/* pos_claim unless the slot holds the pair already (found): then the same
+ * values are written again, so whether it was found is not a branch. */
+static inline void pos_take(struct dp_risk *r, uint32_t slot, uint32_t aslot, uint16_t sym,
+			    int found)
+{
+	r->pos[slot].acct = aslot + 1;
+	r->pos[slot].symbol = sym;
+	r->n_pos += !found;
+}
+
 /* Find or make (account, symbol): slot, or -1 if the table is full. */
 static int64_t pos_get(struct dp_risk *r, uint32_t aslot, uint16_t sym)
 {
@@ -875,7 +885,8 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 	 * position and the increase the worst case fits in 128 bits easily. */
 	const uint64_t old_value = old ? (uint64_t)old->price * old->leaves : 0;
 	const int64_t dq = (int64_t)qty - (old ? (int64_t)old->leaves : 0);
-	const i128 pq = sx ? -(i128)p->qty : (i128)p->qty;
+	/* the position signed for this side (a sell counts it negated), no branch */
+	const i128 pq = (i128)p->qty * (1 - 2 * (int64_t)sx);
 	bad |= (dq > 0) & ((i128)p->open[sx] + dq + pq > (i128)a->max_position);
 	const i128 add = (i128)notional - (i128)old_value;
 	bad |= (add > 0) & (a->exposure + add > a->credit);
@@ -886,15 +897,14 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 	}
 
 	/* 12. room to track it */
-	if (!pfound && r->n_pos >= r->cfg.max_positions) {
+	if (__builtin_expect(!pfound & (r->n_pos >= r->cfg.max_positions), 0)) {
 		r->st.positions_full++;
 		return DP_RJ_BOOK_FULL;
 	}
 	if (same_id) {
 		/* Nothing to add: the live entry takes the new price and leaves
 		 * from the REPLACED report. */
-		if (!pfound)
-			pos_claim(r, ps, (uint32_t)as, sym);
+		pos_take(r, ps, (uint32_t)as, sym, pfound);
 		return DP_RJ_NONE;
 	}
 	uint32_t hs;
@@ -906,8 +916,7 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 	}
 
 	/* Passed: record it as pending; its exposure counts from now on. */
-	if (!pfound)
-		pos_claim(r, ps, (uint32_t)as, sym);
+	pos_take(r, ps, (uint32_t)as, sym, pfound);
 	/* n_ord < max_orders: a free record exists */
 	uint32_t oi;
 	if (r->ord_free != NIL) {
