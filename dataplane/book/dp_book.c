@@ -694,23 +694,33 @@ static inline uint32_t side_pos(const struct pent *a, uint32_t n, uint32_t key, 
 #endif
 }
 
+/* Make the side array's chunk hold at least need entries; false if the arena cannot. */
+static bool side_reserve(struct dp_book *b, struct side *s, uint32_t need)
+{
+	if (s->cls && need <= (1u << s->cls))
+		return true;
+	unsigned cls = MIN_CLS;
+	while (cls < MAX_CLS - 1 && (1u << cls) < need)
+		cls++;
+	if ((1u << cls) < need)
+		return false;
+	uint32_t off = chunk_get(b, cls);
+	if (off == NIL)
+		return false;
+	if (s->cls) {
+		memcpy(&b->arena[off], &b->arena[s->off], (size_t)s->n * sizeof(struct pent));
+		chunk_put(b, s->off, s->cls);
+	}
+	s->off = off;
+	s->cls = (uint8_t)cls;
+	return true;
+}
+
 /* Insert {key, lvl} at pos; returns false if the arena cannot grow. */
 static bool side_insert(struct dp_book *b, struct side *s, uint32_t pos, uint32_t key, uint32_t lvl)
 {
-	if (s->cls == 0 || s->n == (1u << s->cls)) {
-		unsigned cls = s->cls ? s->cls + 1u : MIN_CLS;
-		if (cls > MAX_CLS - 1)
-			return false;
-		uint32_t off = chunk_get(b, cls);
-		if (off == NIL)
-			return false;
-		if (s->cls) {
-			memcpy(&b->arena[off], &b->arena[s->off], (size_t)s->n * sizeof(struct pent));
-			chunk_put(b, s->off, s->cls);
-		}
-		s->off = off;
-		s->cls = (uint8_t)cls;
-	}
+	if (!side_reserve(b, s, s->n + 1))
+		return false;
 	struct pent *a = &b->arena[s->off];
 	if (pos < s->n)
 		memmove(&a[pos + 1], &a[pos], (size_t)(s->n - pos) * sizeof(struct pent));
@@ -822,28 +832,6 @@ static uint32_t side_best_key(const struct dp_book *b, const struct side *sd, in
 		*any = 1;
 	}
 	return best;
-}
-
-/* Make the side array's chunk hold at least need entries; false if the arena cannot. */
-static bool side_reserve(struct dp_book *b, struct side *s, uint32_t need)
-{
-	if (s->cls && need <= (1u << s->cls))
-		return true;
-	unsigned cls = MIN_CLS;
-	while (cls < MAX_CLS - 1 && (1u << cls) < need)
-		cls++;
-	if ((1u << cls) < need)
-		return false;
-	uint32_t off = chunk_get(b, cls);
-	if (off == NIL)
-		return false;
-	if (s->cls) {
-		memcpy(&b->arena[off], &b->arena[s->off], (size_t)s->n * sizeof(struct pent));
-		chunk_put(b, s->off, s->cls);
-	}
-	s->off = off;
-	s->cls = (uint8_t)cls;
-	return true;
 }
 
 /*
