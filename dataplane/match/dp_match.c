@@ -188,6 +188,7 @@ struct dp_match {
 
 	/* Report writer of the current call. */
 	struct dp_exec_report *out;
+	uint32_t *idx_out; /* NULL, or where the order index of each report goes */
 	uint32_t n, cap;
 
 	struct pend pend;
@@ -726,6 +727,8 @@ static inline uint32_t avg_px(const struct ord *o)
 static inline struct dp_exec_report *rep_order(struct dp_match *m, const struct ord *o,
 					       uint8_t kind, uint8_t reason, bool done)
 {
+	if (m->idx_out)
+		m->idx_out[m->n] = (uint32_t)(o - m->ord);
 	struct dp_exec_report *r = &m->out[m->n++];
 	r->kind = kind;
 	r->reason = reason;
@@ -751,6 +754,8 @@ static inline struct dp_exec_report *rep_order(struct dp_match *m, const struct 
 static void rep_msg(struct dp_match *m, const struct dp_order_msg *msg, uint8_t kind,
 		    uint8_t reason, const struct ord *target)
 {
+	if (m->idx_out)
+		m->idx_out[m->n] = target ? (uint32_t)(target - m->ord) : DP_MATCH_NO_ORDER;
 	struct dp_exec_report *r = &m->out[m->n++];
 	memset(r, 0, sizeof *r);
 	r->kind = kind;
@@ -1212,13 +1217,15 @@ static void on_mass(struct dp_match *m, const struct dp_order_msg *msg)
 }
 
 /* Start a call: false (nothing done, stats.misuse) if cap is too small or a message is paused. */
-static inline bool call_begin(struct dp_match *m, struct dp_exec_report *out, uint32_t cap)
+static inline bool call_begin(struct dp_match *m, struct dp_exec_report *out, uint32_t *idx,
+			      uint32_t cap)
 {
 	if (unlikely(cap < DP_MATCH_MIN_CAP || m->hdr.paused != PEND_NONE)) {
 		m->st.misuse++;
 		return false;
 	}
 	m->out = out;
+	m->idx_out = idx;
 	m->n = 0;
 	m->cap = cap;
 	return true;
@@ -1234,7 +1241,14 @@ static inline uint32_t call_end(struct dp_match *m)
 uint32_t dp_match_process(struct dp_match *m, const struct dp_order_msg *msg,
 			  const struct dp_ref_px *ref, struct dp_exec_report *out, uint32_t cap)
 {
-	if (!call_begin(m, out, cap))
+	return dp_match_process_idx(m, msg, ref, out, NULL, cap);
+}
+
+uint32_t dp_match_process_idx(struct dp_match *m, const struct dp_order_msg *msg,
+			      const struct dp_ref_px *ref, struct dp_exec_report *out, uint32_t *idx,
+			      uint32_t cap)
+{
+	if (!call_begin(m, out, idx, cap))
 		return 0;
 	switch (msg->kind) {
 	case DP_ORD_NEW:
@@ -1264,10 +1278,10 @@ uint32_t dp_match_process(struct dp_match *m, const struct dp_order_msg *msg,
 
 uint32_t dp_match_new(struct dp_match *m, const struct dp_order_msg *msg,
 		      const struct dp_ref_px *ref, uint32_t h, struct dp_exec_report *out,
-		      uint32_t cap)
+		      uint32_t *idx, uint32_t cap)
 {
 	assert(msg->kind == DP_ORD_NEW && h == key_hash(msg->session, msg->cl_ord_id));
-	if (!call_begin(m, out, cap))
+	if (!call_begin(m, out, idx, cap))
 		return 0;
 	m->st.msgs[DP_ORD_NEW]++;
 	on_new(m, msg, ref, h);
@@ -1275,10 +1289,10 @@ uint32_t dp_match_new(struct dp_match *m, const struct dp_order_msg *msg,
 }
 
 uint32_t dp_match_cancel(struct dp_match *m, const struct dp_order_msg *msg, uint32_t ho,
-			 struct dp_exec_report *out, uint32_t cap)
+			 struct dp_exec_report *out, uint32_t *idx, uint32_t cap)
 {
 	assert(msg->kind == DP_ORD_CANCEL && ho == key_hash(msg->session, msg->orig_cl_ord_id));
-	if (!call_begin(m, out, cap))
+	if (!call_begin(m, out, idx, cap))
 		return 0;
 	m->st.msgs[DP_ORD_CANCEL]++;
 	on_cancel(m, msg, ho);
@@ -1287,11 +1301,11 @@ uint32_t dp_match_cancel(struct dp_match *m, const struct dp_order_msg *msg, uin
 
 uint32_t dp_match_replace(struct dp_match *m, const struct dp_order_msg *msg,
 			  const struct dp_ref_px *ref, uint32_t h, uint32_t ho,
-			  struct dp_exec_report *out, uint32_t cap)
+			  struct dp_exec_report *out, uint32_t *idx, uint32_t cap)
 {
 	assert(msg->kind == DP_ORD_REPLACE && h == key_hash(msg->session, msg->cl_ord_id) &&
 	       ho == key_hash(msg->session, msg->orig_cl_ord_id));
-	if (!call_begin(m, out, cap))
+	if (!call_begin(m, out, idx, cap))
 		return 0;
 	m->st.msgs[DP_ORD_REPLACE]++;
 	on_replace(m, msg, ref, h, ho);
@@ -1336,6 +1350,12 @@ void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg)
 
 uint32_t dp_match_resume(struct dp_match *m, struct dp_exec_report *out, uint32_t cap)
 {
+	return dp_match_resume_idx(m, out, NULL, cap);
+}
+
+uint32_t dp_match_resume_idx(struct dp_match *m, struct dp_exec_report *out, uint32_t *idx,
+			     uint32_t cap)
+{
 	if (m->hdr.paused == PEND_NONE)
 		return 0;
 	if (cap < DP_MATCH_MIN_CAP) {
@@ -1343,6 +1363,7 @@ uint32_t dp_match_resume(struct dp_match *m, struct dp_exec_report *out, uint32_
 		return 0;
 	}
 	m->out = out;
+	m->idx_out = idx;
 	m->n = 0;
 	m->cap = cap;
 	if (m->hdr.paused == PEND_MATCH)
@@ -1456,6 +1477,18 @@ int dp_match_level_orders(const struct dp_match *m, uint16_t symbol, int side, u
 const struct dp_match_stats *dp_match_stats(const struct dp_match *m)
 {
 	return &m->st;
+}
+
+uint32_t dp_match_find(const struct dp_match *m, uint32_t session, uint64_t cl_ord_id, uint32_t h)
+{
+	assert(h == key_hash(session, cl_ord_id));
+	uint32_t slot, oi = tab_find_at(m, session, cl_ord_id, h, &slot);
+	return oi == NIL ? DP_MATCH_NO_ORDER : oi;
+}
+
+uint32_t dp_match_max_orders(const struct dp_match *m)
+{
+	return m->max_orders;
 }
 
 uint32_t dp_match_live_orders(const struct dp_match *m)

@@ -100,12 +100,33 @@ uint32_t dp_match_process(struct dp_match *m, const struct dp_order_msg *msg,
  */
 uint32_t dp_match_new(struct dp_match *m, const struct dp_order_msg *msg,
 		      const struct dp_ref_px *ref, uint32_t h, struct dp_exec_report *out,
-		      uint32_t cap);
+		      uint32_t *idx, uint32_t cap);
 uint32_t dp_match_cancel(struct dp_match *m, const struct dp_order_msg *msg, uint32_t ho,
-			 struct dp_exec_report *out, uint32_t cap);
+			 struct dp_exec_report *out, uint32_t *idx, uint32_t cap);
 uint32_t dp_match_replace(struct dp_match *m, const struct dp_order_msg *msg,
 			  const struct dp_ref_px *ref, uint32_t h, uint32_t ho,
-			  struct dp_exec_report *out, uint32_t cap);
+			  struct dp_exec_report *out, uint32_t *idx, uint32_t cap);
+
+/*
+ * Order indices of reports. idx (NULL: not wanted) receives, for each
+ * report out[i] a call writes, the engine's pool index of the order the
+ * report is about (0 .. dp_match_max_orders()-1; stable while the order
+ * lives), or DP_MATCH_NO_ORDER for a report about a message only (a
+ * REJECTED new order, a CANCEL_REJECTED of an unknown target). It lets a
+ * caller keep its own data per order in an array beside the engine's
+ * (dp_risk_match does) instead of finding the order again by key. The
+ * _idx calls are dp_match_process / dp_match_resume with idx.
+ */
+#define DP_MATCH_NO_ORDER UINT32_MAX
+uint32_t dp_match_process_idx(struct dp_match *m, const struct dp_order_msg *msg,
+			      const struct dp_ref_px *ref, struct dp_exec_report *out, uint32_t *idx,
+			      uint32_t cap);
+uint32_t dp_match_resume_idx(struct dp_match *m, struct dp_exec_report *out, uint32_t *idx,
+			     uint32_t cap);
+/* Index of the resting order (session, cl_ord_id) (h: its dp_order_key_hash), or DP_MATCH_NO_ORDER. */
+uint32_t dp_match_find(const struct dp_match *m, uint32_t session, uint64_t cl_ord_id, uint32_t h);
+/* Order records of the engine (cfg max_orders): every order index is below it. */
+uint32_t dp_match_max_orders(const struct dp_match *m);
 
 /*
  * Hint: msg will be processed soon; start loading what it will touch (the

@@ -54,6 +54,7 @@
 
 #include "dp_match.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -161,6 +162,40 @@ struct ord {
 	uint8_t pad[16];
 } __attribute__((aligned(64)));
 
+/*
+ * A live order of an engine driven through dp_risk_match: 16 bytes beside
+ * the engine's order record, at the engine's order index, so a report is
+ * matched to it by the index the engine gives (no key, no hash, no table).
+ * The account and the symbol are those of the position slot.
+ */
+struct eord {
+	uint32_t pos;       /* position slot */
+	uint32_t price;     /* Price(4) exposure is valued at */
+	uint32_t leaves;
+	uint8_t sx;         /* side: 0 buy, 1 sell */
+	uint8_t live;
+	uint16_t pad;
+};
+_Static_assert(sizeof(struct eord) == 16, "engine-side risk record is 16 bytes");
+
+/*
+ * The order of the message dp_risk_match is handling, between its check
+ * and its first report (its ACCEPTED or REPLACED moves it to its eord; a
+ * refusal by the engine drops it): nothing is pending between messages.
+ */
+struct fly {
+	uint8_t active;
+	uint8_t repl;       /* a REPLACE: target is the engine index of the order replaced */
+	uint8_t sx;
+	uint32_t pos;
+	uint32_t price;
+	uint32_t leaves;
+	uint32_t target;
+};
+
+/* Report capacity dp_risk_match passes to the engine (its index scratch). */
+#define FUSED_CAP 1024
+
 /* Order table slot: idx1 = pool index + 1 (0 = empty), h = its hash. */
 struct oslot {
 	uint32_t idx1;
@@ -198,6 +233,14 @@ struct dp_risk {
 	 * only in the hash tables (every id is in its hash table too). */
 	uint32_t adir[DIR_IDS];
 	uint32_t sdir[DIR_IDS];
+	/* dp_risk_match: the engine it drives (bound at the first call), its
+	 * live orders beside the engine's records, the order in flight and
+	 * the engine's order index of each report of a call */
+	const struct dp_match *em;
+	struct eord *eord;       /* max_orders records, by engine order index */
+	uint32_t n_eord;         /* engine indices covered (max_orders) */
+	struct fly fly;
+	uint32_t fidx[FUSED_CAP];
 };
 
 /* ------------------------------------------------------------------ */
@@ -217,7 +260,8 @@ static size_t al64(size_t x)
 }
 
 struct layout {
-	size_t o_acct, o_sess, o_pos, o_pmoney, o_ids, o_idbits, o_ord, o_otab, o_restr, total;
+	size_t o_acct, o_sess, o_pos, o_pmoney, o_ids, o_idbits, o_ord, o_otab, o_restr, o_eord,
+		total;
 };
 
 static int cfg_ok(const struct dp_risk_cfg *c)
@@ -268,6 +312,8 @@ static void layout_of(const struct dp_risk_cfg *c, struct layout *l)
 	off += al64((size_t)cap_for(c->max_orders) * sizeof(struct oslot));
 	l->o_restr = off;
 	off += al64(((size_t)c->max_symbols + 63) / 64 * sizeof(uint64_t));
+	l->o_eord = off;
+	off += al64((size_t)c->max_orders * sizeof(struct eord));
 	l->total = off;
 }
 
@@ -307,6 +353,8 @@ int dp_risk_create(struct dp_risk **out, const struct dp_risk_cfg *cfg,
 	r->otab = (struct oslot *)(blk + l.o_otab);
 	r->ord_free = NIL;
 	r->restricted = (uint64_t *)(blk + l.o_restr);
+	r->eord = (struct eord *)(blk + l.o_eord);
+	r->n_eord = cfg->max_orders;
 	r->amask = cap_for(cfg->max_accounts) - 1;
 	r->smask = cap_for(cfg->max_sessions) - 1;
 	r->pmask = cap_for(cfg->max_positions) - 1;
@@ -784,11 +832,17 @@ static const struct pos pos_none;
 
 /*
  * Check a NEW (repl = 0) or a REPLACE (repl = 1): inlined once for each,
- * so the NEW path carries nothing of a replace's target.
+ * so the NEW path carries nothing of a replace's target. em: NULL for a
+ * check of dp_risk_check (live orders in risk's own table, a pending order
+ * recorded there); the engine for dp_risk_match (live orders are the
+ * engine's resting orders, found through its table, with risk's fields in
+ * eord[] at their engine index; a passing order waits in r->fly for its
+ * first report). The same checks, reasons and sums either way.
  */
 static inline __attribute__((always_inline)) enum dp_reject_reason
 check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *ref,
-      uint64_t now_ns, const int repl, const uint32_t h, const uint32_t ho)
+      uint64_t now_ns, const int repl, const uint32_t h, const uint32_t ho,
+      const struct dp_match *em)
 {
 	/* 1. kill switches and who is asking */
 	if (r->killed)
@@ -840,10 +894,24 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 	 * symbol must be known before its tables are read).
 	 */
 	const struct ord *old = NULL;
+	struct ord eold; /* dp_risk_match: what a check reads of the target, from eord[] */
+	uint32_t target = NIL;
 	uint16_t sym;
 	unsigned sx;
 	uint32_t bad = 0;
-	if (repl) {
+	if (repl && em) {
+		target = dp_match_find(em, m->session, m->orig_cl_ord_id, ho);
+		const struct eord *e = target < r->n_eord ? &r->eord[target] : NULL;
+		if (!e || !e->live || r->pos[e->pos].acct != (uint32_t)as + 1)
+			return DP_RJ_UNKNOWN_ORDER;
+		eold.symbol = r->pos[e->pos].symbol;
+		eold.sx = e->sx;
+		eold.price = e->price;
+		eold.leaves = e->leaves;
+		old = &eold;
+		sym = eold.symbol;
+		sx = eold.sx;
+	} else if (repl) {
 		int64_t oi = ord_find_h(r, m->session, m->orig_cl_ord_id, ho, NULL);
 		if (oi < 0 || r->ord[oi].acct != (uint32_t)as)
 			return DP_RJ_UNKNOWN_ORDER;
@@ -907,9 +975,11 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 		pos_take(r, ps, (uint32_t)as, sym, pfound);
 		return DP_RJ_NONE;
 	}
-	uint32_t hs;
-	if (ord_find_h(r, m->session, m->cl_ord_id, h, &hs) >= 0)
-		return DP_RJ_DUPLICATE_ID; /* still live from before dp_risk_new_day */
+	/* still live from before dp_risk_new_day */
+	uint32_t hs = 0;
+	if (em ? dp_match_find(em, m->session, m->cl_ord_id, h) != DP_MATCH_NO_ORDER
+	       : ord_find_h(r, m->session, m->cl_ord_id, h, &hs) >= 0)
+		return DP_RJ_DUPLICATE_ID;
 	if (r->n_ord >= r->cfg.max_orders) {
 		r->st.orders_full++;
 		return DP_RJ_BOOK_FULL;
@@ -917,7 +987,22 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 
 	/* Passed: record it as pending; its exposure counts from now on. */
 	pos_take(r, ps, (uint32_t)as, sym, pfound);
-	/* n_ord < max_orders: a free record exists */
+	a->exposure += notional;
+	r->pos[ps].open[sx] += qty;
+	a->live_orders++;
+	r->n_ord++;
+	if (em) {
+		/* in flight until its ACCEPTED / REPLACED (or its refusal) */
+		r->fly.active = 1;
+		r->fly.repl = (uint8_t)repl;
+		r->fly.sx = (uint8_t)sx;
+		r->fly.pos = ps;
+		r->fly.price = px;
+		r->fly.leaves = qty;
+		r->fly.target = target;
+		return DP_RJ_NONE;
+	}
+	/* n_ord was below max_orders: a free record exists */
 	uint32_t oi;
 	if (r->ord_free != NIL) {
 		oi = r->ord_free;
@@ -939,10 +1024,6 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 	o->symbol = sym;
 	o->sx = (uint8_t)sx;
 	o->state = repl ? O_PENDING_REPLACE : O_PENDING_NEW;
-	a->exposure += notional;
-	r->pos[ps].open[sx] += qty;
-	a->live_orders++;
-	r->n_ord++;
 	r->hint = oi; /* its ACCEPTED / REPLACED report comes next */
 	return DP_RJ_NONE;
 }
@@ -955,9 +1036,14 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
  */
 void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
 {
-	/* A cancel's report and a replace's check read the target's record. */
+	/* A cancel's report and a replace's check read the target's record
+	 * (in risk's table; for dp_risk_match, beside the engine's record: the
+	 * engine's hint finds that one, and eord[] is small). */
 	const uint8_t kind = m->kind;
-	if (kind == DP_ORD_CANCEL || kind == DP_ORD_REPLACE) {
+	const int own = r->em == NULL;
+	if (kind - 1u > DP_ORD_REPLACE - 1u) /* not NEW, CANCEL or REPLACE */
+		return;
+	if (own && kind != DP_ORD_NEW) {
 		/* The target's slot, and through it its record: the slot table
 		 * (8 bytes a slot) mostly stays in the last-level cache, so the
 		 * read below is short, and the record load starts early. */
@@ -965,8 +1051,6 @@ void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
 		const struct oslot sl = r->otab[h & r->omask];
 		if (sl.idx1 && sl.h == h)
 			__builtin_prefetch(&r->ord[sl.idx1 - 1], 1);
-	} else if (kind != DP_ORD_NEW) {
-		return;
 	}
 	/* The position: a cancel's report moves its open quantity, a check
 	 * reads it. Its slot needs the account slot (a small, cached table):
@@ -978,9 +1062,11 @@ void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
 		__builtin_prefetch(&r->pos[pos_hash((uint32_t)as, m->symbol) & r->pmask], 1);
 	if (kind == DP_ORD_CANCEL)
 		return;
-	__builtin_prefetch(&r->otab[hash_sid(m->session, m->cl_ord_id) & r->omask], 1);
-	if (r->ord_free != NIL)
-		__builtin_prefetch(&r->ord[r->ord_free], 1);
+	if (own) {
+		__builtin_prefetch(&r->otab[hash_sid(m->session, m->cl_ord_id) & r->omask], 1);
+		if (r->ord_free != NIL)
+			__builtin_prefetch(&r->ord[r->ord_free], 1);
+	}
 	/* The id: its session's bitmap word is in cache (a session's ids are
 	 * mostly near each other); the hash slot only outside the window. */
 	int64_t si = sess_find(r, m->session);
@@ -1000,10 +1086,10 @@ enum dp_reject_reason dp_risk_check(struct dp_risk *r, const struct dp_order_msg
 	r->st.checked++;
 	enum dp_reject_reason rc;
 	if (m->kind == DP_ORD_NEW)
-		rc = check(r, m, ref, now_ns, 0, hash_sid(m->session, m->cl_ord_id), 0);
+		rc = check(r, m, ref, now_ns, 0, hash_sid(m->session, m->cl_ord_id), 0, NULL);
 	else if (m->kind == DP_ORD_REPLACE)
 		rc = check(r, m, ref, now_ns, 1, hash_sid(m->session, m->cl_ord_id),
-			   hash_sid(m->session, m->orig_cl_ord_id));
+			   hash_sid(m->session, m->orig_cl_ord_id), NULL);
 	else
 		rc = DP_RJ_BAD_TYPE;
 	if (rc == DP_RJ_NONE)
@@ -1160,6 +1246,167 @@ void dp_risk_on_reports(struct dp_risk *r, const struct dp_exec_report *rep, uin
 /* ------------------------------------------------------------------ */
 /* Risk and the engine in one call                                     */
 
+/* The live order e leaves (no other record moves). */
+static inline void e_remove(struct dp_risk *r, struct eord *e)
+{
+	struct pos *p = &r->pos[e->pos];
+	struct acct *a = &r->acct[p->acct - 1];
+	a->exposure -= (i128)((uint64_t)e->price * e->leaves);
+	p->open[e->sx] -= e->leaves;
+	e->leaves = 0;
+	e->live = 0;
+	a->live_orders--;
+	r->n_ord--;
+}
+
+/* ord_set for e. */
+static inline void e_set(struct dp_risk *r, struct eord *e, uint32_t price, uint32_t leaves)
+{
+	struct pos *p = &r->pos[e->pos];
+	struct acct *a = &r->acct[p->acct - 1];
+	a->exposure += (i128)((uint64_t)price * leaves) - (i128)((uint64_t)e->price * e->leaves);
+	p->open[e->sx] = p->open[e->sx] - e->leaves + leaves;
+	e->price = price;
+	e->leaves = leaves;
+}
+
+/* The order in flight goes live at engine index e (its ACCEPTED, REPLACED). */
+static inline void fly_land(struct dp_risk *r, struct eord *e)
+{
+	assert(!e->live); /* a new order, or the replaced one just removed */
+	e->pos = r->fly.pos;
+	e->price = r->fly.price;
+	e->leaves = r->fly.leaves;
+	e->sx = r->fly.sx;
+	e->live = 1;
+	r->fly.active = 0;
+}
+
+/* The order in flight is refused by the engine: its exposure goes. */
+static inline void fly_drop(struct dp_risk *r)
+{
+	struct eord t = { r->fly.pos, r->fly.price, r->fly.leaves, r->fly.sx, 1, 0 };
+	e_remove(r, &t);
+	r->fly.active = 0;
+}
+
+/*
+ * One report of dp_risk_match, about the engine's order oi
+ * (DP_MATCH_NO_ORDER: about the message only). The effects are those
+ * on_report has on risk's own table for the same report (docs/RISK.md,
+ * "Bookkeeping from reports"); only the way to the order differs: its
+ * engine index, or the order in flight for the first report of a NEW or
+ * REPLACE.
+ */
+static __attribute__((noinline)) void e_report(struct dp_risk *r, const struct dp_exec_report *rep,
+					       uint32_t oi)
+{
+	struct eord *e = oi < r->n_eord ? &r->eord[oi] : NULL;
+	const int live = e && e->live;
+	const int fly_new = r->fly.active && !r->fly.repl, fly_repl = r->fly.active && r->fly.repl;
+	r->st.reports++;
+	switch (rep->kind) {
+	case DP_EXEC_ACCEPTED:
+		if (fly_new && e)
+			fly_land(r, e);
+		else if (!live)
+			r->st.reports_untracked++;
+		break;
+	case DP_EXEC_FILL: {
+		if (!live) {
+			on_fill(r, rep, -1, NIL); /* counted; the position moves anyway */
+			break;
+		}
+		struct pos *p = &r->pos[e->pos];
+		if (rep->last_qty)
+			pos_fill(&r->acct[p->acct - 1], p, &r->pmoney[e->pos], rep->side, rep->last_px,
+				 rep->last_qty);
+		if (rep->leaves_qty == 0)
+			e_remove(r, e);
+		else
+			e_set(r, e, e->price, rep->leaves_qty);
+		break;
+	}
+	case DP_EXEC_CANCELLED:
+		/* a replace down to what executed: the order and the replace go */
+		if (fly_repl) {
+			if (live)
+				e_remove(r, e);
+			fly_drop(r);
+		} else if (live) {
+			e_remove(r, e);
+		} else {
+			r->st.reports_untracked++;
+		}
+		break;
+	case DP_EXEC_REJECTED:
+		if (fly_new)
+			fly_drop(r);
+		else
+			r->st.reports_untracked++;
+		break;
+	case DP_EXEC_CANCEL_REJECTED:
+		if (fly_repl)
+			fly_drop(r);
+		break;
+	case DP_EXEC_REPLACED:
+		if (fly_repl && e) {
+			if (live)
+				e_remove(r, e); /* the order replaced */
+			fly_land(r, e);
+		} else if (!live) {
+			r->st.reports_untracked++;
+			break;
+		}
+		if (rep->leaves_qty == 0)
+			e_remove(r, e);
+		else
+			e_set(r, e, rep->last_px ? rep->last_px : e->price, rep->leaves_qty);
+		break;
+	default:
+		r->st.reports_untracked++;
+		break;
+	}
+}
+
+/* The commonest report, the ACCEPTED of the NEW in flight, in a few
+ * instructions; the rest in e_report(). */
+static inline void e_report_one(struct dp_risk *r, const struct dp_exec_report *rep, uint32_t oi)
+{
+	if (rep->kind == DP_EXEC_ACCEPTED && r->fly.active && !r->fly.repl && oi < r->n_eord) {
+		r->st.reports++;
+		fly_land(r, &r->eord[oi]);
+		return;
+	}
+	e_report(r, rep, oi);
+}
+
+/* The steps one by one, for an engine dp_risk_match is not bound to. */
+static __attribute__((noinline)) uint32_t
+match_steps(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *msg,
+	    const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out, uint32_t cap,
+	    uint8_t *refused)
+{
+	if (msg->kind == DP_ORD_NEW || msg->kind == DP_ORD_REPLACE) {
+		*refused = (uint8_t)dp_risk_check(r, msg, ref, now_ns);
+		if (*refused != DP_RJ_NONE)
+			return 0;
+	}
+	uint32_t n = dp_match_process(m, msg, ref, out, cap);
+	for (uint32_t i = 0; i < n; i++)
+		report_one(r, &out[i]);
+	return n;
+}
+
+/* Whether dp_risk_match keeps m's live orders beside m's records: the
+ * first engine whose indices fit eord[] is bound for good. */
+static inline int bound_to(struct dp_risk *r, const struct dp_match *m)
+{
+	if (__builtin_expect(r->em != m, 0) && !r->em && dp_match_max_orders(m) <= r->n_eord)
+		r->em = m;
+	return r->em == m;
+}
+
 uint32_t dp_risk_match(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *msg,
 		       const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out,
 		       uint32_t cap, uint8_t *refused)
@@ -1168,35 +1415,41 @@ uint32_t dp_risk_match(struct dp_risk *r, struct dp_match *m, const struct dp_or
 	/* Refused by the engine before risk records anything (stats.misuse). */
 	if (__builtin_expect(cap < DP_MATCH_MIN_CAP || dp_match_pending(m), 0))
 		return dp_match_process(m, msg, ref, out, cap);
+	if (__builtin_expect(!bound_to(r, m), 0))
+		return match_steps(r, m, msg, ref, now_ns, out, cap, refused);
+	if (cap > FUSED_CAP)
+		cap = FUSED_CAP; /* the engine pauses instead: the same reports */
 	uint32_t n;
 	enum dp_reject_reason rc;
 	const uint8_t kind = msg->kind;
 	if (kind == DP_ORD_NEW) {
 		const uint32_t h = hash_sid(msg->session, msg->cl_ord_id);
 		r->st.checked++;
-		rc = check(r, msg, ref, now_ns, 0, h, 0);
+		rc = check(r, msg, ref, now_ns, 0, h, 0, m);
 		if (rc != DP_RJ_NONE)
 			goto refuse;
 		r->st.passed++;
-		n = dp_match_new(m, msg, ref, h, out, cap);
+		n = dp_match_new(m, msg, ref, h, out, r->fidx, cap);
 	} else if (kind == DP_ORD_CANCEL) {
 		/* never checked: cancels only reduce risk */
-		n = dp_match_cancel(m, msg, hash_sid(msg->session, msg->orig_cl_ord_id), out, cap);
+		n = dp_match_cancel(m, msg, hash_sid(msg->session, msg->orig_cl_ord_id), out, r->fidx,
+				    cap);
 	} else if (kind == DP_ORD_REPLACE) {
 		const uint32_t h = hash_sid(msg->session, msg->cl_ord_id);
 		const uint32_t ho = hash_sid(msg->session, msg->orig_cl_ord_id);
 		r->st.checked++;
-		rc = check(r, msg, ref, now_ns, 1, h, ho);
+		rc = check(r, msg, ref, now_ns, 1, h, ho, m);
 		if (rc != DP_RJ_NONE)
 			goto refuse;
 		r->st.passed++;
-		n = dp_match_replace(m, msg, ref, h, ho, out, cap);
+		n = dp_match_replace(m, msg, ref, h, ho, out, r->fidx, cap);
 	} else {
 		/* mass cancels and bad kinds: the engine's business */
-		n = dp_match_process(m, msg, ref, out, cap);
+		n = dp_match_process_idx(m, msg, ref, out, r->fidx, cap);
 	}
 	for (uint32_t i = 0; i < n; i++)
-		report_one(r, &out[i]);
+		e_report_one(r, &out[i], r->fidx[i]);
+	assert(!r->fly.active); /* the first report of an order settles it */
 	return n;
 refuse:
 	r->st.rejected[rc & 63]++;
@@ -1207,9 +1460,15 @@ refuse:
 uint32_t dp_risk_match_resume(struct dp_risk *r, struct dp_match *m, struct dp_exec_report *out,
 			      uint32_t cap)
 {
-	uint32_t n = dp_match_resume(m, out, cap);
+	if (r->em != m) {
+		uint32_t n = dp_match_resume(m, out, cap);
+		for (uint32_t i = 0; i < n; i++)
+			report_one(r, &out[i]);
+		return n;
+	}
+	uint32_t n = dp_match_resume_idx(m, out, r->fidx, cap > FUSED_CAP ? FUSED_CAP : cap);
 	for (uint32_t i = 0; i < n; i++)
-		report_one(r, &out[i]);
+		e_report_one(r, &out[i], r->fidx[i]);
 	return n;
 }
 
@@ -1447,7 +1706,18 @@ int dp_risk_verify(const struct dp_risk *r)
 		slots += r->otab[i].idx1 != 0;
 	for (uint32_t i = r->ord_free; i != NIL && nfree <= r->ord_bump; i = r->ord[i].next_free)
 		nfree++;
-	if (live != r->n_ord || slots != live || live + nfree != r->ord_bump)
+	uint32_t elive = 0;
+	for (uint32_t i = 0; i < r->n_eord; i++) {
+		const struct eord *e = &r->eord[i];
+		if (!e->live)
+			continue;
+		elive++;
+		if (e->leaves == 0 || e->pos > r->pmask || !r->pos[e->pos].acct)
+			return -2; /* a finished order still counted, or no position */
+		if (!r->em || dp_match_max_orders(r->em) <= i)
+			return -1; /* beside no engine record */
+	}
+	if (live + elive + r->fly.active != r->n_ord || slots != live || live + nfree != r->ord_bump)
 		return -3; /* a record neither live nor free, or a stale slot */
 	for (uint32_t ai = 0; ai <= r->amask; ai++) {
 		const struct acct *a = &r->acct[ai];
@@ -1461,6 +1731,17 @@ int dp_risk_verify(const struct dp_risk *r)
 				open += (i128)o->price * o->leaves;
 				n++;
 			}
+		}
+		for (uint32_t i = 0; i < r->n_eord; i++) {
+			const struct eord *e = &r->eord[i];
+			if (e->live && r->pos[e->pos].acct == ai + 1) {
+				open += (i128)e->price * e->leaves;
+				n++;
+			}
+		}
+		if (r->fly.active && r->pos[r->fly.pos].acct == ai + 1) {
+			open += (i128)r->fly.price * r->fly.leaves;
+			n++;
 		}
 		for (uint32_t pi = 0; pi <= r->pmask; pi++) {
 			const struct pos *p = &r->pos[pi];
@@ -1486,6 +1767,13 @@ int dp_risk_verify(const struct dp_risk *r)
 			if (o->state != O_FREE && o->pos == pi)
 				*(o->sx ? &s : &b) += o->leaves;
 		}
+		for (uint32_t i = 0; i < r->n_eord; i++) {
+			const struct eord *e = &r->eord[i];
+			if (e->live && e->pos == pi)
+				*(e->sx ? &s : &b) += e->leaves;
+		}
+		if (r->fly.active && r->fly.pos == pi)
+			*(r->fly.sx ? &s : &b) += r->fly.leaves;
 		if (b != p->open[0] || s != p->open[1])
 			return -7;
 		const struct pmoney *pm = &r->pmoney[pi];
