@@ -954,7 +954,8 @@ static inline int side_ix(char c)
 
 /* h: key_hash(msg->session, msg->cl_ord_id). */
 static inline __attribute__((always_inline)) void
-on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_px *ref, uint32_t h)
+on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_px *ref, uint32_t h,
+       uint32_t known_slot)
 {
 	uint8_t rj = DP_RJ_NONE;
 	int side = side_ix(msg->side);
@@ -980,7 +981,8 @@ on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_p
 		rj = DP_RJ_BAD_TYPE;
 	else if (post && msg->tif != DP_TIF_DAY)
 		rj = DP_RJ_BAD_TIF;
-	else if (tab_find_at(m, msg->session, msg->cl_ord_id, h, &slot) != NIL)
+	else if (known_slot != DP_MATCH_NO_SLOT ? (slot = known_slot, false)
+					       : tab_find_at(m, msg->session, msg->cl_ord_id, h, &slot) != NIL)
 		rj = DP_RJ_DUPLICATE_ID;
 	else if (!ord_avail(m))
 		rj = DP_RJ_BOOK_FULL;
@@ -1253,7 +1255,7 @@ uint32_t dp_match_process_idx(struct dp_match *m, const struct dp_order_msg *msg
 	switch (msg->kind) {
 	case DP_ORD_NEW:
 		m->st.msgs[DP_ORD_NEW]++;
-		on_new(m, msg, ref, key_hash(msg->session, msg->cl_ord_id));
+		on_new(m, msg, ref, key_hash(msg->session, msg->cl_ord_id), DP_MATCH_NO_SLOT);
 		break;
 	case DP_ORD_CANCEL:
 		m->st.msgs[DP_ORD_CANCEL]++;
@@ -1277,14 +1279,19 @@ uint32_t dp_match_process_idx(struct dp_match *m, const struct dp_order_msg *msg
 }
 
 uint32_t dp_match_new(struct dp_match *m, const struct dp_order_msg *msg,
-		      const struct dp_ref_px *ref, uint32_t h, struct dp_exec_report *out,
-		      uint32_t *idx, uint32_t cap)
+		      const struct dp_ref_px *ref, uint32_t h, uint32_t slot,
+		      struct dp_exec_report *out, uint32_t *idx, uint32_t cap)
 {
 	assert(msg->kind == DP_ORD_NEW && h == key_hash(msg->session, msg->cl_ord_id));
+#ifndef NDEBUG
+	uint32_t s_chk;
+	assert(slot == DP_MATCH_NO_SLOT ||
+	       (tab_find_at(m, msg->session, msg->cl_ord_id, h, &s_chk) == NIL && s_chk == slot));
+#endif
 	if (!call_begin(m, out, idx, cap))
 		return 0;
 	m->st.msgs[DP_ORD_NEW]++;
-	on_new(m, msg, ref, h);
+	on_new(m, msg, ref, h, slot);
 	return call_end(m);
 }
 
@@ -1479,10 +1486,13 @@ const struct dp_match_stats *dp_match_stats(const struct dp_match *m)
 	return &m->st;
 }
 
-uint32_t dp_match_find(const struct dp_match *m, uint32_t session, uint64_t cl_ord_id, uint32_t h)
+uint32_t dp_match_find(const struct dp_match *m, uint32_t session, uint64_t cl_ord_id, uint32_t h,
+		       uint32_t *slot)
 {
 	assert(h == key_hash(session, cl_ord_id));
-	uint32_t slot, oi = tab_find_at(m, session, cl_ord_id, h, &slot);
+	uint32_t sl, oi = tab_find_at(m, session, cl_ord_id, h, &sl);
+	if (slot)
+		*slot = sl;
 	return oi == NIL ? DP_MATCH_NO_ORDER : oi;
 }
 

@@ -94,13 +94,17 @@ uint32_t dp_match_process(struct dp_match *m, const struct dp_order_msg *msg,
  * computed: h = dp_order_key_hash(msg->session, msg->cl_ord_id), ho = the
  * same of msg->orig_cl_ord_id. Same result, reports and pausing as
  * dp_match_process; the kind is not dispatched again nor the ids hashed
- * again (dp_risk_match, which shares them with the risk checks). The
- * kind and the hashes must be right (checked by assert in debug builds):
- * a wrong hash corrupts the order table.
+ * again (dp_risk_match, which shares them with the risk checks). idx:
+ * below. A NEW's slot: DP_MATCH_NO_SLOT, or the slot dp_match_find gave
+ * for (msg->session, msg->cl_ord_id) when it found no order, with no call
+ * that changed the book in between: the engine then does not probe its
+ * table again. The kind, hashes and slot must be right (checked by assert
+ * in debug builds): a wrong one corrupts the order table.
  */
+#define DP_MATCH_NO_SLOT UINT32_MAX
 uint32_t dp_match_new(struct dp_match *m, const struct dp_order_msg *msg,
-		      const struct dp_ref_px *ref, uint32_t h, struct dp_exec_report *out,
-		      uint32_t *idx, uint32_t cap);
+		      const struct dp_ref_px *ref, uint32_t h, uint32_t slot,
+		      struct dp_exec_report *out, uint32_t *idx, uint32_t cap);
 uint32_t dp_match_cancel(struct dp_match *m, const struct dp_order_msg *msg, uint32_t ho,
 			 struct dp_exec_report *out, uint32_t *idx, uint32_t cap);
 uint32_t dp_match_replace(struct dp_match *m, const struct dp_order_msg *msg,
@@ -123,8 +127,13 @@ uint32_t dp_match_process_idx(struct dp_match *m, const struct dp_order_msg *msg
 			      uint32_t cap);
 uint32_t dp_match_resume_idx(struct dp_match *m, struct dp_exec_report *out, uint32_t *idx,
 			     uint32_t cap);
-/* Index of the resting order (session, cl_ord_id) (h: its dp_order_key_hash), or DP_MATCH_NO_ORDER. */
-uint32_t dp_match_find(const struct dp_match *m, uint32_t session, uint64_t cl_ord_id, uint32_t h);
+/*
+ * Index of the resting order (session, cl_ord_id) (h: its
+ * dp_order_key_hash), or DP_MATCH_NO_ORDER; *slot (if slot is not NULL):
+ * the table slot the lookup ended on, which dp_match_new can take.
+ */
+uint32_t dp_match_find(const struct dp_match *m, uint32_t session, uint64_t cl_ord_id, uint32_t h,
+		       uint32_t *slot);
 /* Order records of the engine (cfg max_orders): every order index is below it. */
 uint32_t dp_match_max_orders(const struct dp_match *m);
 

@@ -191,6 +191,7 @@ struct fly {
 	uint32_t price;
 	uint32_t leaves;
 	uint32_t target;
+	uint32_t slot;      /* engine table slot of its id (dp_match_find), for dp_match_new */
 };
 
 /* Report capacity dp_risk_match passes to the engine (its index scratch). */
@@ -900,7 +901,7 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 	unsigned sx;
 	uint32_t bad = 0;
 	if (repl && em) {
-		target = dp_match_find(em, m->session, m->orig_cl_ord_id, ho);
+		target = dp_match_find(em, m->session, m->orig_cl_ord_id, ho, NULL);
 		const struct eord *e = target < r->n_eord ? &r->eord[target] : NULL;
 		if (!e || !e->live || r->pos[e->pos].acct != (uint32_t)as + 1)
 			return DP_RJ_UNKNOWN_ORDER;
@@ -975,9 +976,10 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 		pos_take(r, ps, (uint32_t)as, sym, pfound);
 		return DP_RJ_NONE;
 	}
-	/* still live from before dp_risk_new_day */
+	/* still live from before dp_risk_new_day (dp_risk_match: the engine's
+	 * lookup, whose slot the engine takes for a NEW instead of probing) */
 	uint32_t hs = 0;
-	if (em ? dp_match_find(em, m->session, m->cl_ord_id, h) != DP_MATCH_NO_ORDER
+	if (em ? dp_match_find(em, m->session, m->cl_ord_id, h, &r->fly.slot) != DP_MATCH_NO_ORDER
 	       : ord_find_h(r, m->session, m->cl_ord_id, h, &hs) >= 0)
 		return DP_RJ_DUPLICATE_ID;
 	if (r->n_ord >= r->cfg.max_orders) {
@@ -1407,6 +1409,50 @@ static inline int bound_to(struct dp_risk *r, const struct dp_match *m)
 	return r->em == m;
 }
 
+/*
+ * A NEW (repl = 0) or REPLACE of dp_risk_match: checked and, if it
+ * passes, given to the engine; the reports back to risk. One function
+ * each (one inlined check each), apart from the cancels' short path.
+ */
+static inline __attribute__((always_inline)) uint32_t
+fused_order(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *msg,
+	    const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out, uint32_t cap,
+	    uint8_t *refused, const int repl)
+{
+	const uint32_t h = hash_sid(msg->session, msg->cl_ord_id);
+	const uint32_t ho = repl ? hash_sid(msg->session, msg->orig_cl_ord_id) : 0;
+	r->st.checked++;
+	enum dp_reject_reason rc = check(r, msg, ref, now_ns, repl, h, ho, m);
+	if (rc != DP_RJ_NONE) {
+		r->st.rejected[rc & 63]++;
+		*refused = (uint8_t)rc;
+		return 0;
+	}
+	r->st.passed++;
+	uint32_t n = repl ? dp_match_replace(m, msg, ref, h, ho, out, r->fidx, cap)
+			  : dp_match_new(m, msg, ref, h, r->fly.slot, out, r->fidx, cap);
+	for (uint32_t i = 0; i < n; i++)
+		e_report_one(r, &out[i], r->fidx[i]);
+	assert(!r->fly.active); /* the first report of an order settles it */
+	return n;
+}
+
+static __attribute__((noinline)) uint32_t
+fused_new(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *msg,
+	  const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out, uint32_t cap,
+	  uint8_t *refused)
+{
+	return fused_order(r, m, msg, ref, now_ns, out, cap, refused, 0);
+}
+
+static __attribute__((noinline)) uint32_t
+fused_replace(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *msg,
+	      const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out, uint32_t cap,
+	      uint8_t *refused)
+{
+	return fused_order(r, m, msg, ref, now_ns, out, cap, refused, 1);
+}
+
 uint32_t dp_risk_match(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *msg,
 		       const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out,
 		       uint32_t cap, uint8_t *refused)
@@ -1419,42 +1465,20 @@ uint32_t dp_risk_match(struct dp_risk *r, struct dp_match *m, const struct dp_or
 		return match_steps(r, m, msg, ref, now_ns, out, cap, refused);
 	if (cap > FUSED_CAP)
 		cap = FUSED_CAP; /* the engine pauses instead: the same reports */
-	uint32_t n;
-	enum dp_reject_reason rc;
 	const uint8_t kind = msg->kind;
-	if (kind == DP_ORD_NEW) {
-		const uint32_t h = hash_sid(msg->session, msg->cl_ord_id);
-		r->st.checked++;
-		rc = check(r, msg, ref, now_ns, 0, h, 0, m);
-		if (rc != DP_RJ_NONE)
-			goto refuse;
-		r->st.passed++;
-		n = dp_match_new(m, msg, ref, h, out, r->fidx, cap);
-	} else if (kind == DP_ORD_CANCEL) {
-		/* never checked: cancels only reduce risk */
+	if (kind == DP_ORD_NEW)
+		return fused_new(r, m, msg, ref, now_ns, out, cap, refused);
+	if (kind == DP_ORD_REPLACE)
+		return fused_replace(r, m, msg, ref, now_ns, out, cap, refused);
+	uint32_t n;
+	if (kind == DP_ORD_CANCEL) /* never checked: cancels only reduce risk */
 		n = dp_match_cancel(m, msg, hash_sid(msg->session, msg->orig_cl_ord_id), out, r->fidx,
 				    cap);
-	} else if (kind == DP_ORD_REPLACE) {
-		const uint32_t h = hash_sid(msg->session, msg->cl_ord_id);
-		const uint32_t ho = hash_sid(msg->session, msg->orig_cl_ord_id);
-		r->st.checked++;
-		rc = check(r, msg, ref, now_ns, 1, h, ho, m);
-		if (rc != DP_RJ_NONE)
-			goto refuse;
-		r->st.passed++;
-		n = dp_match_replace(m, msg, ref, h, ho, out, r->fidx, cap);
-	} else {
-		/* mass cancels and bad kinds: the engine's business */
+	else /* mass cancels and bad kinds: the engine's business */
 		n = dp_match_process_idx(m, msg, ref, out, r->fidx, cap);
-	}
 	for (uint32_t i = 0; i < n; i++)
 		e_report_one(r, &out[i], r->fidx[i]);
-	assert(!r->fly.active); /* the first report of an order settles it */
 	return n;
-refuse:
-	r->st.rejected[rc & 63]++;
-	*refused = (uint8_t)rc;
-	return 0;
 }
 
 uint32_t dp_risk_match_resume(struct dp_risk *r, struct dp_match *m, struct dp_exec_report *out,
