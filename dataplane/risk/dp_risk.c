@@ -1371,14 +1371,22 @@ static __attribute__((noinline)) void e_report(struct dp_risk *r, const struct d
 	}
 }
 
-/* The commonest report, the ACCEPTED of the NEW in flight, in a few
- * instructions; the rest in e_report(). */
+/* The commonest reports, the ACCEPTED of the NEW in flight and a live
+ * order's CANCELLED, in a few instructions; the rest in e_report(). */
 static inline void e_report_one(struct dp_risk *r, const struct dp_exec_report *rep, uint32_t oi)
 {
-	if (rep->kind == DP_EXEC_ACCEPTED && r->fly.active && !r->fly.repl && oi < r->n_eord) {
-		r->st.reports++;
-		fly_land(r, &r->eord[oi]);
-		return;
+	if (oi < r->n_eord) {
+		if (rep->kind == DP_EXEC_ACCEPTED && r->fly.active && !r->fly.repl) {
+			r->st.reports++;
+			fly_land(r, &r->eord[oi]);
+			return;
+		}
+		/* a live order cancelled, with nothing in flight (a cancel request) */
+		if (rep->kind == DP_EXEC_CANCELLED && !r->fly.active && r->eord[oi].live) {
+			r->st.reports++;
+			e_remove(r, &r->eord[oi]);
+			return;
+		}
 	}
 	e_report(r, rep, oi);
 }
