@@ -174,7 +174,8 @@ struct eord {
 	uint32_t leaves;
 	uint8_t sx;         /* side: 0 buy, 1 sell */
 	uint8_t live;
-	uint16_t pad;
+	uint8_t old;        /* live since before the last dp_risk_new_day */
+	uint8_t pad;
 };
 _Static_assert(sizeof(struct eord) == 16, "engine-side risk record is 16 bytes");
 
@@ -240,6 +241,7 @@ struct dp_risk {
 	const struct dp_match *em;
 	struct eord *eord;       /* max_orders records, by engine order index */
 	uint32_t n_eord;         /* engine indices covered (max_orders) */
+	uint32_t n_eold;         /* live eord from before the last dp_risk_new_day */
 	struct fly fly;
 	uint32_t fidx[FUSED_CAP];
 };
@@ -976,12 +978,23 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 		pos_take(r, ps, (uint32_t)as, sym, pfound);
 		return DP_RJ_NONE;
 	}
-	/* still live from before dp_risk_new_day (dp_risk_match: the engine's
-	 * lookup, whose slot the engine takes for a NEW instead of probing) */
+	/*
+	 * Still live from before dp_risk_new_day. Every live order's id was
+	 * recorded by step 3 on the day it got it, so an id passing step 3
+	 * can only be live if an order outlived a new day. dp_risk_match asks
+	 * the engine only then (n_eold), and the engine takes the slot its
+	 * lookup ended on for a NEW instead of probing again; otherwise the
+	 * engine's own duplicate probe is the one probe.
+	 */
 	uint32_t hs = 0;
-	if (em ? dp_match_find(em, m->session, m->cl_ord_id, h, &r->fly.slot) != DP_MATCH_NO_ORDER
-	       : ord_find_h(r, m->session, m->cl_ord_id, h, &hs) >= 0)
+	if (em) {
+		r->fly.slot = DP_MATCH_NO_SLOT;
+		if (__builtin_expect(r->n_eold != 0, 0) &&
+		    dp_match_find(em, m->session, m->cl_ord_id, h, &r->fly.slot) != DP_MATCH_NO_ORDER)
+			return DP_RJ_DUPLICATE_ID;
+	} else if (ord_find_h(r, m->session, m->cl_ord_id, h, &hs) >= 0) {
 		return DP_RJ_DUPLICATE_ID;
+	}
 	if (r->n_ord >= r->cfg.max_orders) {
 		r->st.orders_full++;
 		return DP_RJ_BOOK_FULL;
@@ -1259,6 +1272,8 @@ static inline void e_remove(struct dp_risk *r, struct eord *e)
 	e->live = 0;
 	a->live_orders--;
 	r->n_ord--;
+	r->n_eold -= e->old;
+	e->old = 0;
 }
 
 /* ord_set for e. */
@@ -1281,13 +1296,14 @@ static inline void fly_land(struct dp_risk *r, struct eord *e)
 	e->leaves = r->fly.leaves;
 	e->sx = r->fly.sx;
 	e->live = 1;
+	e->old = 0;
 	r->fly.active = 0;
 }
 
 /* The order in flight is refused by the engine: its exposure goes. */
 static inline void fly_drop(struct dp_risk *r)
 {
-	struct eord t = { r->fly.pos, r->fly.price, r->fly.leaves, r->fly.sx, 1, 0 };
+	struct eord t = { r->fly.pos, r->fly.price, r->fly.leaves, r->fly.sx, 1, 0, 0 };
 	e_remove(r, &t);
 	r->fly.active = 0;
 }
@@ -1713,6 +1729,12 @@ void dp_risk_new_day(struct dp_risk *r)
 		r->sess[i].count = 0;
 		r->sess[i].id_win = 0;
 	}
+	/* orders of dp_risk_match that stay live keep ids no longer recorded */
+	r->n_eold = 0;
+	for (uint32_t i = 0; i < r->n_eord; i++) {
+		r->eord[i].old = r->eord[i].live;
+		r->n_eold += r->eord[i].live;
+	}
 }
 
 void dp_risk_stats(const struct dp_risk *r, struct dp_risk_stats *out)
@@ -1738,19 +1760,23 @@ int dp_risk_verify(const struct dp_risk *r)
 		slots += r->otab[i].idx1 != 0;
 	for (uint32_t i = r->ord_free; i != NIL && nfree <= r->ord_bump; i = r->ord[i].next_free)
 		nfree++;
-	uint32_t elive = 0;
+	uint32_t elive = 0, eold = 0;
 	for (uint32_t i = 0; i < r->n_eord; i++) {
 		const struct eord *e = &r->eord[i];
+		if (e->old && !e->live)
+			return -2; /* a finished order still counted as old */
 		if (!e->live)
 			continue;
 		elive++;
+		eold += e->old;
 		if (e->leaves == 0 || e->pos > r->pmask || !r->pos[e->pos].acct)
 			return -2; /* a finished order still counted, or no position */
 		if (!r->em || dp_match_max_orders(r->em) <= i)
 			return -1; /* beside no engine record */
 	}
-	if (live + elive + r->fly.active != r->n_ord || slots != live || live + nfree != r->ord_bump)
-		return -3; /* a record neither live nor free, or a stale slot */
+	if (live + elive + r->fly.active != r->n_ord || slots != live || live + nfree != r->ord_bump ||
+	    eold != r->n_eold)
+		return -3; /* a record neither live nor free, or a stale slot or count */
 	for (uint32_t ai = 0; ai <= r->amask; ai++) {
 		const struct acct *a = &r->acct[ai];
 		if (!a->used)

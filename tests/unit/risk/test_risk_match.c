@@ -121,9 +121,23 @@ START_TEST(fused_equals_steps)
 	static struct dp_exec_report oa[1024], ob[1024];
 	uint64_t next_cl[NSESS] = { 0 }, now = 1000000000ull;
 	uint64_t kinds[5] = { 0 }, refused_seen = 0, pauses = 0;
+	/* ids of recently accepted orders, and a copy taken at a new day */
+	struct { uint32_t sess; uint64_t cl; } acc[64], prev[64];
+	uint32_t n_acc = 0, n_prev = 0;
+	int day_start = -1;
 	for (int i = 0; i < MSGS; i++) {
 		struct dp_order_msg m;
 		memset(&m, 0, sizeof m);
+		if (i == MSGS / 3 || i == 2 * MSGS / 3) {
+			/* a new day with orders still live: their ids are no longer
+			 * recorded, so a NEW reusing one is refused by the live check */
+			ck_assert_uint_gt(dp_match_live_orders(b.m), 0);
+			dp_risk_new_day(a.r);
+			dp_risk_new_day(b.r);
+			memcpy(prev, acc, sizeof acc);
+			n_prev = n_acc < 64 ? n_acc : 64;
+			day_start = i;
+		}
 		uint32_t k = rnd(100);
 		m.session = rnd(NSESS);
 		m.account = rnd(NACCT);
@@ -137,6 +151,12 @@ START_TEST(fused_equals_steps)
 		m.price = PX - 12 + rnd(25);
 		if (k < 55) {
 			m.kind = DP_ORD_NEW;
+			if (day_start >= 0 && i - day_start < 3000 && n_prev && rnd(3) == 0) {
+				/* an id of yesterday: still live (refused), or done (new again) */
+				uint32_t j = rnd(n_prev);
+				m.session = prev[j].sess;
+				m.cl_ord_id = prev[j].cl;
+			}
 		} else if (k < 98) {
 			m.kind = k < 85 ? DP_ORD_CANCEL : DP_ORD_REPLACE;
 			/* a recent id of the session, sometimes one never used */
@@ -185,6 +205,12 @@ START_TEST(fused_equals_steps)
 			fa = fb = DP_RJ_NONE;
 		}
 		refused_seen += fa != DP_RJ_NONE;
+		for (uint32_t q = 0; q < nb; q++)
+			if (ob[q].kind == DP_EXEC_ACCEPTED) {
+				acc[n_acc % 64].sess = ob[q].session;
+				acc[n_acc % 64].cl = ob[q].cl_ord_id;
+				n_acc++;
+			}
 		same_state(&a, &b);
 		if (i % 1000 == 0) {
 			ck_assert_int_eq(dp_risk_verify(b.r), 0);
@@ -209,6 +235,11 @@ START_TEST(fused_equals_steps)
 	for (int k = 0; k < 5; k++)
 		ck_assert_uint_gt(kinds[k], 50);
 	ck_assert_uint_gt(refused_seen, 500);
+	{
+		struct dp_risk_stats st;
+		dp_risk_stats(b.r, &st);
+		ck_assert_uint_gt(st.rejected[DP_RJ_DUPLICATE_ID], 50); /* ids reused: both checks met */
+	}
 	ck_assert_uint_gt(pauses, 50);
 	ck_assert_uint_gt(dp_match_stats(b.m)->fills, 500);
 	rm(&a);
