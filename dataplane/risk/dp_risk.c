@@ -13,6 +13,8 @@
  *                                  outside their session's bitmap window
  *   otab[]  (session, cl_ord_id) -> live order: 8-byte slots {pool index + 1,
  *                                  hash} in front of ord[], the order pool
+ *   eord[]  engine order index     -> live order of dp_risk_match (no key:
+ *                                  reports carry the engine's index)
  *
  * acct, sess, pos and ids only ever grow during a day (no deletion), so an
  * entry's slot number is stable and other records refer to it by slot.

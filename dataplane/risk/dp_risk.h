@@ -1,10 +1,12 @@
 /*
  * dp_risk.h - pre-trade risk for the client order path.
  *
- * The match stage asks dp_risk_check() about every NEW and REPLACE before it
- * hands the message to the matcher, and feeds every execution report back
- * through dp_risk_on_report(), so the credit and position checks see what
- * is resting, what was filled and what was cancelled. The library keeps, per
+ * Every NEW and REPLACE is checked (dp_risk_check) before the matcher sees
+ * it, and every execution report is fed back (dp_risk_on_report), so the
+ * credit and position checks see what is resting, what was filled and what
+ * was cancelled. The match stage does both in one call, dp_risk_match,
+ * which also drives the engine and keeps risk's part of each live order
+ * beside the engine's record. The library keeps, per
  * account, the limits, the open exposure and the positions with their P&L;
  * per session, the message-rate throttle, the kill flag and the client order
  * ids used today.
