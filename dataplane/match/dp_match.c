@@ -12,11 +12,18 @@
  *     with backward-shift deletion (no tombstones);
  *   - price levels are 32-byte records in a second pool, each with an
  *     intrusive FIFO (doubly linked through the orders) of its orders;
- *   - per symbol and side the live levels sit in a sorted array of {key,
- *     level} with the best price LAST (key = price for bids, ~price for
- *     asks), so taking out the best level is a pop and inserting near the
- *     touch moves few entries. The arrays live in chunks of 2^k entries
- *     from one preallocated arena (free list per size class).
+ *   - per symbol and side, a price ladder (struct ladder, from a pool)
+ *     holds the levels within 128 ticks of a base price near the touch in
+ *     a direct array indexed by tick with a bitmap of the occupied slots:
+ *     a level there is found, made and emptied by index, with no search
+ *     and no entries moved, and the best is the bitmap's top bit;
+ *   - every other level of the side (off the window or off its tick grid,
+ *     or all of them for a side that got no ladder) sits in a sorted array
+ *     of {key, level} with the best price LAST (key = price for bids,
+ *     ~price for asks). The arrays live in chunks of 2^k entries from one
+ *     preallocated arena (free list per size class). Ladder and array
+ *     never hold the same key; the side's best is the better of the two
+ *     tops.
  *
  * Everything is allocated in dp_match_create(). Single owner, no locks,
  * no floating point: money is u32 Price(4) ticks times u32 shares, and a
@@ -38,6 +45,30 @@
 #define MIN_CLS 3   /* smallest side-array chunk: 8 entries */
 #define MAX_CLS 31
 #define NEAR_SCAN 8 /* top side-array entries compared at once before a binary search */
+
+/*
+ * Price ladder of one side: slot i holds level index + 1 (0 = none) of the
+ * level with key base + i * tick (the window, kept in struct side so a
+ * lookup needs no line of the ladder but the slot's), and bit i of bits[]
+ * is set with it. The tick is 100 (a cent in Price(4)) when the window was
+ * centred on a whole cent, else 1. The window moves (rebase) when the
+ * touch leaves it. The bitmap is read only to find a new best level when
+ * the best one empties, and by rebases:
+ *
+ *   bits[2] | misses | pad  (64 bytes)   slot[0..127]  (512 bytes)
+ */
+#define LAD_SLOTS 128
+#define LAD_AT 96       /* a rebase puts its centre key at this slot */
+#define LAD_NEAR 32     /* a missing key within this many ticks of the best is "near" */
+#define LAD_MISS_MAX 8  /* near keys that missed the window before a rebase */
+#define LAD_POOL_DEFAULT 4096u /* ladders made: min(2 * max_symbols, this) */
+struct ladder {
+	uint64_t bits[2];
+	uint32_t misses; /* near keys off the window since the last rebase */
+	uint8_t pad[44];
+	uint32_t slot[LAD_SLOTS];
+};
+_Static_assert(sizeof(struct ladder) == 576, "ladder: a header line and 8 slot lines");
 
 #if defined(__GNUC__)
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -93,10 +124,10 @@ _Static_assert(sizeof(struct ord) == 64, "order record is one cache line");
  * One price level, 32 bytes. head = oldest (first to trade). A free level
  * keeps its free-list link in head.
  *
- *   0            8      12     16     20     24     26   27       32
- *   +------------+------+------+------+------+------+----+--------+
- *   | qty        |price |count |head  |tail  |symbol|side| pad    |
- *   +------------+------+------+------+------+------+----+--------+
+ *   0            8      12     16     20     24     26   27  28  29   32
+ *   +------------+------+------+------+------+------+----+---+---+----+
+ *   | qty        |price |count |head  |tail  |symbol|side|inl|idx|pad |
+ *   +------------+------+------+------+------+------+----+---+---+----+
  */
 struct lvl {
 	uint64_t qty;
@@ -106,7 +137,9 @@ struct lvl {
 	uint32_t tail;
 	uint16_t symbol;
 	uint8_t side;
-	uint8_t pad[5];
+	uint8_t inl; /* 1: in its side's ladder at slot idx; 0: in the side array */
+	uint8_t idx;
+	uint8_t pad[3];
 };
 _Static_assert(sizeof(struct lvl) == 32, "level record is 32 bytes");
 
@@ -126,19 +159,30 @@ struct pent {
 	uint32_t lvl;
 };
 
+/*
+ * One side of a symbol: its sorted array, its ladder's window and its best
+ * level, kept up to date as levels come and go (a new order's marketable
+ * test, matching and the hints read it with no search).
+ */
 struct side {
-	uint32_t off;
-	uint32_t n;
-	uint32_t cls; /* 0 = no chunk */
+	uint32_t off;  /* array chunk in the arena */
+	uint32_t n;    /* array entries (levels not in the ladder) */
+	uint32_t base; /* ladder key at slot 0 */
+	uint32_t best; /* best level of the side (ladder or array), NIL if empty */
+	uint32_t bkey; /* its key */
+	uint32_t inv;  /* ladder tick 1: 1; tick 100: the inverse of 25 mod 2^32 (lad_index) */
+	uint8_t cls;   /* array chunk holds 2^cls entries; 0 = no chunk */
+	uint8_t rot;   /* ladder tick 1: 0; tick 100: 2 */
+	uint16_t lad;  /* ladder id, 0 = none (lad[0] stays empty) */
 };
 
-/* Per symbol, 32 bytes: two sides and the resting order count. */
+/* Per symbol, 64 bytes (one line): two sides and the resting order count. */
 struct sym {
 	struct side side[2];
 	uint32_t orders;
 	uint32_t pad;
 };
-_Static_assert(sizeof(struct sym) == 32, "symbol record is 32 bytes");
+_Static_assert(sizeof(struct sym) == 64, "symbol record is one cache line");
 
 /* STP table slot (open addressing, never deleted). */
 struct stpslot {
@@ -170,6 +214,7 @@ struct dp_match {
 	struct hslot *tab;
 	struct sym *sym;
 	struct pent *arena;
+	struct ladder *lad; /* lad[0] is "none" and stays zero; lad[1..lad_used] are given to sides */
 	struct stpslot *stp;
 	uint32_t mask;      /* order table capacity - 1 */
 	uint32_t stp_mask;  /* STP table capacity - 1 */
@@ -181,6 +226,7 @@ struct dp_match {
 	uint32_t lvl_free, lvl_bump, lvl_live;
 	uint32_t arena_size, arena_bump;
 	uint32_t chunk_free[MAX_CLS + 1];
+	uint32_t lad_n, lad_used;
 
 	uint64_t order_seq; /* last order_id given */
 	uint64_t exec_seq;  /* last exec event number (exec_id >> 1) */
@@ -201,8 +247,8 @@ struct dp_match {
 
 
 struct layout {
-	uint64_t hcap, scap, arena;
-	size_t sz_m, sz_ord, sz_lvl, sz_tab, sz_sym, sz_arena, sz_stp;
+	uint64_t hcap, scap, arena, lads;
+	size_t sz_m, sz_ord, sz_lvl, sz_tab, sz_sym, sz_arena, sz_lad, sz_stp;
 };
 
 /*
@@ -223,12 +269,17 @@ static void layout_of(const struct dp_match_cfg *c, struct layout *l)
 	l->arena = 4 * dp_pow2_at_least(c->max_levels) + 32 * (uint64_t)c->max_symbols;
 	if (l->arena > ((uint64_t)1 << 31))
 		l->arena = (uint64_t)1 << 31;
+	/* a ladder per side while they last: 576 bytes each (2.3 MB at most) */
+	l->lads = 2 * (uint64_t)c->max_symbols;
+	if (l->lads > LAD_POOL_DEFAULT)
+		l->lads = LAD_POOL_DEFAULT;
 	l->sz_m = dp_round64(sizeof(struct dp_match));
 	l->sz_ord = dp_round64((size_t)c->max_orders * sizeof(struct ord));
 	l->sz_lvl = dp_round64((size_t)c->max_levels * sizeof(struct lvl));
 	l->sz_tab = dp_round64((size_t)l->hcap * sizeof(struct hslot));
 	l->sz_sym = dp_round64((size_t)c->max_symbols * sizeof(struct sym));
 	l->sz_arena = dp_round64((size_t)l->arena * sizeof(struct pent));
+	l->sz_lad = dp_round64((size_t)(l->lads + 1) * sizeof(struct ladder));
 	l->sz_stp = dp_round64((size_t)l->scap * sizeof(struct stpslot));
 }
 
@@ -246,7 +297,7 @@ size_t dp_match_mem_size(const struct dp_match_cfg *cfg)
 	if (!cfg_ok(cfg))
 		return 0;
 	layout_of(cfg, &l);
-	return l.sz_m + l.sz_ord + l.sz_lvl + l.sz_tab + l.sz_sym + l.sz_arena + l.sz_stp;
+	return l.sz_m + l.sz_ord + l.sz_lvl + l.sz_tab + l.sz_sym + l.sz_arena + l.sz_lad + l.sz_stp;
 }
 
 void dp_match_destroy(struct dp_match *m)
@@ -259,6 +310,7 @@ void dp_match_destroy(struct dp_match *m)
 	mm.free(m->tab, mm.arg);
 	mm.free(m->sym, mm.arg);
 	mm.free(m->arena, mm.arg);
+	mm.free(m->lad, mm.arg);
 	mm.free(m->stp, mm.arg);
 	mm.free(m, mm.arg);
 }
@@ -281,8 +333,9 @@ int dp_match_create(struct dp_match **out, const struct dp_match_cfg *cfg,
 	m->tab = mm.zalloc(l.sz_tab, mm.arg);
 	m->sym = mm.zalloc(l.sz_sym, mm.arg);
 	m->arena = mm.zalloc(l.sz_arena, mm.arg);
+	m->lad = mm.zalloc(l.sz_lad, mm.arg);
 	m->stp = mm.zalloc(l.sz_stp, mm.arg);
-	if (!m->ord || !m->lvl || !m->tab || !m->sym || !m->arena || !m->stp) {
+	if (!m->ord || !m->lvl || !m->tab || !m->sym || !m->arena || !m->lad || !m->stp) {
 		dp_match_destroy(m);
 		return -ENOMEM;
 	}
@@ -297,6 +350,9 @@ int dp_match_create(struct dp_match **out, const struct dp_match_cfg *cfg,
 	m->ord_free = NIL;
 	m->lvl_free = NIL;
 	m->arena_size = (uint32_t)l.arena;
+	m->lad_n = (uint32_t)l.lads;
+	for (uint32_t i = 0; i < cfg->max_symbols; i++)
+		m->sym[i].side[0].best = m->sym[i].side[1].best = NIL;
 	for (int c = 0; c <= MAX_CLS; c++)
 		m->chunk_free[c] = NIL;
 	*out = m;
@@ -533,23 +589,33 @@ static inline uint32_t side_find(const struct pent *a, uint32_t n, uint32_t key,
 	return lo;
 }
 
+/* Make room for need entries in s's chunk; false (nothing changed) if the arena cannot. */
+static bool side_reserve(struct dp_match *m, struct side *s, uint32_t need)
+{
+	if (s->cls && need <= (1u << s->cls))
+		return true;
+	uint32_t cls = MIN_CLS;
+	while (cls < MAX_CLS && (1u << cls) < need)
+		cls++;
+	if ((1u << cls) < need)
+		return false;
+	uint32_t off = chunk_get(m, cls);
+	if (off == NIL)
+		return false;
+	if (s->cls) {
+		memcpy(&m->arena[off], &m->arena[s->off], (size_t)s->n * sizeof(struct pent));
+		chunk_put(m, s->off, s->cls);
+	}
+	s->off = off;
+	s->cls = (uint8_t)cls;
+	return true;
+}
+
 static bool side_insert(struct dp_match *m, struct side *s, uint32_t pos, uint32_t key,
 			uint32_t li)
 {
-	if (s->cls == 0 || s->n == (1u << s->cls)) {
-		uint32_t cls = s->cls ? s->cls + 1 : MIN_CLS;
-		if (cls > MAX_CLS)
-			return false;
-		uint32_t off = chunk_get(m, cls);
-		if (off == NIL)
-			return false;
-		if (s->cls) {
-			memcpy(&m->arena[off], &m->arena[s->off], (size_t)s->n * sizeof(struct pent));
-			chunk_put(m, s->off, s->cls);
-		}
-		s->off = off;
-		s->cls = cls;
-	}
+	if (!side_reserve(m, s, s->n + 1))
+		return false;
 	struct pent *a = &m->arena[s->off];
 	if (pos < s->n)
 		memmove(&a[pos + 1], &a[pos], (size_t)(s->n - pos) * sizeof(struct pent));
@@ -572,10 +638,310 @@ static void side_remove_at(struct dp_match *m, struct side *s, uint32_t pos)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* Price ladders                                                        */
+
+/*
+ * Slot of key in the ladder of side sd, or
+ * LAD_SLOTS if it has none (lad 0) or the key is off its window or
+ * grid. Keys below base wrap to a large d. No branch (the hints call it
+ * too, on random prices).
+ */
+#define INV25 0xc28f5c29u /* 25 * INV25 == 1 mod 2^32 */
+
+static inline uint32_t lad_tick(const struct side *sd)
+{
+	return sd->rot ? 100u : 1u;
+}
+
+/*
+ * d / tick by an exact division: d = 100 q exactly when rotating d * inv25
+ * right by 2 gives q, and any d that is not a multiple of 100 gives more
+ * than (2^32 - 1) / 100 (Granlund and Montgomery's divisibility test), so
+ * one compare tells "on the grid and in the window". Tick 1: inv 1, rot 0.
+ */
+static inline uint32_t lad_index(const struct side *sd, uint32_t key)
+{
+	uint32_t x = (key - sd->base) * sd->inv, r = sd->rot & 31;
+	uint32_t i = (x >> r) | (x << ((32 - r) & 31));
+	uint32_t bad = (uint32_t)(i >= LAD_SLOTS) | (uint32_t)(sd->lad == 0);
+	return (i & (bad - 1u)) | (LAD_SLOTS & (0u - bad));
+}
+
+static inline uint32_t lad_key(const struct side *sd, uint32_t i)
+{
+	return sd->base + i * lad_tick(sd);
+}
+
+/* Highest occupied slot <= from (from < LAD_SLOTS), or -1. */
+static inline int lad_top_from(const struct ladder *L, int from)
+{
+	if (from >= 64) {
+		uint64_t w = L->bits[1] & (~0ull >> (127 - from));
+		if (w)
+			return 127 - __builtin_clzll(w);
+		from = 63;
+	}
+	if (from < 0)
+		return -1;
+	uint64_t w = L->bits[0] & (~0ull >> (63 - from));
+	return w ? 63 - __builtin_clzll(w) : -1;
+}
+
+static inline bool lad_empty(const struct ladder *L)
+{
+	return (L->bits[0] | L->bits[1]) == 0;
+}
+
+static inline void lad_set(struct ladder *L, uint32_t i, uint32_t li)
+{
+	L->slot[i] = li + 1;
+	L->bits[i >> 6] |= 1ull << (i & 63);
+}
+
+static inline void lad_clear(struct ladder *L, uint32_t i)
+{
+	L->slot[i] = 0;
+	L->bits[i >> 6] &= ~(1ull << (i & 63));
+}
+
 /* Best level of a side, or NIL. */
 static inline uint32_t side_best(const struct dp_match *m, const struct side *s)
 {
-	return s->n ? m->arena[s->off + s->n - 1].lvl : NIL;
+	(void)m;
+	return s->best;
+}
+
+/*
+ * Find the side's best level again (the better of the ladder's top bit and
+ * the array's last entry) after its best level emptied.
+ */
+static void side_best_find(const struct dp_match *m, struct side *s)
+{
+	uint32_t li = NIL, bk = 0;
+	if (s->n) {
+		struct pent e = m->arena[s->off + s->n - 1];
+		li = e.lvl;
+		bk = e.key;
+	}
+	const struct ladder *L = &m->lad[s->lad]; /* lad[0]: no bits */
+	uint64_t hi = L->bits[1], lo = L->bits[0];
+	if (hi | lo) {
+		uint32_t t = hi ? 127u - (uint32_t)__builtin_clzll(hi) : 63u - (uint32_t)__builtin_clzll(lo);
+		if (li == NIL || lad_key(s, t) > bk) {
+			li = L->slot[t] - 1;
+			bk = lad_key(s, t);
+		}
+	}
+	s->best = li;
+	s->bkey = bk;
+}
+
+/*
+ * Best level of a side with a key below `below` (2^32: no bound), or NIL;
+ * *key: its key. For walks over a whole side best first (FOK, queries,
+ * checks): a binary search and a bitmap scan per step.
+ */
+static uint32_t side_next(const struct dp_match *m, const struct side *s, uint64_t below,
+			  uint32_t *key)
+{
+	uint32_t li = NIL, bk = 0;
+	uint32_t pos = s->n;
+	if (below <= UINT32_MAX) {
+		int found;
+		pos = side_find(&m->arena[s->off], s->n, (uint32_t)below, &found);
+	}
+	if (pos) {
+		struct pent e = m->arena[s->off + pos - 1];
+		li = e.lvl;
+		bk = e.key;
+	}
+	const struct ladder *L = &m->lad[s->lad];
+	if (s->lad && !lad_empty(L) && below > s->base) {
+		uint64_t from = (below - s->base - 1) / lad_tick(s);
+		int t = lad_top_from(L, from >= LAD_SLOTS ? LAD_SLOTS - 1 : (int)from);
+		if (t >= 0 && (li == NIL || lad_key(s, (uint32_t)t) > bk)) {
+			li = L->slot[t] - 1;
+			bk = lad_key(s, (uint32_t)t);
+		}
+	}
+	*key = bk;
+	return li;
+}
+
+/*
+ * Move a side's ladder window so that key `center` sits at slot LAD_AT
+ * (or as near as the ends of the key space allow), on the grid of tick 100
+ * if the centre's price is a whole cent, else of tick 1. Every level stays
+ * where a lookup will find it: the ladder's levels are merged into the
+ * sorted array, then the array's levels on the new window's grid move into
+ * the ladder. O(levels of the side); rare. Returns false (nothing changed)
+ * if the array cannot grow to hold the ladder's levels.
+ */
+static bool lad_rebase(struct dp_match *m, struct side *sd, unsigned side, uint32_t center)
+{
+	struct ladder *L = &m->lad[sd->lad];
+	uint32_t nl = (uint32_t)(__builtin_popcountll(L->bits[0]) + __builtin_popcountll(L->bits[1]));
+	if (nl && !side_reserve(m, sd, sd->n + nl))
+		return false;
+	struct pent *a = &m->arena[sd->off];
+	if (nl) {
+		/* merge from the back: ladder slots high to low into a[] */
+		int64_t r = (int64_t)sd->n - 1, w = (int64_t)sd->n + nl - 1;
+		for (int i = lad_top_from(L, LAD_SLOTS - 1); i >= 0; i = lad_top_from(L, i - 1)) {
+			uint32_t key = lad_key(sd, (uint32_t)i), li = L->slot[i] - 1;
+			while (r >= 0 && a[r].key > key)
+				a[w--] = a[r--];
+			a[w].key = key;
+			a[w--].lvl = li;
+			m->lvl[li].inl = 0;
+			lad_clear(L, (uint32_t)i);
+		}
+		sd->n += nl;
+	}
+
+	uint32_t t = key_of(center, side) % 100 == 0 ? 100 : 1; /* key_of is its own inverse */
+	uint64_t base = center >= (uint64_t)LAD_AT * t ? center - (uint64_t)LAD_AT * t : center % t;
+	uint64_t top = base + (uint64_t)(LAD_SLOTS - 1) * t;
+	if (top > UINT32_MAX)
+		base -= (top - UINT32_MAX + t - 1) / t * t;
+	sd->base = (uint32_t)base;
+	sd->inv = t == 100 ? INV25 : 1;
+	sd->rot = t == 100 ? 2 : 0;
+	L->misses = 0;
+
+	uint32_t w = 0;
+	for (uint32_t r = 0; r < sd->n; r++) {
+		uint32_t i = lad_index(sd, a[r].key);
+		if (i < LAD_SLOTS) {
+			struct lvl *l = &m->lvl[a[r].lvl];
+			l->inl = 1;
+			l->idx = (uint8_t)i;
+			lad_set(L, i, a[r].lvl);
+		} else {
+			a[w++] = a[r];
+		}
+	}
+	sd->n = w;
+	if (w == 0 && sd->cls) {
+		chunk_put(m, sd->off, sd->cls);
+		sd->cls = 0;
+		sd->off = 0;
+	}
+	return true;
+}
+
+/*
+ * A new level's key missed the side's ladder (or the side has none).
+ * Decide whether the window moves first: a side with no ladder takes one
+ * from the pool while they last; an empty ladder recentres on the key at
+ * once; otherwise a miss near the best price (the touch left the window)
+ * is counted, and after LAD_MISS_MAX of them the window recentres on the
+ * best. Returns true if the window moved (the caller looks again).
+ */
+static bool lad_miss(struct dp_match *m, struct side *sd, unsigned side, uint32_t key)
+{
+	if (sd->lad == 0) {
+		if (m->lad_used == m->lad_n)
+			return false;
+		sd->lad = (uint16_t)++m->lad_used;
+		return lad_rebase(m, sd, side, key);
+	}
+	struct ladder *L = &m->lad[sd->lad];
+	if (lad_empty(L))
+		return lad_rebase(m, sd, side, key);
+	uint32_t best = sd->bkey; /* the side is not empty */
+	if ((uint64_t)key + (uint64_t)LAD_NEAR * lad_tick(sd) < best)
+		return false; /* deep in the book: the array is the place */
+	if (++L->misses < LAD_MISS_MAX)
+		return false;
+	return lad_rebase(m, sd, side, key > best ? key : best);
+}
+
+/* A new, empty level (in neither ladder nor array yet); NIL if the pool is full. */
+static inline uint32_t level_new(struct dp_match *m, const struct ord *o)
+{
+	uint32_t li = m->lvl_free;
+	if (li != NIL)
+		m->lvl_free = m->lvl[li].head;
+	else if (m->lvl_bump < m->max_levels)
+		li = m->lvl_bump++;
+	else
+		return NIL;
+	m->lvl_live++;
+	struct lvl *nl = &m->lvl[li];
+	nl->qty = 0;
+	nl->price = o->price;
+	nl->count = 0;
+	nl->head = NIL;
+	nl->tail = NIL;
+	nl->symbol = o->symbol;
+	nl->side = o->side;
+	nl->inl = 0;
+	nl->idx = 0;
+	return li;
+}
+
+static inline void level_free(struct dp_match *m, uint32_t li)
+{
+	m->lvl[li].head = m->lvl_free;
+	m->lvl_free = li;
+	m->lvl_live--;
+}
+
+/* The level at ladder slot i, made if the slot is empty; NIL if the pool is full. */
+static inline uint32_t lad_level(struct dp_match *m, struct ladder *L, uint32_t i,
+				 const struct ord *o)
+{
+	uint32_t li = L->slot[i] - 1;
+	if (li == NIL) {
+		li = level_new(m, o);
+		if (unlikely(li == NIL))
+			return NIL;
+		m->lvl[li].inl = 1;
+		m->lvl[li].idx = (uint8_t)i;
+		lad_set(L, i, li);
+	}
+	return li;
+}
+
+/*
+ * The level of order o (key `key` on side sd) when the key missed the
+ * ladder: after lad_miss() maybe moved the window, the ladder again, else
+ * the sorted array (found or inserted). NIL if the level pool or the
+ * arena is full.
+ */
+static __attribute__((noinline)) uint32_t far_level(struct dp_match *m, struct side *sd,
+						    const struct ord *o, uint32_t key)
+{
+	if (lad_miss(m, sd, o->side, key)) {
+		uint32_t i = lad_index(sd, key);
+		if (i < LAD_SLOTS)
+			return lad_level(m, &m->lad[sd->lad], i, o);
+	}
+	int found;
+	uint32_t pos = side_find(&m->arena[sd->off], sd->n, key, &found);
+	if (found)
+		return m->arena[sd->off + pos].lvl;
+	uint32_t li = level_new(m, o);
+	if (li == NIL)
+		return NIL;
+	if (unlikely(!side_insert(m, sd, pos, key, li))) {
+		level_free(m, li);
+		return NIL;
+	}
+	return li;
+}
+
+/* The level of `key` on side sd (ladder or array), or NIL. */
+static uint32_t side_level(const struct dp_match *m, const struct side *sd, uint32_t key)
+{
+	uint32_t i = lad_index(sd, key);
+	if (i < LAD_SLOTS)
+		return m->lad[sd->lad].slot[i] - 1;
+	int found;
+	uint32_t pos = side_find(&m->arena[sd->off], sd->n, key, &found);
+	return found ? m->arena[sd->off + pos].lvl : NIL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -630,17 +996,22 @@ static void unlink_order(struct dp_match *m, uint32_t oi)
 	sy->orders--;
 	if (l->count == 0) {
 		struct side *sd = &sy->side[l->side];
-		uint32_t pos;
-		if (likely(m->arena[sd->off + sd->n - 1].lvl == li)) {
-			pos = sd->n - 1;
+		if (likely(l->inl)) {
+			lad_clear(&m->lad[sd->lad], l->idx);
 		} else {
-			int found;
-			pos = side_find(&m->arena[sd->off], sd->n, key_of(l->price, l->side), &found);
+			uint32_t pos;
+			if (likely(m->arena[sd->off + sd->n - 1].lvl == li)) {
+				pos = sd->n - 1;
+			} else {
+				int found;
+				pos = side_find(&m->arena[sd->off], sd->n, key_of(l->price, l->side),
+						&found);
+			}
+			side_remove_at(m, sd, pos);
 		}
-		side_remove_at(m, sd, pos);
-		l->head = m->lvl_free;
-		m->lvl_free = li;
-		m->lvl_live--;
+		level_free(m, li);
+		if (sd->best == li)
+			side_best_find(m, sd);
 	}
 	o->bits &= (uint8_t)~OB_RESTING;
 	m->ord_live--;
@@ -659,30 +1030,14 @@ static bool rest_order(struct dp_match *m, uint32_t oi, uint32_t h, uint32_t slo
 	struct sym *sy = &m->sym[o->symbol];
 	struct side *sd = &sy->side[o->side];
 	uint32_t key = key_of(o->price, o->side);
-	int found;
-	uint32_t pos = side_find(&m->arena[sd->off], sd->n, key, &found);
-	uint32_t li;
-	if (found) {
-		li = m->arena[sd->off + pos].lvl;
-	} else {
-		if (m->lvl_free == NIL && m->lvl_bump == m->max_levels)
-			return false;
-		li = m->lvl_free != NIL ? m->lvl_free : m->lvl_bump;
-		if (!side_insert(m, sd, pos, key, li))
-			return false;
-		if (m->lvl_free != NIL)
-			m->lvl_free = m->lvl[li].head;
-		else
-			m->lvl_bump++;
-		m->lvl_live++;
-		struct lvl *nl = &m->lvl[li];
-		nl->qty = 0;
-		nl->price = o->price;
-		nl->count = 0;
-		nl->head = NIL;
-		nl->tail = NIL;
-		nl->symbol = o->symbol;
-		nl->side = o->side;
+	uint32_t i = lad_index(sd, key);
+	uint32_t li = likely(i < LAD_SLOTS) ? lad_level(m, &m->lad[sd->lad], i, o)
+					    : far_level(m, sd, o, key);
+	if (unlikely(li == NIL))
+		return false;
+	if ((sd->best == NIL) | (key > sd->bkey)) {
+		sd->best = li; /* a new best level */
+		sd->bkey = key;
 	}
 	struct lvl *l = &m->lvl[li];
 	o->lvl = li;
@@ -837,8 +1192,10 @@ static bool fok_fillable(const struct dp_match *m, const struct ord *o, const st
 	uint64_t need = o->qty - o->cum, got = 0;
 	if (!ref_ok(r))
 		return false;
-	for (uint32_t i = os->n; i-- > 0;) {
-		const struct lvl *l = &m->lvl[m->arena[os->off + i].lvl];
+	uint32_t key;
+	for (uint32_t li = side_next(m, os, (uint64_t)1 << 32, &key); li != NIL;
+	     li = side_next(m, os, key, &key)) {
+		const struct lvl *l = &m->lvl[li];
 		if (!within_limit(o, l->price) || !in_band(r, l->price))
 			return false;
 		for (uint32_t oi = l->head; oi != NIL; oi = m->ord[oi].next) {
@@ -1349,10 +1706,12 @@ void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg)
 	const struct sym *sy = &m->sym[msg->symbol];
 	unsigned own = msg->side == 'B' ? DP_MATCH_BID : DP_MATCH_ASK;
 	const struct side *os = &sy->side[own ^ 1], *ss = &sy->side[own];
-	if (os->n)
-		__builtin_prefetch(&m->lvl[m->arena[os->off + os->n - 1].lvl], 0);
-	if (ss->n)
-		__builtin_prefetch(&m->arena[ss->off + ss->n - 1], 1);
+	uint32_t li = side_best(m, os);
+	if (li != NIL)
+		__builtin_prefetch(&m->lvl[li], 0);
+	/* its ladder slot (slot 0 when it misses: a harmless hint) */
+	uint32_t i = lad_index(ss, key_of(msg->price, own));
+	__builtin_prefetch(&m->lad[ss->lad].slot[i & (LAD_SLOTS - 1)], 1);
 }
 
 uint32_t dp_match_resume(struct dp_match *m, struct dp_exec_report *out, uint32_t cap)
@@ -1423,8 +1782,10 @@ int dp_match_depth(const struct dp_match *m, uint16_t symbol, int side,
 		return 0;
 	const struct side *s = &m->sym[symbol].side[side];
 	int k = 0;
-	for (uint32_t i = s->n; i-- > 0 && k < max;) {
-		const struct lvl *l = &m->lvl[m->arena[s->off + i].lvl];
+	uint32_t key;
+	for (uint32_t li = side_next(m, s, (uint64_t)1 << 32, &key); li != NIL && k < max;
+	     li = side_next(m, s, key, &key)) {
+		const struct lvl *l = &m->lvl[li];
 		out[k].price = l->price;
 		out[k].orders = l->count;
 		out[k].qty = l->qty;
@@ -1470,13 +1831,11 @@ int dp_match_level_orders(const struct dp_match *m, uint16_t symbol, int side, u
 	if (symbol >= m->max_symbols || (side != DP_MATCH_BID && side != DP_MATCH_ASK))
 		return 0;
 	const struct side *s = &m->sym[symbol].side[side];
-	int found;
-	uint32_t pos = side_find(&m->arena[s->off], s->n, key_of(price, (unsigned)side), &found);
-	if (!found)
+	uint32_t li = side_level(m, s, key_of(price, (unsigned)side));
+	if (li == NIL)
 		return 0;
 	int k = 0;
-	for (uint32_t oi = m->lvl[m->arena[s->off + pos].lvl].head; oi != NIL && k < max;
-	     oi = m->ord[oi].next)
+	for (uint32_t oi = m->lvl[li].head; oi != NIL && k < max; oi = m->ord[oi].next)
 		info_of(m, oi, &out[k++]);
 	return k;
 }
@@ -1516,9 +1875,47 @@ uint32_t dp_match_symbol_orders(const struct dp_match *m, uint16_t symbol)
 	return symbol < m->max_symbols ? m->sym[symbol].orders : 0;
 }
 
+/*
+ * Check the levels of one side: the FIFO of level li (key `key`), its
+ * totals and orders. Returns 0 or the dp_match_check code; adds the
+ * orders to *orders.
+ */
+static int check_level(const struct dp_match *m, uint32_t s, unsigned side, uint32_t li,
+		       uint32_t key, uint32_t *orders)
+{
+	if (li >= m->lvl_bump)
+		return -3;
+	const struct lvl *l = &m->lvl[li];
+	if (l->symbol != s || l->side != side || key_of(l->price, side) != key)
+		return -4;
+	uint64_t q = 0;
+	uint32_t c = 0, prev = NIL;
+	for (uint32_t oi = l->head; oi != NIL; oi = m->ord[oi].next) {
+		const struct ord *o = &m->ord[oi];
+		if (++c > l->count || oi >= m->ord_bump)
+			return -5;
+		if (o->prev != prev || o->lvl != li || o->price != l->price || o->symbol != s ||
+		    o->side != side || !(o->bits & OB_RESTING))
+			return -6;
+		if (o->cum >= o->qty)
+			return -7; /* resting with no leaves */
+		if (prev != NIL && (int32_t)(o->tseq - m->ord[prev].tseq) <= 0)
+			return -8; /* time priority broken */
+		if (tab_find(m, o->session, o->cl_ord_id) != oi)
+			return -9;
+		q += o->qty - o->cum;
+		prev = oi;
+	}
+	if (c != l->count || q != l->qty || l->tail != prev || c == 0)
+		return -10;
+	*orders += c;
+	return 0;
+}
+
 int dp_match_check(const struct dp_match *m)
 {
 	uint64_t orders = 0, levels = 0;
+	uint32_t lads = 0;
 	for (uint32_t s = 0; s < m->max_symbols; s++) {
 		const struct sym *sy = &m->sym[s];
 		uint32_t sym_orders = 0;
@@ -1530,32 +1927,41 @@ int dp_match_check(const struct dp_match *m)
 			for (uint32_t i = 0; i < sd->n; i++) {
 				if (i && a[i - 1].key >= a[i].key)
 					return -2; /* side array not strictly sorted */
-				if (a[i].lvl >= m->lvl_bump)
-					return -3;
-				const struct lvl *l = &m->lvl[a[i].lvl];
-				if (l->symbol != s || l->side != side || key_of(l->price, side) != a[i].key)
-					return -4;
-				uint64_t q = 0;
-				uint32_t c = 0, prev = NIL;
-				for (uint32_t oi = l->head; oi != NIL; oi = m->ord[oi].next) {
-					const struct ord *o = &m->ord[oi];
-					if (++c > l->count || oi >= m->ord_bump)
-						return -5;
-					if (o->prev != prev || o->lvl != a[i].lvl || o->price != l->price ||
-					    o->symbol != s || o->side != side || !(o->bits & OB_RESTING))
-						return -6;
-					if (o->cum >= o->qty)
-						return -7; /* resting with no leaves */
-					if (prev != NIL && (int32_t)(o->tseq - m->ord[prev].tseq) <= 0)
-						return -8; /* time priority broken */
-					if (tab_find(m, o->session, o->cl_ord_id) != oi)
-						return -9;
-					q += o->qty - o->cum;
-					prev = oi;
-				}
-				if (c != l->count || q != l->qty || l->tail != prev || c == 0)
-					return -10;
-				sym_orders += c;
+				int rc = check_level(m, s, side, a[i].lvl, a[i].key, &sym_orders);
+				if (rc)
+					return rc;
+				if (m->lvl[a[i].lvl].inl)
+					return -15; /* array level marked as in the ladder */
+				levels++;
+			}
+			if (sd->lad == 0)
+				continue;
+			if (sd->lad > m->lad_used)
+				return -16;
+			lads++;
+			const struct ladder *L = &m->lad[sd->lad];
+			if ((sd->rot ? sd->inv != INV25 || sd->rot != 2 : sd->inv != 1) ||
+			    sd->base % lad_tick(sd) != key_of(0, side) % lad_tick(sd) ||
+			    (uint64_t)sd->base + (LAD_SLOTS - 1) * (uint64_t)lad_tick(sd) > UINT32_MAX)
+				return -17; /* window off the key space or its grid */
+			for (uint32_t i = 0; i < LAD_SLOTS; i++) {
+				bool bit = (L->bits[i >> 6] >> (i & 63)) & 1;
+				if (bit != (L->slot[i] != 0))
+					return -18; /* bitmap and slots disagree */
+				if (!bit)
+					continue;
+				uint32_t li = L->slot[i] - 1, key = lad_key(sd, i);
+				int rc = check_level(m, s, side, li, key, &sym_orders);
+				if (rc)
+					return rc;
+				if (!m->lvl[li].inl || m->lvl[li].idx != i)
+					return -19; /* ladder level not marked with its slot */
+				if (lad_index(sd, key) != i)
+					return -20;
+				int found;
+				side_find(a, sd->n, key, &found);
+				if (found)
+					return -21; /* one key in both ladder and array */
 				levels++;
 			}
 		}
@@ -1565,9 +1971,21 @@ int dp_match_check(const struct dp_match *m)
 		uint32_t bl = side_best(m, &sy->side[0]), al = side_best(m, &sy->side[1]);
 		if (bl != NIL && al != NIL && m->lvl[bl].price >= m->lvl[al].price)
 			return -12; /* crossed or locked */
+		for (unsigned side = 0; side < 2; side++) {
+			/* side_best is the best of ladder and array */
+			const struct side *sd = &sy->side[side];
+			uint32_t key, li = side_next(m, sd, (uint64_t)1 << 32, &key);
+			if (li != sd->best || (li != NIL && key != sd->bkey))
+				return -22;
+		}
 	}
 	if (orders != m->ord_live || levels != m->lvl_live)
 		return -13;
+	if (lads != m->lad_used || m->lad_used > m->lad_n)
+		return -16;
+	const struct ladder *L0 = &m->lad[0];
+	if (L0->bits[0] | L0->bits[1])
+		return -16; /* ladder 0 ("none") must stay empty */
 	uint64_t slots = 0;
 	for (uint32_t i = 0; i <= m->mask; i++)
 		slots += m->tab[i].idx1 != 0;

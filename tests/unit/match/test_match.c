@@ -684,6 +684,252 @@ START_TEST(pause_and_resume)
 }
 END_TEST
 
+/*
+ * Price ladders (levels near the touch found by index, the rest in the
+ * sorted array): the window moving up and down, keys above and below it,
+ * prices at the ends of the range, the cent grid with sub-penny prices in
+ * between, and sides past the ladder pool. A small model of one symbol's
+ * levels (price -> qty) is compared with dp_match_depth after every
+ * message; send() runs dp_match_check, which checks ladder and array.
+ */
+#define MLV 4096
+static uint32_t mpx[2][MLV];
+static uint64_t mqty[2][MLV];
+static int mn[2];
+
+static void model_add(int side, uint32_t px, int64_t q)
+{
+	for (int i = 0; i < mn[side]; i++)
+		if (mpx[side][i] == px) {
+			mqty[side][i] = (uint64_t)((int64_t)mqty[side][i] + q);
+			if (mqty[side][i] == 0) {
+				mpx[side][i] = mpx[side][mn[side] - 1];
+				mqty[side][i] = mqty[side][mn[side] - 1];
+				mn[side]--;
+			}
+			return;
+		}
+	ck_assert_int_gt(q, 0);
+	mpx[side][mn[side]] = px;
+	mqty[side][mn[side]++] = (uint64_t)q;
+}
+
+static void model_check(uint16_t sym)
+{
+	static struct dp_match_level lv[MLV];
+	for (int side = 0; side < 2; side++) {
+		int n = dp_match_depth(me, sym, side, lv, MLV);
+		ck_assert_int_eq(n, mn[side]);
+		for (int i = 0; i < n; i++) {
+			if (i)
+				ck_assert(side == DP_MATCH_BID ? lv[i - 1].price > lv[i].price
+							       : lv[i - 1].price < lv[i].price);
+			int j = 0;
+			while (j < mn[side] && mpx[side][j] != lv[i].price)
+				j++;
+			ck_assert_int_lt(j, mn[side]);
+			ck_assert_uint_eq(lv[i].qty, mqty[side][j]);
+			/* each level is found again by price */
+			struct dp_match_order_info oi[1];
+			ck_assert_int_eq(dp_match_level_orders(me, sym, side, lv[i].price, oi, 1), 1);
+			ck_assert_uint_eq(oi[0].price, lv[i].price);
+		}
+	}
+}
+
+static const struct dp_ref_px FULL = { 1, 0xffffffffu, 1 };
+
+/* A passive DAY order on symbol 1 (it must not cross). */
+static void rest1(uint64_t cl, char side, uint32_t px, uint32_t qty)
+{
+	ck_assert_uint_eq(new_ord(1, cl, (uint32_t)cl, side, DP_ORD_LIMIT, DP_TIF_DAY, px, qty, 0,
+				  &FULL), 1);
+	expect(0, DP_EXEC_ACCEPTED, 0, cl, qty, 0);
+	model_add(side == 'B' ? DP_MATCH_BID : DP_MATCH_ASK, px, qty);
+	model_check(1);
+}
+
+/*
+ * An IOC taking qty from side `side` up to limit: the fills must come best
+ * price first; the model loses what they took. Returns the shares taken.
+ */
+static uint64_t take(uint64_t cl, int side, uint32_t limit, uint32_t qty) /* account 0: no STP */
+{
+	new_ord(1, cl, 0, side == DP_MATCH_BID ? 'S' : 'B', DP_ORD_LIMIT, DP_TIF_IOC, limit, qty,
+		0, &FULL);
+	uint32_t prev = 0;
+	uint64_t got = 0;
+	for (uint32_t i = 1; i + 1 < nrep && rep[i].kind == DP_EXEC_FILL; i += 2) {
+		if (i > 1)
+			ck_assert(side == DP_MATCH_BID ? rep[i].last_px <= prev : rep[i].last_px >= prev);
+		prev = rep[i].last_px;
+		got += rep[i].last_qty;
+		model_add(side, rep[i].last_px, -(int64_t)rep[i].last_qty);
+	}
+	model_check(1);
+	return got;
+}
+
+/* Take all of side `side`. */
+static void sweep(uint64_t cl, int side, uint32_t limit)
+{
+	uint64_t total = 0;
+	for (int i = 0; i < mn[side]; i++)
+		total += mqty[side][i];
+	ck_assert_uint_gt(total, 0);
+	ck_assert_uint_eq(take(cl, side, limit, (uint32_t)total), total);
+	ck_assert_int_eq(mn[side], 0);
+}
+
+START_TEST(ladder_window_moves)
+{
+	mn[0] = mn[1] = 0;
+	uint64_t cl = 1;
+	for (uint32_t p = 1000; p < 1010; p++)
+		rest1(cl++, 'B', p, 10); /* the ladder centres on 1000 */
+	for (uint32_t p = 1040; p < 1050; p++)
+		rest1(cl++, 'B', p, 10); /* above the window: array, then a rebase */
+	rest1(cl++, 'B', 500, 10);       /* deep: the array */
+	rest1(cl++, 'B', 880, 10);
+	rest1(cl++, 'B', 1049, 5);       /* joins a level */
+	for (uint32_t p = 1200; p < 1400; p += 7)
+		rest1(cl++, 'B', p, 3); /* the touch runs away upwards */
+	for (uint32_t p = 1100; p > 1000; p -= 3)
+		rest1(cl++, 'B', p, 2);
+	/* cancel the best levels one by one: the best moves down through ladder and array */
+	for (uint64_t c = cl - 1; c > 20; c--) {
+		struct dp_match_order_info oi;
+		if (!live(1, c, &oi))
+			continue;
+		cancel(1, 100000 + c, c);
+		expect(0, DP_EXEC_CANCELLED, 0, c, 0, 0);
+		model_add(DP_MATCH_BID, oi.price, -(int64_t)oi.leaves);
+		model_check(1);
+	}
+	sweep(cl++, DP_MATCH_BID, 1);
+	ck_assert_uint_eq(dp_match_live_levels(me), 0);
+	/* the touch falling: bids taken and placed lower, 3 ticks a step, 400 steps */
+	uint32_t px = 100000;
+	for (int k = 0; k < 400; k++, px -= 3) {
+		rest1(cl++, 'B', px, 1);
+		rest1(cl++, 'B', px - 2, 1);
+		if (k % 2)
+			ck_assert_uint_eq(take(cl++, DP_MATCH_BID, px - 2, 3), 3);
+	}
+	sweep(cl++, DP_MATCH_BID, 1);
+	/* asks: the same both ways */
+	for (uint32_t p = 2000; p < 2300; p += 5)
+		rest1(cl++, 'S', p, 4);
+	for (uint32_t p = 1999; p > 1500; p -= 11)
+		rest1(cl++, 'S', p, 4);
+	rest1(cl++, 'B', 1400, 1);
+	sweep(cl++, DP_MATCH_ASK, 3000);
+	ck_assert_uint_eq(dp_match_live_orders(me), 1);
+}
+END_TEST
+
+START_TEST(ladder_far_prices)
+{
+	mn[0] = mn[1] = 0;
+	uint64_t cl = 1;
+	/* both ends of the key space, on both sides */
+	rest1(cl++, 'B', 1, 1);
+	rest1(cl++, 'B', 2, 1);
+	rest1(cl++, 'B', 200, 1);
+	rest1(cl++, 'S', 0xffffffffu, 1);
+	rest1(cl++, 'S', 0xfffffffeu, 1);
+	rest1(cl++, 'S', 0xffffff00u, 1);
+	rest1(cl++, 'S', 3000, 1);
+	rest1(cl++, 'B', 2999, 1);
+	ck_assert_uint_eq(take(cl++, DP_MATCH_ASK, 3000, 1), 1);
+	for (int k = 0; k < 50; k++) { /* far apart, alternating */
+		rest1(cl++, 'S', 4000 + (uint32_t)k * 100000, 1);
+		rest1(cl++, 'S', 0xfffff000u - (uint32_t)k * 300, 1);
+		rest1(cl++, 'B', 2998 - (uint32_t)k * 50, 1);
+	}
+	sweep(cl++, DP_MATCH_ASK, 0xffffffffu);
+	rest1(cl++, 'B', 0xffffffffu, 1);
+	rest1(cl++, 'B', 0xfffffffeu, 1);
+	rest1(cl++, 'B', 0xfffffe00u, 1);
+	sweep(cl++, DP_MATCH_BID, 1);
+}
+END_TEST
+
+START_TEST(ladder_cent_grid)
+{
+	mn[0] = mn[1] = 0;
+	uint64_t cl = 1;
+	/* whole cents (Price(4) multiples of 100): a ladder of one-cent ticks */
+	for (uint32_t c = 0; c < 60; c++)
+		rest1(cl++, 'B', 541500 - 100 * c, 2);
+	for (uint32_t c = 1; c < 60; c++)
+		rest1(cl++, 'S', 541500 + 100 * c, 2);
+	/* sub-penny prices between and above: off the grid, in the array */
+	rest1(cl++, 'B', 541450, 1);
+	rest1(cl++, 'B', 541550, 1); /* better than the ladder's best */
+	rest1(cl++, 'S', 541599, 1); /* better than the ask ladder's best */
+	rest1(cl++, 'S', 548001, 1);
+	/* cents far from the window, then the touch moving a dollar up */
+	rest1(cl++, 'B', 500000, 1);
+	rest1(cl++, 'B', 541500, 3); /* joins the ladder's best */
+	sweep(cl++, DP_MATCH_ASK, 600000);
+	for (uint32_t c = 1; c <= 100; c++)
+		rest1(cl++, 'B', 541500 + 1000 * c, 1);
+	sweep(cl++, DP_MATCH_BID, 1);
+	ck_assert_uint_eq(dp_match_live_orders(me), 0);
+	ck_assert_uint_eq(dp_match_live_levels(me), 0);
+}
+END_TEST
+
+START_TEST(ladder_pool_runs_out)
+{
+	/* 2 * 2100 sides, more than the engine's ladders: the last sides use the array alone */
+	teardown();
+	struct dp_match_cfg cfg = { .max_orders = 20000, .max_levels = 20000, .max_symbols = 2100,
+				    .max_sessions = 8, .max_accounts = 16,
+				    .stp_default = DP_STP_NONE };
+	ck_assert_int_eq(dp_match_create(&me, &cfg, NULL), 0);
+	uint64_t cl = 1;
+	for (uint16_t sym = 0; sym < 2100; sym++) /* (dp_match_check once, it is slow) */
+		for (int side = 0; side < 2; side++) {
+			struct dp_order_msg m = { .kind = DP_ORD_NEW, .type = DP_ORD_LIMIT,
+						  .tif = DP_TIF_DAY, .side = side ? 'S' : 'B',
+						  .symbol = sym, .account = 1, .session = 1,
+						  .cl_ord_id = cl++, .price = (side ? 5000u : 1000u) + sym,
+						  .qty = 1 };
+			ck_assert_uint_eq(dp_match_process(me, &m, &WIDE, rep, 16), 1);
+			ck_assert_uint_eq(rep[0].kind, DP_EXEC_ACCEPTED);
+		}
+	ck_assert_int_eq(dp_match_check(me), 0);
+	for (uint16_t sym = 2090; sym < 2100; sym++) {
+		for (uint32_t k = 1; k <= 20; k++) {
+			add_sym(sym, 1, cl++, 1, 'B', 1000 + sym - 7 * k);
+			add_sym(sym, 1, cl++, 1, 'S', 5000 + sym + 300 * k);
+		}
+		struct dp_match_level lv[32];
+		ck_assert_int_eq(dp_match_depth(me, sym, DP_MATCH_BID, lv, 32), 21);
+		ck_assert_uint_eq(lv[0].price, 1000u + sym);
+		ck_assert_uint_eq(lv[20].price, 1000u + sym - 140);
+		ck_assert_int_eq(dp_match_depth(me, sym, DP_MATCH_ASK, lv, 32), 21);
+		ck_assert_uint_eq(lv[20].price, 5000u + sym + 6000);
+		struct dp_order_msg m = { .kind = DP_ORD_NEW, .type = DP_ORD_LIMIT, .tif = DP_TIF_IOC,
+					  .side = 'S', .symbol = sym, .account = 2, .session = 2,
+					  .cl_ord_id = cl++, .price = 1, .qty = 100 };
+		send(&m, &WIDE);
+		ck_assert_uint_eq(nrep, 1 + 2 * 21 + 1);
+		ck_assert_uint_eq(rep[1].last_px, 1000u + sym);
+		ck_assert_uint_eq(rep[41].last_px, 1000u + sym - 140);
+	}
+	struct dp_order_msg all = { .kind = DP_ORD_MASS_CANCEL, .mass = DP_MASS_ALL, .cl_ord_id = 9 };
+	uint32_t n = dp_match_process(me, &all, &WIDE, rep, 4096);
+	while (dp_match_pending(me))
+		n += dp_match_resume(me, rep, 4096);
+	ck_assert_uint_eq(n, 2 * 2090 + 10 * 21);
+	ck_assert_uint_eq(dp_match_live_levels(me), 0);
+	ck_assert_int_eq(dp_match_check(me), 0);
+}
+END_TEST
+
 static int nalloc, nfree, fail_at;
 static void *t_zalloc(size_t size, void *arg)
 {
@@ -720,7 +966,7 @@ START_TEST(create_and_allocator)
 	bad = cfg;
 	bad.max_orders = 0;
 	ck_assert_int_eq(dp_match_create(&x, &bad, NULL), -EINVAL);
-	for (int f = 1; f <= 7; f++) {
+	for (int f = 1; f <= 8; f++) {
 		nalloc = nfree = 0;
 		fail_at = f;
 		ck_assert_int_eq(dp_match_create(&x, &cfg, &mem), -ENOMEM);
@@ -768,6 +1014,10 @@ int main(void)
 	tcase_add_test(tc, pause_and_resume);
 	tcase_add_test(tc, kill_switch_cancels);
 	tcase_add_test(tc, create_and_allocator);
+	tcase_add_test(tc, ladder_window_moves);
+	tcase_add_test(tc, ladder_far_prices);
+	tcase_add_test(tc, ladder_cent_grid);
+	tcase_add_test(tc, ladder_pool_runs_out);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -522,19 +522,29 @@ static uint32_t below(uint32_t n)
 
 static uint64_t next_cl[NSESS + 1];
 static uint32_t mid[NSYM];
+/*
+ * diff_wide: the even symbols priced in whole cents (Price(4) multiples of
+ * 100) with a tenth of their prices sub-penny, and every mid jumping by up
+ * to 3000 ticks now and then, so the engine's price ladders move, miss and
+ * hold keys off their grid. Off (0) the stream is the original one.
+ */
+static int wide;
 
 static void gen(struct dp_order_msg *m, struct dp_ref_px *ref)
 {
 	memset(m, 0, sizeof *m);
 	uint16_t sym = (uint16_t)below(NSYM);
+	uint32_t unit = wide && sym % 2 == 0 ? 100 : 1;
 	if (below(50) == 0)
-		mid[sym] = mid[sym] + below(5) - 2;
+		mid[sym] = mid[sym] + (below(5) - 2) * unit;
+	if (wide && below(300) == 0)
+		mid[sym] = mid[sym] + (below(2) ? 1 : -1) * (1 + below(3000)) * unit;
 	uint32_t md = mid[sym];
 	/* Reference: usually around mid, sometimes narrow, off, invalid, crossed. */
 	uint32_t k = below(100);
 	ref->valid = k >= 8;
-	ref->bid = md - 1 - below(4);
-	ref->ask = md + 1 + below(4);
+	ref->bid = md - (1 + below(4)) * unit;
+	ref->ask = md + (1 + below(4)) * unit;
 	if (k >= 8 && k < 12) {
 		uint32_t t = ref->bid;
 		ref->bid = ref->ask;
@@ -557,7 +567,10 @@ static void gen(struct dp_order_msg *m, struct dp_ref_px *ref)
 		if (below(10) == 0)
 			m->flags = DP_ORD_F_POST_ONLY;
 		int off = (int)below(16) - 4;
-		m->price = (uint32_t)((int)md + (m->side == 'B' ? -off : off) - (below(5) == 0 ? 3 : 0));
+		m->price = (uint32_t)((int)md + ((m->side == 'B' ? -off : off) - (below(5) == 0 ? 3 : 0)) *
+						    (int)unit);
+		if (unit > 1 && below(10) == 0)
+			m->price += below(100); /* sub-penny */
 		m->qty = 1 + below(below(8) == 0 ? 500 : 50);
 		if (below(100) == 0) { /* invalid fields */
 			switch (below(7)) {
@@ -599,8 +612,9 @@ static void gen(struct dp_order_msg *m, struct dp_ref_px *ref)
 				m->qty = o->qty > 1 ? 1 + below(o->qty - 1) : 1; /* down, maybe <= cum */
 			else if (c == 1)
 				m->qty = o->qty + 1 + below(20);
-			else if (c <= 3)
-				m->price = (uint32_t)((int)o->price + (int)below(9) - 4);
+			else if (c <= 3) /* in the target symbol's unit */
+				m->price = (uint32_t)((int)o->price + ((int)below(9) - 4) *
+								  (wide && o->sym % 2 == 0 ? 100 : 1));
 			else if (c == 4)
 				m->cl_ord_id = o->cl; /* same id */
 			if (below(40) == 0)
@@ -633,7 +647,7 @@ static void run(uint64_t seed, long steps)
 	memset(ocum, 0, sizeof ocum);
 	memset(odone, 0, sizeof odone);
 	for (int s = 0; s < NSYM; s++)
-		mid[s] = 1000 + 50 * (uint32_t)s;
+		mid[s] = wide ? 5000000 + 500000 * (uint32_t)s : 1000 + 50 * (uint32_t)s;
 	for (uint32_t a = 0; a < NACCT; a++) {
 		r_stp[a] = (uint8_t)(a % 4);
 		if (a != 1) /* account 1 keeps the default (cancel newest) */
@@ -713,6 +727,15 @@ START_TEST(diff_seeds)
 }
 END_TEST
 
+START_TEST(diff_wide)
+{
+	wide = 1;
+	for (uint64_t s = 1; s <= 4; s++)
+		run(s * 0x2545f4914f6cdd1dULL, 50000);
+	wide = 0;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("match_diff");
@@ -720,6 +743,7 @@ int main(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, diff_long);
 	tcase_add_test(tc, diff_seeds);
+	tcase_add_test(tc, diff_wide);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
