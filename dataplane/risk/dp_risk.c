@@ -1449,9 +1449,9 @@ fused_order(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *ms
 	const uint32_t ho = repl ? hash_sid(msg->session, msg->orig_cl_ord_id) : 0;
 	r->st.checked++;
 	enum dp_reject_reason rc = check(r, msg, ref, now_ns, repl, h, ho, m);
+	*refused = (uint8_t)rc;
 	if (rc != DP_RJ_NONE) {
 		r->st.rejected[rc & 63]++;
-		*refused = (uint8_t)rc;
 		return 0;
 	}
 	r->st.passed++;
@@ -1479,32 +1479,62 @@ fused_replace(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *
 	return fused_order(r, m, msg, ref, now_ns, out, cap, refused, 1);
 }
 
+/* A CANCEL (never checked: cancels only reduce risk), a MASS_CANCEL or a
+ * bad kind (the engine's business) of dp_risk_match; the reports back to
+ * risk. */
+static __attribute__((noinline)) uint32_t
+fused_cancel(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *msg,
+	     const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out, uint32_t cap,
+	     uint8_t *refused)
+{
+	(void)now_ns;
+	*refused = DP_RJ_NONE;
+	uint32_t n;
+	if (msg->kind == DP_ORD_CANCEL)
+		n = dp_match_cancel(m, msg, hash_sid(msg->session, msg->orig_cl_ord_id), out, r->fidx,
+				    cap);
+	else
+		n = dp_match_process_idx(m, msg, ref, out, r->fidx, cap);
+	for (uint32_t i = 0; i < n; i++)
+		e_report_one(r, &out[i], r->fidx[i]);
+	return n;
+}
+
+/* dp_risk_match off its fast path: a call the engine refuses, an engine
+ * not bound (yet). */
+static __attribute__((noinline)) uint32_t
+match_slow(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *msg,
+	   const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out, uint32_t cap,
+	   uint8_t *refused)
+{
+	*refused = DP_RJ_NONE;
+	/* Refused by the engine before risk records anything (stats.misuse). */
+	if (cap < DP_MATCH_MIN_CAP || dp_match_pending(m))
+		return dp_match_process(m, msg, ref, out, cap);
+	if (!bound_to(r, m))
+		return match_steps(r, m, msg, ref, now_ns, out, cap, refused);
+	return dp_risk_match(r, m, msg, ref, now_ns, out, cap, refused);
+}
+
+/*
+ * Only the tests and the dispatch on the kind here, each path a tail call
+ * (no frame of its own: the common path is as short as a call can be).
+ * cap above FUSED_CAP is used as FUSED_CAP: the engine pauses instead,
+ * the same reports.
+ */
 uint32_t dp_risk_match(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *msg,
 		       const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out,
 		       uint32_t cap, uint8_t *refused)
 {
-	*refused = DP_RJ_NONE;
-	/* Refused by the engine before risk records anything (stats.misuse). */
-	if (__builtin_expect(cap < DP_MATCH_MIN_CAP || dp_match_pending(m), 0))
-		return dp_match_process(m, msg, ref, out, cap);
-	if (__builtin_expect(!bound_to(r, m), 0))
-		return match_steps(r, m, msg, ref, now_ns, out, cap, refused);
-	if (cap > FUSED_CAP)
-		cap = FUSED_CAP; /* the engine pauses instead: the same reports */
+	if (__builtin_expect((cap < DP_MATCH_MIN_CAP) | (r->em != m) | dp_match_pending(m), 0))
+		return match_slow(r, m, msg, ref, now_ns, out, cap, refused);
+	cap = cap > FUSED_CAP ? FUSED_CAP : cap;
 	const uint8_t kind = msg->kind;
 	if (kind == DP_ORD_NEW)
 		return fused_new(r, m, msg, ref, now_ns, out, cap, refused);
 	if (kind == DP_ORD_REPLACE)
 		return fused_replace(r, m, msg, ref, now_ns, out, cap, refused);
-	uint32_t n;
-	if (kind == DP_ORD_CANCEL) /* never checked: cancels only reduce risk */
-		n = dp_match_cancel(m, msg, hash_sid(msg->session, msg->orig_cl_ord_id), out, r->fidx,
-				    cap);
-	else /* mass cancels and bad kinds: the engine's business */
-		n = dp_match_process_idx(m, msg, ref, out, r->fidx, cap);
-	for (uint32_t i = 0; i < n; i++)
-		e_report_one(r, &out[i], r->fidx[i]);
-	return n;
+	return fused_cancel(r, m, msg, ref, now_ns, out, cap, refused);
 }
 
 uint32_t dp_risk_match_resume(struct dp_risk *r, struct dp_match *m, struct dp_exec_report *out,
