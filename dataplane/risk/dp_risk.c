@@ -187,12 +187,9 @@ _Static_assert(sizeof(struct eord) == 16, "engine-side risk record is 16 bytes")
  * refusal by the engine drops it): nothing is pending between messages.
  */
 struct fly {
+	struct eord e;      /* its record as it will land (live = 1, old = 0) */
 	uint8_t active;
 	uint8_t repl;       /* a REPLACE: target is the engine index of the order replaced */
-	uint8_t sx;
-	uint32_t pos;
-	uint32_t price;
-	uint32_t leaves;
 	uint32_t target;
 	uint32_t slot;      /* engine table slot of its id (dp_match_find), for dp_match_new */
 };
@@ -832,6 +829,37 @@ ordered_reason(const struct dp_risk *r, const struct dp_order_msg *m, const stru
 	return DP_RJ_NONE;
 }
 
+/*
+ * Steps 1 and 2 of docs/RISK.md one after the other, as documented (the
+ * kill switches, the session and the account, the throttle): the reason
+ * of the first that fails, or DP_RJ_NONE with *s and *as set. check()
+ * runs it when its one test of the common case did not pass.
+ */
+static __attribute__((noinline)) enum dp_reject_reason
+who_asks(struct dp_risk *r, const struct dp_order_msg *m, uint64_t now_ns, struct sess **sp,
+	 int64_t *asp)
+{
+	if (r->killed)
+		return DP_RJ_KILL_SWITCH;
+	struct sess *s = sess_get(r, m->session);
+	if (!s) {
+		r->st.sessions_full++;
+		return DP_RJ_BOOK_FULL;
+	}
+	if (s->killed)
+		return DP_RJ_KILL_SWITCH;
+	int64_t as = acct_find(r, m->account);
+	if (as < 0)
+		return DP_RJ_RISK_UNKNOWN_ACCOUNT;
+	if (r->acct[as].killed)
+		return DP_RJ_KILL_SWITCH;
+	if (s->rate && !throttle_take(s, now_ns))
+		return DP_RJ_RISK_THROTTLE;
+	*sp = s;
+	*asp = as;
+	return DP_RJ_NONE;
+}
+
 /* The position of a pair never traded nor restricted: what a check reads. */
 static const struct pos pos_none;
 
@@ -849,26 +877,28 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
       uint64_t now_ns, const int repl, const uint32_t h, const uint32_t ho,
       const struct dp_match *em)
 {
-	/* 1. kill switches and who is asking */
-	if (r->killed)
-		return DP_RJ_KILL_SWITCH;
-	struct sess *s = sess_get(r, m->session);
-	if (!s) {
-		r->st.sessions_full++;
-		return DP_RJ_BOOK_FULL;
+	/* 1-2. kill switches, who is asking, throttle: for a known session
+	 * and account (ids in the direct index) with no kill switch on and no
+	 * rate, one test; anything else takes the steps one by one. */
+	struct sess *s;
+	int64_t as;
+	const uint32_t sid = m->session, aid = m->account;
+	const uint32_t s1 = sid < DIR_IDS ? r->sdir[sid] : 0;
+	const uint32_t a1 = aid < DIR_IDS ? r->adir[aid] : 0;
+	if (__builtin_expect(s1 && a1, 1)) {
+		s = &r->sess[s1 - 1];
+		as = a1 - 1;
+		if (__builtin_expect(r->killed | s->killed | r->acct[as].killed | (s->rate != 0), 0)) {
+			enum dp_reject_reason rc = who_asks(r, m, now_ns, &s, &as);
+			if (rc != DP_RJ_NONE)
+				return rc;
+		}
+	} else {
+		enum dp_reject_reason rc = who_asks(r, m, now_ns, &s, &as);
+		if (rc != DP_RJ_NONE)
+			return rc;
 	}
-	if (s->killed)
-		return DP_RJ_KILL_SWITCH;
-	int64_t as = acct_find(r, m->account);
-	if (as < 0)
-		return DP_RJ_RISK_UNKNOWN_ACCOUNT;
 	struct acct *a = &r->acct[as];
-	if (a->killed)
-		return DP_RJ_KILL_SWITCH;
-
-	/* 2. throttle */
-	if (s->rate && !throttle_take(s, now_ns))
-		return DP_RJ_RISK_THROTTLE;
 
 	/* 3. duplicate client order id: the id is used from here on, whatever
 	 * follows. A replace may keep its order's id (the matcher allows it). */
@@ -992,7 +1022,8 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 	if (em) {
 		r->fly.slot = DP_MATCH_NO_SLOT;
 		if (__builtin_expect(r->n_eold != 0, 0) &&
-		    dp_match_find(em, m->session, m->cl_ord_id, h, &r->fly.slot) != DP_MATCH_NO_ORDER)
+		    dp_match_find(em, m->session, m->cl_ord_id, hash_sid(m->session, m->cl_ord_id),
+				  &r->fly.slot) != DP_MATCH_NO_ORDER)
 			return DP_RJ_DUPLICATE_ID;
 	} else if (ord_find_h(r, m->session, m->cl_ord_id, h, &hs) >= 0) {
 		return DP_RJ_DUPLICATE_ID;
@@ -1010,12 +1041,9 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 	r->n_ord++;
 	if (em) {
 		/* in flight until its ACCEPTED / REPLACED (or its refusal) */
+		r->fly.e = (struct eord){ ps, px, qty, (uint8_t)sx, 1, 0, 0 };
 		r->fly.active = 1;
 		r->fly.repl = (uint8_t)repl;
-		r->fly.sx = (uint8_t)sx;
-		r->fly.pos = ps;
-		r->fly.price = px;
-		r->fly.leaves = qty;
 		r->fly.target = target;
 		return DP_RJ_NONE;
 	}
@@ -1051,7 +1079,8 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
  * issuing these loads a few messages early hides most of their latency.
  * Pure hint: reads nothing, changes nothing.
  */
-void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
+static __attribute__((noinline)) void prefetch_all(const struct dp_risk *r,
+						   const struct dp_order_msg *m)
 {
 	/* A cancel's report and a replace's check read the target's record
 	 * (in risk's table; for dp_risk_match, beside the engine's record: the
@@ -1090,6 +1119,32 @@ void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
 	const struct sess *s = si >= 0 ? &r->sess[si] : NULL;
 	if (!s || !s->id_win || m->cl_ord_id - s->id_base >= r->id_wbits)
 		__builtin_prefetch(&r->ids[ids_home(r, m->session, m->cl_ord_id)], 1);
+}
+
+/*
+ * The common case in a few instructions and no frame: an engine bound
+ * (dp_risk_match: no order slots of risk's own to load) and account and
+ * session ids in the direct index; the rest in prefetch_all().
+ */
+void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
+{
+	const uint8_t kind = m->kind;
+	if (kind - 1u > DP_ORD_REPLACE - 1u) /* not NEW, CANCEL or REPLACE */
+		return;
+	const uint32_t account = m->account, session = m->session;
+	if (__builtin_expect((r->em == NULL) | (account >= DIR_IDS) | (session >= DIR_IDS), 0)) {
+		prefetch_all(r, m);
+		return;
+	}
+	const uint32_t a1 = r->adir[account];
+	if (a1)
+		__builtin_prefetch(&r->pos[pos_hash(a1 - 1, m->symbol) & r->pmask], 1);
+	if (kind == DP_ORD_CANCEL)
+		return;
+	const uint32_t s1 = r->sdir[session];
+	const struct sess *s = s1 ? &r->sess[s1 - 1] : NULL;
+	if (__builtin_expect(!s || !s->id_win || m->cl_ord_id - s->id_base >= r->id_wbits, 0))
+		__builtin_prefetch(&r->ids[ids_home(r, session, m->cl_ord_id)], 1);
 }
 
 enum dp_reject_reason dp_risk_check(struct dp_risk *r, const struct dp_order_msg *m,
@@ -1293,19 +1348,14 @@ static inline void e_set(struct dp_risk *r, struct eord *e, uint32_t price, uint
 static inline void fly_land(struct dp_risk *r, struct eord *e)
 {
 	assert(!e->live); /* a new order, or the replaced one just removed */
-	e->pos = r->fly.pos;
-	e->price = r->fly.price;
-	e->leaves = r->fly.leaves;
-	e->sx = r->fly.sx;
-	e->live = 1;
-	e->old = 0;
+	*e = r->fly.e; /* one 16-byte copy */
 	r->fly.active = 0;
 }
 
 /* The order in flight is refused by the engine: its exposure goes. */
 static inline void fly_drop(struct dp_risk *r)
 {
-	struct eord t = { r->fly.pos, r->fly.price, r->fly.leaves, r->fly.sx, 1, 0, 0 };
+	struct eord t = r->fly.e;
 	e_remove(r, &t);
 	r->fly.active = 0;
 }
@@ -1445,16 +1495,18 @@ fused_order(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *ms
 	    const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out, uint32_t cap,
 	    uint8_t *refused, const int repl)
 {
-	const uint32_t h = hash_sid(msg->session, msg->cl_ord_id);
+	/* The new id's hash is for the engine (check() hashes it itself in
+	 * its rare still-live lookup): made after the check, not kept across. */
 	const uint32_t ho = repl ? hash_sid(msg->session, msg->orig_cl_ord_id) : 0;
 	r->st.checked++;
-	enum dp_reject_reason rc = check(r, msg, ref, now_ns, repl, h, ho, m);
+	enum dp_reject_reason rc = check(r, msg, ref, now_ns, repl, 0, ho, m);
 	*refused = (uint8_t)rc;
 	if (rc != DP_RJ_NONE) {
 		r->st.rejected[rc & 63]++;
 		return 0;
 	}
 	r->st.passed++;
+	const uint32_t h = hash_sid(msg->session, msg->cl_ord_id);
 	uint32_t n = repl ? dp_match_replace(m, msg, ref, h, ho, out, r->fidx, cap)
 			  : dp_match_new(m, msg, ref, h, r->fly.slot, out, r->fidx, cap);
 	for (uint32_t i = 0; i < n; i++)
@@ -1829,8 +1881,8 @@ int dp_risk_verify(const struct dp_risk *r)
 				n++;
 			}
 		}
-		if (r->fly.active && r->pos[r->fly.pos].acct == ai + 1) {
-			open += (i128)r->fly.price * r->fly.leaves;
+		if (r->fly.active && r->pos[r->fly.e.pos].acct == ai + 1) {
+			open += (i128)r->fly.e.price * r->fly.e.leaves;
 			n++;
 		}
 		for (uint32_t pi = 0; pi <= r->pmask; pi++) {
@@ -1862,8 +1914,8 @@ int dp_risk_verify(const struct dp_risk *r)
 			if (e->live && e->pos == pi)
 				*(e->sx ? &s : &b) += e->leaves;
 		}
-		if (r->fly.active && r->fly.pos == pi)
-			*(r->fly.sx ? &s : &b) += r->fly.leaves;
+		if (r->fly.active && r->fly.e.pos == pi)
+			*(r->fly.e.sx ? &s : &b) += r->fly.e.leaves;
 		if (b != p->open[0] || s != p->open[1])
 			return -7;
 		const struct pmoney *pm = &r->pmoney[pi];
