@@ -668,6 +668,64 @@ START_TEST(small_and_large_ids)
 }
 END_TEST
 
+/*
+ * Steps 1-2 in their documented order, for every combination of global
+ * kill, session kill, unknown account, account kill and an exhausted
+ * throttle, with ids in the direct index and above it: check() tests the
+ * common case at once and walks the steps one by one otherwise, so each
+ * combination must give the first reason of the list, and a session first
+ * seen under a global kill switch must not be created.
+ */
+START_TEST(who_asks_precedence)
+{
+	int cases = 0;
+	for (unsigned bits = 0; bits < 64; bits++) {
+		const int g = bits & 1, skill = bits >> 1 & 1, known = bits >> 2 & 1,
+			  akill = bits >> 3 & 1, thr = bits >> 4 & 1, large = bits >> 5 & 1;
+		if ((akill && !known) || (thr && !known))
+			continue; /* an account killed or a session throttled must exist */
+		const uint32_t a = large ? 5000000 : 7, sid = large ? 70000 : 3;
+		struct dp_risk_cfg c = small_cfg();
+		struct dp_risk *r;
+		ck_assert_int_eq(dp_risk_create(&r, &c, NULL), 0);
+		struct dp_risk_limits l = wide();
+		ck_assert_int_eq(dp_risk_set_limits(r, A1, &l), 0);
+		if (known) /* here: the account has limits and the session has a rate */
+			ck_assert_int_eq(dp_risk_set_limits(r, a, &l), 0);
+		if (thr) {
+			ck_assert_int_eq(dp_risk_set_throttle(r, sid, 1), 0);
+			struct dp_order_msg p = mnew(A1, sid, 'B', 1, PX, 1);
+			ck_assert_int_eq(dp_risk_check(r, &p, &REF, now), DP_RJ_NONE);
+		}
+		if (skill)
+			ck_assert_int_eq(dp_risk_kill(r, DP_RISK_SESSION, sid, true, NULL), 1);
+		if (akill)
+			ck_assert_int_eq(dp_risk_kill(r, DP_RISK_ACCOUNT, a, true, NULL), 1);
+		if (g)
+			ck_assert_int_eq(dp_risk_kill(r, DP_RISK_GLOBAL, 0, true, NULL), 1);
+		enum dp_reject_reason want = g ? DP_RJ_KILL_SWITCH
+					   : skill ? DP_RJ_KILL_SWITCH
+					   : !known ? DP_RJ_RISK_UNKNOWN_ACCOUNT
+					   : akill ? DP_RJ_KILL_SWITCH
+					   : thr ? DP_RJ_RISK_THROTTLE : DP_RJ_NONE;
+		struct dp_order_msg m = mnew(a, sid, 'B', 1, PX, 1);
+		ck_assert_int_eq(dp_risk_check(r, &m, &REF, now + 1), want);
+		struct dp_risk_stats st;
+		dp_risk_stats(r, &st);
+		if (want != DP_RJ_NONE)
+			ck_assert_uint_eq(st.rejected[want], 1);
+		/* the session exists unless only this order could have made it
+		 * and the global kill switch refused it first */
+		const int exists = skill || thr || !g;
+		ck_assert_int_eq(dp_risk_killed(r, DP_RISK_SESSION, sid), exists ? skill : -ENOENT);
+		ck_assert_int_eq(dp_risk_verify(r), 0);
+		dp_risk_destroy(r);
+		cases++;
+	}
+	ck_assert_int_eq(cases, 40);
+}
+END_TEST
+
 START_TEST(other_tables_full_fail_closed)
 {
 	struct dp_risk *r;
@@ -1301,6 +1359,7 @@ static Suite *risk_suite(void)
 	tcase_add_test(t, id_table_full_fails_closed);
 	tcase_add_test(t, id_window_and_hash);
 	tcase_add_test(t, small_and_large_ids);
+	tcase_add_test(t, who_asks_precedence);
 	tcase_add_test(t, other_tables_full_fail_closed);
 	tcase_add_test(t, kill_global);
 	tcase_add_test(t, kill_account);
