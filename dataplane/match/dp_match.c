@@ -34,6 +34,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -889,10 +890,19 @@ static inline void level_free(struct dp_match *m, uint32_t li)
 	m->lvl_live--;
 }
 
-/* The level at ladder slot i, made if the slot is empty; NIL if the pool is full. */
-static inline uint32_t lad_level(struct dp_match *m, struct ladder *L, uint32_t i,
-				 const struct ord *o)
+/* A new level li of key `key` joined side sd: is it the best now? (random: no branch) */
+static inline void best_join(struct side *sd, uint32_t li, uint32_t key)
 {
+	uint32_t nb = 0u - ((uint32_t)(sd->best == NIL) | (uint32_t)(key > sd->bkey));
+	sd->best = (li & nb) | (sd->best & ~nb);
+	sd->bkey = (key & nb) | (sd->bkey & ~nb);
+}
+
+/* The level at ladder slot i of sd, made if the slot is empty; NIL if the pool is full. */
+static inline uint32_t lad_level(struct dp_match *m, struct side *sd, uint32_t i,
+				 const struct ord *o, uint32_t key)
+{
+	struct ladder *L = &m->lad[sd->lad];
 	uint32_t li = L->slot[i] - 1;
 	if (li == NIL) {
 		li = level_new(m, o);
@@ -901,6 +911,7 @@ static inline uint32_t lad_level(struct dp_match *m, struct ladder *L, uint32_t 
 		m->lvl[li].inl = 1;
 		m->lvl[li].idx = (uint8_t)i;
 		lad_set(L, i, li);
+		best_join(sd, li, key);
 	}
 	return li;
 }
@@ -917,7 +928,7 @@ static __attribute__((noinline)) uint32_t far_level(struct dp_match *m, struct s
 	if (lad_miss(m, sd, o->side, key)) {
 		uint32_t i = lad_index(sd, key);
 		if (i < LAD_SLOTS)
-			return lad_level(m, &m->lad[sd->lad], i, o);
+			return lad_level(m, sd, i, o, key);
 	}
 	int found;
 	uint32_t pos = side_find(&m->arena[sd->off], sd->n, key, &found);
@@ -930,6 +941,7 @@ static __attribute__((noinline)) uint32_t far_level(struct dp_match *m, struct s
 		level_free(m, li);
 		return NIL;
 	}
+	best_join(sd, li, key);
 	return li;
 }
 
@@ -1031,14 +1043,9 @@ static bool rest_order(struct dp_match *m, uint32_t oi, uint32_t h, uint32_t slo
 	struct side *sd = &sy->side[o->side];
 	uint32_t key = key_of(o->price, o->side);
 	uint32_t i = lad_index(sd, key);
-	uint32_t li = likely(i < LAD_SLOTS) ? lad_level(m, &m->lad[sd->lad], i, o)
-					    : far_level(m, sd, o, key);
+	uint32_t li = likely(i < LAD_SLOTS) ? lad_level(m, sd, i, o, key) : far_level(m, sd, o, key);
 	if (unlikely(li == NIL))
 		return false;
-	if ((sd->best == NIL) | (key > sd->bkey)) {
-		sd->best = li; /* a new best level */
-		sd->bkey = key;
-	}
 	struct lvl *l = &m->lvl[li];
 	o->lvl = li;
 	o->prev = l->tail;
@@ -1078,6 +1085,37 @@ static inline uint32_t avg_px(const struct ord *o)
 	return o->cum ? (uint32_t)((o->notional + o->cum / 2) / o->cum) : 0;
 }
 
+/*
+ * The report's pairs of fields that the order record holds in the same
+ * order are copied together: {account, session} (8 bytes) and {cl_ord_id,
+ * order_id} (16), and the first 8 bytes are built in a register (x86 and
+ * arm64 are little-endian; the assert keeps it so).
+ */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "rep_order builds fields in a u64");
+_Static_assert(offsetof(struct ord, session) == offsetof(struct ord, account) + 4 &&
+		       offsetof(struct dp_exec_report, session) ==
+			       offsetof(struct dp_exec_report, account) + 4 &&
+		       offsetof(struct ord, order_id) == offsetof(struct ord, cl_ord_id) + 8 &&
+		       offsetof(struct dp_exec_report, order_id) ==
+			       offsetof(struct dp_exec_report, cl_ord_id) + 8 &&
+		       offsetof(struct dp_exec_report, reason) == 1 &&
+		       offsetof(struct dp_exec_report, side) == 2 &&
+		       offsetof(struct dp_exec_report, flags) == 3 &&
+		       offsetof(struct dp_exec_report, symbol) == 4 &&
+		       offsetof(struct dp_exec_report, pad) == 6 &&
+		       offsetof(struct dp_exec_report, last_qty) ==
+			       offsetof(struct dp_exec_report, last_px) + 4 &&
+		       offsetof(struct dp_exec_report, cum_qty) ==
+			       offsetof(struct dp_exec_report, leaves_qty) + 4 &&
+		       offsetof(struct dp_exec_report, contra) ==
+			       offsetof(struct dp_exec_report, avg_px) + 4,
+	       "report and order fields copied in pairs");
+
+static inline void put64(void *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof v);
+}
+
 /* A report about order o; leaves as in the record unless `done`. */
 static inline struct dp_exec_report *rep_order(struct dp_match *m, const struct ord *o,
 					       uint8_t kind, uint8_t reason, bool done)
@@ -1085,23 +1123,16 @@ static inline struct dp_exec_report *rep_order(struct dp_match *m, const struct 
 	if (m->idx_out)
 		m->idx_out[m->n] = (uint32_t)(o - m->ord);
 	struct dp_exec_report *r = &m->out[m->n++];
-	r->kind = kind;
-	r->reason = reason;
-	r->side = side_char(o->side);
-	r->flags = 0;
-	r->symbol = o->symbol;
-	r->pad = 0;
-	r->account = o->account;
-	r->session = o->session;
-	r->cl_ord_id = o->cl_ord_id;
-	r->order_id = o->order_id;
+	/* kind, reason, side, flags 0, symbol, pad 0 */
+	put64(r, (uint64_t)kind | (uint64_t)reason << 8 | (uint64_t)(uint8_t)side_char(o->side) << 16 |
+			 (uint64_t)o->symbol << 32);
+	memcpy(&r->account, &o->account, 8);       /* account, session */
+	memcpy(&r->cl_ord_id, &o->cl_ord_id, 16);  /* cl_ord_id, order_id */
 	r->exec_id = (++m->exec_seq) << 1;
-	r->last_px = 0;
-	r->last_qty = 0;
-	r->leaves_qty = done ? 0 : o->qty - o->cum;
-	r->cum_qty = o->cum;
-	r->avg_px = avg_px(o);
-	r->contra = 0;
+	put64(&r->last_px, 0);                      /* last_px, last_qty */
+	uint32_t leaves = done ? 0 : o->qty - o->cum;
+	put64(&r->leaves_qty, (uint64_t)leaves | (uint64_t)o->cum << 32);
+	put64(&r->avg_px, avg_px(o));               /* avg_px, contra 0 */
 	return r;
 }
 
@@ -1366,10 +1397,9 @@ on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_p
 			    (post ? OB_POST : 0));
 
 	bool mkt = marketable(m, o);
-	bool rok = ref_ok(ref);
 	if (post && mkt)
 		rj = DP_RJ_POST_ONLY_WOULD_TAKE;
-	else if ((market || mkt) && !rok)
+	else if ((market || mkt) && !ref_ok(ref))
 		rj = DP_RJ_NO_REFERENCE;
 	else if (msg->tif == DP_TIF_FOK && !fok_fillable(m, o, ref, dp_match_get_stp(m, o->account)))
 		rj = DP_RJ_FOK_NOT_FILLABLE;
@@ -1390,7 +1420,7 @@ on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_p
 	}
 	m->pend.oi = oi;
 	m->pend.h = h;
-	m->pend.ref = rok ? *ref : (struct dp_ref_px){ 0, 0, 0 };
+	m->pend.ref = ref_ok(ref) ? *ref : (struct dp_ref_px){ 0, 0, 0 };
 	run_match(m);
 }
 
