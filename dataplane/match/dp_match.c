@@ -172,16 +172,16 @@ struct side {
 	uint32_t best; /* best level of the side (ladder or array), NIL if empty */
 	uint32_t bkey; /* its key */
 	uint32_t inv;  /* ladder tick 1: 1; tick 100: the inverse of 25 mod 2^32 (lad_index) */
+	uint32_t orders; /* resting orders on the side */
 	uint8_t cls;   /* array chunk holds 2^cls entries; 0 = no chunk */
 	uint8_t rot;   /* ladder tick 1: 0; tick 100: 2 */
 	uint16_t lad;  /* ladder id, 0 = none (lad[0] stays empty) */
 };
+_Static_assert(sizeof(struct side) == 32, "side record is 32 bytes");
 
-/* Per symbol, 64 bytes (one line): two sides and the resting order count. */
+/* Per symbol, 64 bytes (one line): its two sides. */
 struct sym {
 	struct side side[2];
-	uint32_t orders;
-	uint32_t pad;
 };
 _Static_assert(sizeof(struct sym) == 64, "symbol record is one cache line");
 
@@ -706,6 +706,11 @@ static inline void lad_clear(struct ladder *L, uint32_t i)
 	L->bits[i >> 6] &= ~(1ull << (i & 63));
 }
 
+static inline uint32_t sym_orders_of(const struct sym *sy)
+{
+	return sy->side[0].orders + sy->side[1].orders;
+}
+
 /* Best level of a side, or NIL. */
 static inline uint32_t side_best(const struct dp_match *m, const struct side *s)
 {
@@ -717,7 +722,7 @@ static inline uint32_t side_best(const struct dp_match *m, const struct side *s)
  * Find the side's best level again (the better of the ladder's top bit and
  * the array's last entry) after its best level emptied.
  */
-static void side_best_find(const struct dp_match *m, struct side *s)
+static __attribute__((noinline)) void side_best_find(const struct dp_match *m, struct side *s)
 {
 	uint32_t li = NIL, bk = 0;
 	if (s->n) {
@@ -985,6 +990,21 @@ static inline void ord_release(struct dp_match *m, uint32_t oi)
 	m->ord_free = oi;
 }
 
+/* Take emptied level li out of sd's sorted array (out of line: levels off the ladder are few). */
+static __attribute__((noinline)) void array_level_gone(struct dp_match *m, struct side *sd,
+						       uint32_t li)
+{
+	const struct lvl *l = &m->lvl[li];
+	uint32_t pos;
+	if (likely(m->arena[sd->off + sd->n - 1].lvl == li)) {
+		pos = sd->n - 1;
+	} else {
+		int found;
+		pos = side_find(&m->arena[sd->off], sd->n, key_of(l->price, l->side), &found);
+	}
+	side_remove_at(m, sd, pos);
+}
+
 /*
  * Unlink a resting order from its level (freeing the level when it
  * empties) but keep the record; the table entry is the caller's job.
@@ -1004,23 +1024,13 @@ static void unlink_order(struct dp_match *m, uint32_t oi)
 		l->tail = o->prev;
 	l->qty -= o->qty - o->cum;
 	l->count--;
-	struct sym *sy = &m->sym[o->symbol];
-	sy->orders--;
+	struct side *sd = &m->sym[o->symbol].side[o->side];
+	sd->orders--;
 	if (l->count == 0) {
-		struct side *sd = &sy->side[l->side];
-		if (likely(l->inl)) {
+		if (likely(l->inl))
 			lad_clear(&m->lad[sd->lad], l->idx);
-		} else {
-			uint32_t pos;
-			if (likely(m->arena[sd->off + sd->n - 1].lvl == li)) {
-				pos = sd->n - 1;
-			} else {
-				int found;
-				pos = side_find(&m->arena[sd->off], sd->n, key_of(l->price, l->side),
-						&found);
-			}
-			side_remove_at(m, sd, pos);
-		}
+		else
+			array_level_gone(m, sd, li);
 		level_free(m, li);
 		if (sd->best == li)
 			side_best_find(m, sd);
@@ -1058,7 +1068,7 @@ static bool rest_order(struct dp_match *m, uint32_t oi, uint32_t h, uint32_t slo
 	l->tail = oi;
 	l->qty += o->qty - o->cum;
 	l->count++;
-	sy->orders++;
+	sd->orders++;
 	o->bits |= OB_RESTING;
 	m->ord_live++;
 	if (slot == NIL) {
@@ -1559,7 +1569,7 @@ static bool run_mass(struct dp_match *m)
 	for (; i < m->ord_bump; i++) {
 		if (m->ord_live == 0)
 			break;
-		if (m->pend.scope == DP_MASS_SYMBOL && m->sym[m->pend.key].orders == 0)
+		if (m->pend.scope == DP_MASS_SYMBOL && sym_orders_of(&m->sym[m->pend.key]) == 0)
 			break;
 		if (!mass_hit(m, &m->ord[i]))
 			continue;
@@ -1739,9 +1749,11 @@ void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg)
 	uint32_t li = side_best(m, os);
 	if (li != NIL)
 		__builtin_prefetch(&m->lvl[li], 0);
-	/* its ladder slot (slot 0 when it misses: a harmless hint) */
-	uint32_t i = lad_index(ss, key_of(msg->price, own));
-	__builtin_prefetch(&m->lad[ss->lad].slot[i & (LAD_SLOTS - 1)], 1);
+	/* its ladder slot (lad_index without the range test: a key off the
+	 * window, or a side without a ladder, prefetches a harmless line) */
+	uint32_t x = (key_of(msg->price, own) - ss->base) * ss->inv, r = ss->rot & 31;
+	uint32_t i = ((x >> r) | (x << ((32 - r) & 31))) & (LAD_SLOTS - 1);
+	__builtin_prefetch(&m->lad[ss->lad].slot[i], 1);
 }
 
 uint32_t dp_match_resume(struct dp_match *m, struct dp_exec_report *out, uint32_t cap)
@@ -1902,7 +1914,7 @@ uint32_t dp_match_live_levels(const struct dp_match *m)
 
 uint32_t dp_match_symbol_orders(const struct dp_match *m, uint16_t symbol)
 {
-	return symbol < m->max_symbols ? m->sym[symbol].orders : 0;
+	return symbol < m->max_symbols ? sym_orders_of(&m->sym[symbol]) : 0;
 }
 
 /*
@@ -1995,7 +2007,7 @@ int dp_match_check(const struct dp_match *m)
 				levels++;
 			}
 		}
-		if (sym_orders != sy->orders)
+		if (sym_orders != sym_orders_of(sy))
 			return -11;
 		orders += sym_orders;
 		uint32_t bl = side_best(m, &sy->side[0]), al = side_best(m, &sy->side[1]);
