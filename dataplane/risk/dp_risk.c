@@ -991,8 +991,15 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 	/* the position signed for this side (a sell counts it negated), no branch */
 	const i128 pq = (i128)p->qty * (1 - 2 * (int64_t)sx);
 	bad |= (dq > 0) & ((i128)p->open[sx] + dq + pq > (i128)a->max_position);
-	const i128 add = (i128)notional - (i128)old_value;
-	bad |= (add > 0) & (a->exposure + add > a->credit);
+	/*
+	 * Credit: an increase of the notional (below 2^64) over the room left,
+	 * credit - exposure (128 bits: negative once over, 2^64 or more when
+	 * the check is off), exactly as exposure + increase > credit.
+	 */
+	const i128 room = a->credit - a->exposure;
+	const int64_t room_hi = (int64_t)(room >> 64);
+	bad |= (notional > old_value) &
+	       ((room_hi < 0) | ((room_hi == 0) & (notional - old_value > (uint64_t)room)));
 	if (__builtin_expect(bad, 0)) {
 		enum dp_reject_reason rc = ordered_reason(r, m, ref, (uint32_t)as, old);
 		if (rc != DP_RJ_NONE)
