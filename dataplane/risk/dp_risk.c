@@ -641,8 +641,8 @@ static void ord_remove(struct dp_risk *r, uint32_t idx, uint32_t slot)
  * realizes the difference with the fill's proceeds; what is left of the fill
  * after crossing zero opens the other side at px.
  */
-static void pos_fill(struct acct *a, struct pos *p, struct pmoney *pm, char side, uint32_t px,
-		     uint32_t q)
+static inline __attribute__((always_inline)) void
+pos_fill(struct acct *a, struct pos *p, struct pmoney *pm, char side, uint32_t px, uint32_t q)
 {
 	int64_t dir = side == 'B' ? 1 : -1;
 	if (p->qty == 0 || (p->qty > 0) == (dir > 0)) {
