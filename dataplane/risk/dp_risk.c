@@ -1367,6 +1367,21 @@ static inline void fly_drop(struct dp_risk *r)
 	r->fly.active = 0;
 }
 
+/* The REPLACED of the replace in flight, at engine index e (the order
+ * replaced, if still live there, goes; the new one lands with the
+ * report's leaves and price). */
+static inline void fly_replaced(struct dp_risk *r, const struct dp_exec_report *rep,
+				struct eord *e)
+{
+	if (e->live)
+		e_remove(r, e); /* the order replaced */
+	fly_land(r, e);
+	if (rep->leaves_qty == 0)
+		e_remove(r, e);
+	else
+		e_set(r, e, rep->last_px ? rep->last_px : e->price, rep->leaves_qty);
+}
+
 /*
  * One report of dp_risk_match, about the engine's order oi
  * (DP_MATCH_NO_ORDER: about the message only). The effects are those
@@ -1428,9 +1443,8 @@ static __attribute__((noinline)) void e_report(struct dp_risk *r, const struct d
 		break;
 	case DP_EXEC_REPLACED:
 		if (fly_repl && e) {
-			if (live)
-				e_remove(r, e); /* the order replaced */
-			fly_land(r, e);
+			fly_replaced(r, rep, e);
+			break;
 		} else if (!live) {
 			r->st.reports_untracked++;
 			break;
@@ -1516,7 +1530,21 @@ fused_order(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *ms
 	const uint32_t h = hash_sid(msg->session, msg->cl_ord_id);
 	uint32_t n = repl ? dp_match_replace(m, msg, ref, h, ho, out, r->fidx, cap)
 			  : dp_match_new(m, msg, ref, h, r->fly.slot, out, r->fidx, cap);
-	for (uint32_t i = 0; i < n; i++)
+	uint32_t i = 0;
+	/* The first report settles the order in flight: a NEW's ACCEPTED, a
+	 * REPLACE's REPLACED, here without e_report's tests of the flight. */
+	if (!repl && n && out[0].kind == DP_EXEC_ACCEPTED && r->fidx[0] < r->n_eord) {
+		assert(r->fly.active && !r->fly.repl);
+		r->st.reports++;
+		fly_land(r, &r->eord[r->fidx[0]]);
+		i = 1;
+	} else if (repl && n && out[0].kind == DP_EXEC_REPLACED && r->fidx[0] < r->n_eord) {
+		assert(r->fly.active && r->fly.repl);
+		r->st.reports++;
+		fly_replaced(r, &out[0], &r->eord[r->fidx[0]]);
+		i = 1;
+	}
+	for (; i < n; i++)
 		e_report_one(r, &out[i], r->fidx[i]);
 	assert(!r->fly.active); /* the first report of an order settles it */
 	return n;
