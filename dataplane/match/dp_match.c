@@ -448,6 +448,31 @@ static inline uint32_t tab_find_at(const struct dp_match *m, uint32_t session, u
 	return found ? m->tab[*slot].idx1 - 1 : NIL;
 }
 
+/*
+ * A replace gives order oi, at table slot `slot`, the id of hash hn: with
+ * the same id nothing changes; else the new key takes dslot, the empty
+ * slot its duplicate check ended on (no table change since), before the
+ * old slot is erased (an insertion into an empty slot moves nothing, so
+ * `slot` stays right). One probe fewer than an erase and an insert.
+ */
+static inline void tab_rekey(struct dp_match *m, uint32_t oi, uint32_t slot, bool same_id,
+			     uint32_t dslot, uint32_t hn)
+{
+	if (same_id)
+		return;
+	m->tab[dslot] = (struct hslot){ oi + 1, hn };
+	tab_erase(m, slot);
+}
+
+/* Erase order oi from the table, its key's hash being h (the key may already be its new one). */
+static void tab_erase_at(struct dp_match *m, uint32_t oi, uint32_t h)
+{
+	uint32_t i = h & m->mask;
+	while (m->tab[i].idx1 != oi + 1)
+		i = (i + 1) & m->mask;
+	tab_erase(m, i);
+}
+
 /* ------------------------------------------------------------------ */
 /* STP modes                                                           */
 
@@ -1041,12 +1066,11 @@ static void unlink_order(struct dp_match *m, uint32_t oi)
 
 /*
  * Put order oi (leaves > 0) at the tail of its price level, creating the
- * level if needed, and into the order table: at slot, the empty slot its
- * key's lookup ended on when the caller knows the table has not changed
- * since, else (NIL) wherever a probe finds. Returns false (nothing
- * changed) if the level pool or the side-array arena is exhausted.
+ * level if needed; the order table is the caller's (each knows whether
+ * the key's slot is at hand). Returns false (nothing changed) if the
+ * level pool or the side-array arena is exhausted.
  */
-static bool rest_order(struct dp_match *m, uint32_t oi, uint32_t h, uint32_t slot)
+static bool rest_order(struct dp_match *m, uint32_t oi)
 {
 	struct ord *o = &m->ord[oi];
 	struct sym *sy = &m->sym[o->symbol];
@@ -1071,12 +1095,6 @@ static bool rest_order(struct dp_match *m, uint32_t oi, uint32_t h, uint32_t slo
 	sd->orders++;
 	o->bits |= OB_RESTING;
 	m->ord_live++;
-	if (slot == NIL) {
-		tab_insert(m, oi, h);
-	} else {
-		m->tab[slot].idx1 = oi + 1;
-		m->tab[slot].h = h;
-	}
 	return true;
 }
 
@@ -1337,7 +1355,9 @@ static bool run_match(struct dp_match *m)
 		cancel_done(m, oi, DP_RJ_TRADE_THROUGH);
 	} else if ((o->bits & OB_TIF) != DP_TIF_DAY || (o->bits & OB_MARKET)) {
 		cancel_done(m, oi, DP_RJ_IOC_REMAINDER);
-	} else if (!rest_order(m, oi, m->pend.h, NIL)) {
+	} else if (rest_order(m, oi)) {
+		tab_insert(m, oi, m->pend.h);
+	} else {
 		cancel_done(m, oi, DP_RJ_BOOK_FULL);
 	}
 	return true;
@@ -1392,15 +1412,14 @@ on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_p
 	/* Fill the record before deciding: the checks below read it. */
 	uint32_t oi = ord_alloc(m);
 	struct ord *o = &m->ord[oi];
+	/* order_id is given on acceptance; prev, next and lvl when it rests */
 	o->cl_ord_id = msg->cl_ord_id;
-	o->order_id = 0;
 	o->notional = 0;
 	o->account = msg->account;
 	o->session = msg->session;
 	o->price = market ? 0 : msg->price;
 	o->qty = msg->qty;
 	o->cum = 0;
-	o->prev = o->next = o->lvl = NIL;
 	o->symbol = msg->symbol;
 	o->side = (uint8_t)side;
 	o->bits = (uint8_t)(OB_USED | (msg->tif & OB_TIF) | (market ? OB_MARKET : 0) |
@@ -1424,7 +1443,9 @@ on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_p
 	if (!mkt && !market && msg->tif == DP_TIF_DAY) {
 		/* Fast path: a passive DAY order just rests. */
 		/* the table is as the duplicate check left it: slot is still free */
-		if (!rest_order(m, oi, h, slot))
+		if (rest_order(m, oi))
+			m->tab[slot] = (struct hslot){ oi + 1, h };
+		else
 			cancel_done(m, oi, DP_RJ_BOOK_FULL);
 		return;
 	}
@@ -1475,15 +1496,15 @@ on_replace(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_r
 	uint8_t rj = DP_RJ_NONE;
 	/* hash of the id the order will be known by (the target's slot stays
 	   valid: nothing below changes the table before it is erased) */
-	uint32_t hn = h, dslot;
+	uint32_t hn = h, dslot = NIL;
+	bool same_id = msg->cl_ord_id == msg->orig_cl_ord_id;
 	if (msg->type != DP_ORD_LIMIT)
 		rj = DP_RJ_BAD_TYPE;
 	else if (msg->qty == 0)
 		rj = DP_RJ_BAD_QTY;
 	else if (msg->price == 0)
 		rj = DP_RJ_BAD_PRICE;
-	else if (msg->cl_ord_id != msg->orig_cl_ord_id &&
-		 tab_find_at(m, msg->session, msg->cl_ord_id, hn, &dslot) != NIL)
+	else if (!same_id && tab_find_at(m, msg->session, msg->cl_ord_id, hn, &dslot) != NIL)
 		rj = DP_RJ_DUPLICATE_ID;
 	if (rj) {
 		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, rj, o);
@@ -1501,11 +1522,10 @@ on_replace(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_r
 
 	/* Same price, quantity not up: in place, time priority kept. */
 	if (msg->price == o->price && msg->qty <= o->qty) {
-		tab_erase(m, slot);
+		tab_rekey(m, oi, slot, same_id, dslot, hn);
 		m->lvl[o->lvl].qty -= o->qty - msg->qty;
 		o->qty = msg->qty;
 		o->cl_ord_id = msg->cl_ord_id;
-		tab_insert(m, oi, hn);
 		m->st.replaced++;
 		struct dp_exec_report *r = rep_order(m, o, DP_EXEC_REPLACED, DP_RJ_NONE, false);
 		r->last_px = o->price;
@@ -1523,7 +1543,10 @@ on_replace(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_r
 		rep_msg(m, msg, DP_EXEC_CANCEL_REJECTED, rj, o);
 		return;
 	}
-	tab_erase(m, slot);
+	if (mkt)
+		tab_erase(m, slot); /* back in the table if its remainder rests */
+	else
+		tab_rekey(m, oi, slot, same_id, dslot, hn);
 	unlink_order(m, oi);
 	o->price = msg->price;
 	o->qty = msg->qty;
@@ -1532,8 +1555,10 @@ on_replace(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_r
 	struct dp_exec_report *r = rep_order(m, o, DP_EXEC_REPLACED, DP_RJ_NONE, false);
 	r->last_px = o->price;
 	if (!mkt) {
-		if (!rest_order(m, oi, hn, NIL))
+		if (!rest_order(m, oi)) {
+			tab_erase_at(m, oi, hn);
 			cancel_done(m, oi, DP_RJ_BOOK_FULL);
+		}
 		return;
 	}
 	m->pend.oi = oi;

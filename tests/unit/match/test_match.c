@@ -643,6 +643,38 @@ START_TEST(pools_full)
 }
 END_TEST
 
+START_TEST(replace_book_full)
+{
+	/* two levels: a priority-losing replace to a third price finds no level */
+	teardown();
+	mk(8, 2, DP_STP_NONE);
+	lim(1, 1, 'B', 100, 5);
+	lim(2, 1, 'B', 100, 5);
+	lim(3, 1, 'B', 101, 5);
+	ck_assert_uint_eq(replace(1, 4, 1, 102, 5, &WIDE), 2); /* a new id */
+	expect(0, DP_EXEC_REPLACED, 0, 4, 5, 0);
+	expect(1, DP_EXEC_CANCELLED, DP_RJ_BOOK_FULL, 4, 0, 0);
+	ck_assert(!live(1, 1, NULL));
+	ck_assert(!live(1, 4, NULL));
+	lim(6, 1, 'B', 100, 5); /* level 100 stays when 2 leaves it */
+	ck_assert_uint_eq(replace(1, 2, 2, 99, 5, &WIDE), 2); /* the same id */
+	expect(1, DP_EXEC_CANCELLED, DP_RJ_BOOK_FULL, 2, 0, 0);
+	ck_assert(!live(1, 2, NULL));
+	ck_assert_uint_eq(dp_match_live_orders(me), 2);
+	/* the ids are free again */
+	ck_assert_uint_eq(lim(4, 1, 'B', 101, 1), 1);
+	ck_assert_uint_eq(lim(2, 1, 'B', 101, 1), 1);
+	/* in place (same price, qty down), new id then same id: the table follows */
+	ck_assert_uint_eq(replace(1, 5, 4, 101, 1, &WIDE), 1);
+	expect(0, DP_EXEC_REPLACED, 0, 5, 1, 0);
+	ck_assert(live(1, 5, NULL));
+	ck_assert(!live(1, 4, NULL));
+	ck_assert_uint_eq(replace(1, 5, 5, 101, 1, &WIDE), 1);
+	ck_assert(live(1, 5, NULL));
+	ck_assert_uint_eq(dp_match_live_orders(me), 4);
+}
+END_TEST
+
 START_TEST(pause_and_resume)
 {
 	teardown();
@@ -1011,6 +1043,7 @@ int main(void)
 	tcase_add_test(tc, stp_modes);
 	tcase_add_test(tc, invalid_messages);
 	tcase_add_test(tc, pools_full);
+	tcase_add_test(tc, replace_book_full);
 	tcase_add_test(tc, pause_and_resume);
 	tcase_add_test(tc, kill_switch_cancels);
 	tcase_add_test(tc, create_and_allocator);
