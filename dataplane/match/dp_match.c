@@ -1746,8 +1746,9 @@ uint32_t dp_match_replace(struct dp_match *m, const struct dp_order_msg *msg,
  * 2x max_orders) and the order pool are hit at random, the side arrays
  * and levels of 1000s of symbols too; issuing them a few messages early
  * hides most of their latency. The reads done here to find the addresses
- * (the slot of a cancel's target, a side's best entry) are of small,
- * mostly cached arrays. Pure hint: changes nothing.
+ * (the slot of a cancel's target, a symbol's record with its sides' best
+ * levels and ladder windows) are of small, mostly cached arrays. Pure
+ * hint: changes nothing.
  */
 void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg)
 {
