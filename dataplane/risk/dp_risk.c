@@ -1576,13 +1576,23 @@ fused_cancel(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *m
 {
 	(void)now_ns;
 	*refused = DP_RJ_NONE;
-	uint32_t n;
-	if (msg->kind == DP_ORD_CANCEL)
+	uint32_t n, i = 0;
+	if (msg->kind == DP_ORD_CANCEL) {
 		n = dp_match_cancel(m, msg, hash_sid(msg->session, msg->orig_cl_ord_id), out, r->fidx,
 				    cap);
-	else
+		/* its CANCELLED, of a live order (nothing is in flight between
+		 * messages): e_report_one's second case without its other tests */
+		assert(!r->fly.active);
+		if (n && out[0].kind == DP_EXEC_CANCELLED && r->fidx[0] < r->n_eord &&
+		    r->eord[r->fidx[0]].live) {
+			r->st.reports++;
+			e_remove(r, &r->eord[r->fidx[0]]);
+			i = 1;
+		}
+	} else {
 		n = dp_match_process_idx(m, msg, ref, out, r->fidx, cap);
-	for (uint32_t i = 0; i < n; i++)
+	}
+	for (; i < n; i++)
 		e_report_one(r, &out[i], r->fidx[i]);
 	return n;
 }
