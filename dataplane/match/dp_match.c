@@ -1015,7 +1015,10 @@ static inline void ord_release(struct dp_match *m, uint32_t oi)
 	m->ord_free = oi;
 }
 
-/* Take emptied level li out of sd's sorted array (out of line: levels off the ladder are few). */
+/*
+ * Emptied level li of sd's sorted array: out of the array, freed, and a new
+ * best found if it was the best (out of line: levels off the ladder are few).
+ */
 static __attribute__((noinline)) void array_level_gone(struct dp_match *m, struct side *sd,
 						       uint32_t li)
 {
@@ -1028,6 +1031,9 @@ static __attribute__((noinline)) void array_level_gone(struct dp_match *m, struc
 		pos = side_find(&m->arena[sd->off], sd->n, key_of(l->price, l->side), &found);
 	}
 	side_remove_at(m, sd, pos);
+	level_free(m, li);
+	if (sd->best == li)
+		side_best_find(m, sd);
 }
 
 /*
@@ -1051,17 +1057,20 @@ static void unlink_order(struct dp_match *m, uint32_t oi)
 	l->count--;
 	struct side *sd = &m->sym[o->symbol].side[o->side];
 	sd->orders--;
-	if (l->count == 0) {
-		if (likely(l->inl))
-			lad_clear(&m->lad[sd->lad], l->idx);
-		else
-			array_level_gone(m, sd, li);
-		level_free(m, li);
-		if (sd->best == li)
-			side_best_find(m, sd);
-	}
 	o->bits &= (uint8_t)~OB_RESTING;
 	m->ord_live--;
+	if (l->count != 0)
+		return;
+	/* the level emptied; what is out of line comes last, as tail calls,
+	   so that the common path saves no registers */
+	if (unlikely(!l->inl)) {
+		array_level_gone(m, sd, li);
+		return;
+	}
+	lad_clear(&m->lad[sd->lad], l->idx);
+	level_free(m, li);
+	if (sd->best == li)
+		side_best_find(m, sd);
 }
 
 /*
@@ -1070,16 +1079,11 @@ static void unlink_order(struct dp_match *m, uint32_t oi)
  * the key's slot is at hand). Returns false (nothing changed) if the
  * level pool or the side-array arena is exhausted.
  */
-static bool rest_order(struct dp_match *m, uint32_t oi)
+/* Link order oi (on side sd) at the tail of level li. */
+static inline __attribute__((always_inline)) void rest_at(struct dp_match *m, uint32_t oi,
+							 struct side *sd, uint32_t li)
 {
 	struct ord *o = &m->ord[oi];
-	struct sym *sy = &m->sym[o->symbol];
-	struct side *sd = &sy->side[o->side];
-	uint32_t key = key_of(o->price, o->side);
-	uint32_t i = lad_index(sd, key);
-	uint32_t li = likely(i < LAD_SLOTS) ? lad_level(m, sd, i, o, key) : far_level(m, sd, o, key);
-	if (unlikely(li == NIL))
-		return false;
 	struct lvl *l = &m->lvl[li];
 	o->lvl = li;
 	o->prev = l->tail;
@@ -1095,6 +1099,31 @@ static bool rest_order(struct dp_match *m, uint32_t oi)
 	sd->orders++;
 	o->bits |= OB_RESTING;
 	m->ord_live++;
+}
+
+/* rest_order for a key off the ladder (out of line, so the common path saves no registers). */
+static __attribute__((noinline)) bool rest_far(struct dp_match *m, uint32_t oi, struct side *sd,
+					       uint32_t key)
+{
+	uint32_t li = far_level(m, sd, &m->ord[oi], key);
+	if (unlikely(li == NIL))
+		return false;
+	rest_at(m, oi, sd, li);
+	return true;
+}
+
+static bool rest_order(struct dp_match *m, uint32_t oi)
+{
+	struct ord *o = &m->ord[oi];
+	struct side *sd = &m->sym[o->symbol].side[o->side];
+	uint32_t key = key_of(o->price, o->side);
+	uint32_t i = lad_index(sd, key);
+	if (unlikely(i >= LAD_SLOTS))
+		return rest_far(m, oi, sd, key);
+	uint32_t li = lad_level(m, sd, i, o, key);
+	if (unlikely(li == NIL))
+		return false;
+	rest_at(m, oi, sd, li);
 	return true;
 }
 
