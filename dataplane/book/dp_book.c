@@ -21,7 +21,7 @@
  *   - price levels are 32-byte records of the same node pool (indices
  *     after the orders); each level's orders form a circular doubly linked
  *     FIFO through the level itself (see struct lnk);
- *   - per symbol and side, a price ladder (struct ladder) holds the levels
+ *   - per symbol and side, a price ladder (struct dp_ladder) holds the levels
  *     within 128 ticks of the touch in a direct array indexed by tick, so
  *     an add finds or makes its level, and a removal empties it, with no
  *     search; the side's other levels sit in a sorted array of
@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "dp_itch.h"
+#include "dp_ladder.h"
 
 #define NIL UINT32_MAX
 
@@ -151,32 +152,15 @@ struct pent {
 };
 
 /*
- * Price ladder: the levels of one side that lie on its tick grid within a
- * window of LAD_SLOTS ticks, in a direct array indexed by tick, so that
- * finding, creating and emptying a level near the touch is an index, a
- * load and a bit, with no search and no entries moved. Slot i holds the
- * level with key base + i * tick (0 = none) and bit i of bits[] is set
- * with it. Every other level of the side (off the window or the grid)
- * sits in the side's sorted array; the two never hold the same key, and
- * queries merge them. The window moves (rebase) when the touch leaves it.
- * Ladders come from a pool (dp_book_cfg.ladders) and are given to sides
- * as they get their first order; a side without one uses the array only.
- *
- *   slot[0..127] (8 cache lines) | bits[2] | misses | pad  (576 bytes)
+ * Price ladders (dataplane/common/dp_ladder.h): the levels of one side on
+ * its tick grid within DP_LAD_SLOTS ticks of a base key, by tick, slot
+ * value = level index (never 0: levels come after the orders). Every other
+ * level of the side (off the window or the grid) sits in the side's sorted
+ * array; the two never hold the same key, and queries merge them. Ladders
+ * come from a pool (dp_book_cfg.ladders) and are given to sides as they
+ * get their first order; a side without one uses the array only.
  */
-#define LAD_SLOTS 128
-#define LAD_WORDS (LAD_SLOTS / 64)
-#define LAD_AT 96          /* rebase puts the best price at this slot */
-#define LAD_NEAR 32        /* a new level within this many ticks of the best is "near" */
-#define LAD_MISS_MAX 8     /* near levels that missed the window before a rebase */
 #define LAD_POOL_MAX 65535 /* ladder ids are 16 bits, 0 = none */
-struct ladder {
-	uint32_t slot[LAD_SLOTS];
-	uint64_t bits[LAD_WORDS];
-	uint32_t misses; /* near new levels that fell outside the window since the last rebase */
-	uint8_t pad[44];
-};
-_Static_assert(sizeof(struct ladder) == 576, "ladder is 9 cache lines");
 
 struct side {
 	uint32_t off;  /* first entry in the arena */
@@ -244,7 +228,7 @@ struct dp_book {
 	struct hslot *tab;      /* overflow hash */
 	struct sym *sym;
 	struct pent *arena;
-	struct ladder *lad;     /* ladder pool; lad[0] is "none" and stays zero */
+	struct dp_ladder *lad;     /* ladder pool; lad[0] is "none" and stays zero */
 	uint32_t wmask;         /* reference window - 1 */
 	uint32_t mask;          /* overflow hash capacity - 1 */
 	uint32_t ovf_live;      /* entries in the overflow hash */
@@ -322,7 +306,7 @@ static void layout_of(const struct dp_book_cfg *cfg, struct layout *l)
 	l->ladders = cfg->ladders ? cfg->ladders : 2 * (uint64_t)cfg->max_symbols;
 	if (!cfg->ladders && l->ladders > DP_BOOK_LADDERS_DEFAULT_MAX)
 		l->ladders = DP_BOOK_LADDERS_DEFAULT_MAX;
-	l->sz_lad = dp_round64((size_t)(l->ladders + 1) * sizeof(struct ladder));
+	l->sz_lad = dp_round64((size_t)(l->ladders + 1) * sizeof(struct dp_ladder));
 }
 
 static bool cfg_ok(const struct dp_book_cfg *cfg)
@@ -765,7 +749,7 @@ static inline uint32_t lad_tick(const struct side *sd)
 }
 
 /*
- * Slot of key in sd's ladder, or LAD_SLOTS if the side has no ladder or
+ * Slot of key in sd's ladder, or DP_LAD_SLOTS if the side has no ladder or
  * the key is off its window or grid. Keys below base wrap to large d.
  */
 static inline uint32_t lad_index(const struct side *sd, uint32_t key)
@@ -773,47 +757,14 @@ static inline uint32_t lad_index(const struct side *sd, uint32_t key)
 	uint32_t d = key - sd->base;
 	uint64_t i = ((uint64_t)d * lad_magic[sd->t100 & 1]) >> 32;
 	/* Flags as integers, so that no compiler makes a branch of them (random for the hints). */
-	uint32_t bad = (uint32_t)(i >= LAD_SLOTS) | (uint32_t)((uint32_t)i * lad_tick(sd) != d) |
+	uint32_t bad = (uint32_t)(i >= DP_LAD_SLOTS) | (uint32_t)((uint32_t)i * lad_tick(sd) != d) |
 		       (uint32_t)(sd->lad == 0);
-	return ((uint32_t)i & (bad - 1u)) | (LAD_SLOTS & (0u - bad));
+	return ((uint32_t)i & (bad - 1u)) | (DP_LAD_SLOTS & (0u - bad));
 }
 
 static inline uint32_t lad_key(const struct side *sd, uint32_t i)
 {
 	return sd->base + i * lad_tick(sd);
-}
-
-/* Highest occupied slot <= from (from < LAD_SLOTS), or -1. */
-static inline int lad_top_from(const struct ladder *L, int from)
-{
-	for (int w = from >> 6; w >= 0; w--) {
-		uint64_t m = L->bits[w];
-		if (w == from >> 6 && (from & 63) != 63)
-			m &= (2ull << (from & 63)) - 1;
-		if (m)
-			return w * 64 + 63 - __builtin_clzll(m);
-	}
-	return -1;
-}
-
-static inline uint32_t lad_count(const struct ladder *L)
-{
-	uint32_t n = 0;
-	for (int w = 0; w < LAD_WORDS; w++)
-		n += (uint32_t)__builtin_popcountll(L->bits[w]);
-	return n;
-}
-
-static inline void lad_set(struct ladder *L, uint32_t i, uint32_t li)
-{
-	L->slot[i] = li;
-	L->bits[i >> 6] |= 1ull << (i & 63);
-}
-
-static inline void lad_clear(struct ladder *L, uint32_t i)
-{
-	L->slot[i] = 0;
-	L->bits[i >> 6] &= ~(1ull << (i & 63));
 }
 
 /* Best key of a side over ladder and array; *any = 0 if the side is empty. */
@@ -825,7 +776,7 @@ static uint32_t side_best_key(const struct dp_book *b, const struct side *sd, in
 		best = b->arena[sd->off + sd->n - 1].key;
 		*any = 1;
 	}
-	int top = sd->lad ? lad_top_from(&b->lad[sd->lad], LAD_SLOTS - 1) : -1;
+	int top = sd->lad ? dp_lad_top_from(&b->lad[sd->lad], DP_LAD_SLOTS - 1) : -1;
 	if (top >= 0) {
 		uint32_t k = lad_key(sd, (uint32_t)top);
 		best = *any && best > k ? best : k;
@@ -835,7 +786,7 @@ static uint32_t side_best_key(const struct dp_book *b, const struct side *sd, in
 }
 
 /*
- * Move sd's ladder window so that key `center` sits at slot LAD_AT (or as
+ * Move sd's ladder window so that key `center` sits at slot DP_LAD_AT (or as
  * near as the ends of the key space allow), on the grid of tick 100 if
  * t100 else 1. Every level stays where a lookup will find it: the ladder's
  * levels are merged into the sorted array, then the array's levels on the
@@ -844,33 +795,28 @@ static uint32_t side_best_key(const struct dp_book *b, const struct side *sd, in
  */
 static bool lad_rebase(struct dp_book *b, struct side *sd, uint32_t center, unsigned t100)
 {
-	struct ladder *L = &b->lad[sd->lad];
-	uint32_t nl = lad_count(L);
+	struct dp_ladder *L = &b->lad[sd->lad];
+	uint32_t nl = dp_lad_count(L);
 	if (nl && !side_reserve(b, sd, sd->n + nl))
 		return false;
 	struct pent *a = &b->arena[sd->off];
 	if (nl) {
 		/* Merge from the back: ladder slots high to low into a[]. */
 		int64_t r = (int64_t)sd->n - 1, w = (int64_t)sd->n + nl - 1;
-		for (int i = lad_top_from(L, LAD_SLOTS - 1); i >= 0;
-		     i = i ? lad_top_from(L, i - 1) : -1) {
+		for (int i = dp_lad_top_from(L, DP_LAD_SLOTS - 1); i >= 0;
+		     i = i ? dp_lad_top_from(L, i - 1) : -1) {
 			uint32_t key = lad_key(sd, (uint32_t)i), li = L->slot[i];
 			while (r >= 0 && a[r].key > key)
 				a[w--] = a[r--];
 			a[w].key = key;
 			a[w--].lvl = li;
 			b->lvl[li].inl = 0;
-			lad_clear(L, (uint32_t)i);
+			dp_lad_clear(L, (uint32_t)i);
 		}
 		sd->n += nl;
 	}
 
-	uint32_t t = t100 ? 100 : 1;
-	uint64_t base = center >= (uint64_t)LAD_AT * t ? center - (uint64_t)LAD_AT * t : center % t;
-	uint64_t top = base + (uint64_t)(LAD_SLOTS - 1) * t;
-	if (top > UINT32_MAX)
-		base -= (top - UINT32_MAX + t - 1) / t * t;
-	sd->base = (uint32_t)base;
+	sd->base = dp_lad_base(center, t100 ? 100 : 1);
 	sd->t100 = (uint8_t)(t100 != 0);
 	L->misses = 0;
 	b->rebases++;
@@ -878,11 +824,11 @@ static bool lad_rebase(struct dp_book *b, struct side *sd, uint32_t center, unsi
 	uint32_t w = 0;
 	for (uint32_t r = 0; r < sd->n; r++) {
 		uint32_t i = lad_index(sd, a[r].key);
-		if (i < LAD_SLOTS) {
+		if (i < DP_LAD_SLOTS) {
 			struct lvl *l = &b->lvl[a[r].lvl];
 			l->inl = 1;
 			l->idx = (uint8_t)i;
-			lad_set(L, i, a[r].lvl);
+			dp_lad_set(L, i, a[r].lvl);
 		} else {
 			a[w++] = a[r];
 		}
@@ -901,7 +847,7 @@ static bool lad_rebase(struct dp_book *b, struct side *sd, uint32_t center, unsi
  * the window should move first: a side with no ladder takes one from the
  * pool; an empty ladder recentres on the key at once; otherwise a miss
  * near the best price (the touch left the window) is counted, and after
- * LAD_MISS_MAX of them the window recentres on the best. Returns true if
+ * DP_LAD_MISS_MAX of them the window recentres on the best. Returns true if
  * the window moved (the caller looks the key up again).
  */
 static bool lad_miss(struct dp_book *b, struct side *sd, unsigned side, uint32_t key)
@@ -913,15 +859,15 @@ static bool lad_miss(struct dp_book *b, struct side *sd, unsigned side, uint32_t
 		sd->lad = (uint16_t)++b->lad_used;
 		return lad_rebase(b, sd, key, t100);
 	}
-	struct ladder *L = &b->lad[sd->lad];
-	if (lad_count(L) == 0)
+	struct dp_ladder *L = &b->lad[sd->lad];
+	if (dp_lad_count(L) == 0)
 		return lad_rebase(b, sd, key, t100);
 	int any;
 	uint32_t best = side_best_key(b, sd, &any);
-	uint64_t reach = (uint64_t)key + (uint64_t)LAD_NEAR * lad_tick(sd);
+	uint64_t reach = (uint64_t)key + (uint64_t)DP_LAD_NEAR * lad_tick(sd);
 	if (reach < best)
 		return false; /* deep in the book: the array is the place */
-	if (++L->misses < LAD_MISS_MAX)
+	if (++L->misses < DP_LAD_MISS_MAX)
 		return false;
 	if (key > best)
 		best = key;
@@ -980,7 +926,7 @@ static void level_free(struct dp_book *b, uint32_t li)
 }
 
 /* The level at ladder slot i, made if the slot is empty; NIL if the pool is full. */
-static inline uint32_t lad_level(struct dp_book *b, struct ladder *L, uint32_t i, uint16_t locate,
+static inline uint32_t lad_level(struct dp_book *b, struct dp_ladder *L, uint32_t i, uint16_t locate,
 				 unsigned side, uint32_t price)
 {
 	uint32_t li = L->slot[i];
@@ -990,7 +936,7 @@ static inline uint32_t lad_level(struct dp_book *b, struct ladder *L, uint32_t i
 			return NIL;
 		b->lvl[li].inl = 1;
 		b->lvl[li].idx = (uint8_t)i;
-		lad_set(L, i, li);
+		dp_lad_set(L, i, li);
 	}
 	return li;
 }
@@ -1017,7 +963,7 @@ static void order_remove(struct dp_book *b, uint32_t oi)
 	if (l->count == 0) {
 		struct side *sd = &sy->side[l->side];
 		if (likely(l->inl)) {
-			lad_clear(&b->lad[sd->lad], l->idx);
+			dp_lad_clear(&b->lad[sd->lad], l->idx);
 		} else {
 			int found;
 			uint32_t pos = side_find_present(&b->arena[sd->off], sd->n,
@@ -1043,7 +989,7 @@ static __attribute__((noinline)) uint32_t far_level(struct dp_book *b, struct si
 {
 	if (lad_miss(b, sd, side, key)) {
 		uint32_t i = lad_index(sd, key);
-		if (i < LAD_SLOTS)
+		if (i < DP_LAD_SLOTS)
 			return lad_level(b, &b->lad[sd->lad], i, locate, side, price);
 	}
 	int found;
@@ -1076,7 +1022,7 @@ static bool order_add(struct dp_book *b, struct sym *sy, uint16_t locate, unsign
 	uint32_t key = key_of(price, side);
 	uint32_t i = lad_index(sd, key);
 	uint32_t li;
-	if (likely(i < LAD_SLOTS))
+	if (likely(i < DP_LAD_SLOTS))
 		li = lad_level(b, &b->lad[sd->lad], i, locate, side, price);
 	else
 		li = far_level(b, sd, locate, side, price, key);
@@ -1300,8 +1246,8 @@ static inline __attribute__((always_inline)) void prefetch_one(const struct dp_b
 	const struct side *sd = &b->sym[e->locate].side[e->side];
 	uint32_t li = lad_index(sd, e->key);
 	/* Off the ladder: slot 0 of ladder 0, which is always empty. */
-	uint32_t lad = sd->lad & -(uint32_t)(li < LAD_SLOTS);
-	e->wi = lad * (uint32_t)(sizeof(struct ladder) / sizeof(uint32_t)) + (li & (LAD_SLOTS - 1));
+	uint32_t lad = sd->lad & -(uint32_t)(li < DP_LAD_SLOTS);
+	e->wi = DP_LAD_WORD(lad, li & (DP_LAD_SLOTS - 1));
 	__builtin_prefetch(&lad_words(b)[e->wi], 0, 3);
 	__builtin_prefetch(b->lad[lad].bits, 1, 3);
 
@@ -1444,15 +1390,15 @@ int dp_book_depth(const struct dp_book *b, uint16_t locate, int side,
 		return 0;
 	const struct side *sd = &b->sym[locate].side[side];
 	const struct pent *a = &b->arena[sd->off];
-	const struct ladder *L = &b->lad[sd->lad]; /* ladder 0 is empty */
-	int ls = lad_top_from(L, LAD_SLOTS - 1);
+	const struct dp_ladder *L = &b->lad[sd->lad]; /* ladder 0 is empty */
+	int ls = dp_lad_top_from(L, DP_LAD_SLOTS - 1);
 	uint32_t ai = sd->n;
 	int k = 0;
 	while (k < max && (ls >= 0 || ai > 0)) {
 		uint32_t li;
 		if (ls >= 0 && (ai == 0 || lad_key(sd, (uint32_t)ls) > a[ai - 1].key)) {
 			li = L->slot[ls];
-			ls = ls ? lad_top_from(L, ls - 1) : -1;
+			ls = ls ? dp_lad_top_from(L, ls - 1) : -1;
 		} else {
 			li = a[--ai].lvl;
 		}
@@ -1517,8 +1463,8 @@ int dp_book_symbol(const struct dp_book *b, uint16_t locate, struct dp_book_symb
 	out->market_category = s->category;
 	out->round_lot = s->round_lot;
 	out->orders = s->orders;
-	out->bid_levels = s->side[DP_BOOK_BID].n + lad_count(&b->lad[s->side[DP_BOOK_BID].lad]);
-	out->ask_levels = s->side[DP_BOOK_ASK].n + lad_count(&b->lad[s->side[DP_BOOK_ASK].lad]);
+	out->bid_levels = s->side[DP_BOOK_BID].n + dp_lad_count(&b->lad[s->side[DP_BOOK_BID].lad]);
+	out->ask_levels = s->side[DP_BOOK_ASK].n + dp_lad_count(&b->lad[s->side[DP_BOOK_ASK].lad]);
 	out->events = s->events;
 	return 0;
 }
@@ -1642,10 +1588,10 @@ static int check_ladder(const struct dp_book *b, const struct side *sd, uint16_t
 		return sd->base || sd->t100 ? -23 : 0;
 	if (sd->lad > b->lad_used || sd->t100 > 1)
 		return -23;
-	if ((uint64_t)sd->base + (uint64_t)(LAD_SLOTS - 1) * lad_tick(sd) > UINT32_MAX)
+	if ((uint64_t)sd->base + (uint64_t)(DP_LAD_SLOTS - 1) * lad_tick(sd) > UINT32_MAX)
 		return -24; /* window wraps the key space */
-	const struct ladder *L = &b->lad[sd->lad];
-	for (uint32_t i = 0; i < LAD_SLOTS; i++) {
+	const struct dp_ladder *L = &b->lad[sd->lad];
+	for (uint32_t i = 0; i < DP_LAD_SLOTS; i++) {
 		uint32_t li = L->slot[i];
 		bool bit = L->bits[i >> 6] >> (i & 63) & 1;
 		if ((li != 0) != bit)
@@ -1690,7 +1636,7 @@ int dp_book_check(const struct dp_book *b)
 			for (uint32_t i = 0; i < sd->n; i++) {
 				if (i > 0 && a[i - 1].key >= a[i].key)
 					return -4; /* side not strictly sorted */
-				if (lad_index(sd, a[i].key) < LAD_SLOTS)
+				if (lad_index(sd, a[i].key) < DP_LAD_SLOTS)
 					return -27; /* a key the ladder should hold */
 				uint32_t li = a[i].lvl;
 				if (li >= b->max_orders && li < b->lvl_bump && b->lvl[li].inl)

@@ -12,7 +12,7 @@
  *     with backward-shift deletion (no tombstones);
  *   - price levels are 32-byte records in a second pool, each with an
  *     intrusive FIFO (doubly linked through the orders) of its orders;
- *   - per symbol and side, a price ladder (struct ladder, from a pool)
+ *   - per symbol and side, a price ladder (struct dp_ladder, from a pool)
  *     holds the levels within 128 ticks of a base price near the touch in
  *     a direct array indexed by tick with a bitmap of the occupied slots:
  *     a level there is found, made and emptied by index, with no search
@@ -30,6 +30,7 @@
  * cumulative notional is at most (2^32-1)^2 < 2^64, so u64 never wraps.
  */
 #include "dp_match.h"
+#include "dp_ladder.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -48,28 +49,16 @@
 #define NEAR_SCAN 8 /* top side-array entries compared at once before a binary search */
 
 /*
- * Price ladder of one side: slot i holds level index + 1 (0 = none) of the
+ * Price ladder of one side (struct dp_ladder, dataplane/common/dp_ladder.h,
+ * shared with the L3 book): slot i holds level index + 1 (0 = none) of the
  * level with key base + i * tick (the window, kept in struct side so a
  * lookup needs no line of the ladder but the slot's), and bit i of bits[]
  * is set with it. The tick is 100 (a cent in Price(4)) when the window was
  * centred on a whole cent, else 1. The window moves (rebase) when the
  * touch leaves it. The bitmap is read only to find a new best level when
- * the best one empties, and by rebases:
- *
- *   bits[2] | misses | pad  (64 bytes)   slot[0..127]  (512 bytes)
+ * the best one empties, and by rebases.
  */
-#define LAD_SLOTS 128
-#define LAD_AT 96       /* a rebase puts its centre key at this slot */
-#define LAD_NEAR 32     /* a missing key within this many ticks of the best is "near" */
-#define LAD_MISS_MAX 8  /* near keys that missed the window before a rebase */
 #define LAD_POOL_DEFAULT 4096u /* ladders made: min(2 * max_symbols, this) */
-struct ladder {
-	uint64_t bits[2];
-	uint32_t misses; /* near keys off the window since the last rebase */
-	uint8_t pad[44];
-	uint32_t slot[LAD_SLOTS];
-};
-_Static_assert(sizeof(struct ladder) == 576, "ladder: a header line and 8 slot lines");
 
 #if defined(__GNUC__)
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -215,7 +204,7 @@ struct dp_match {
 	struct hslot *tab;
 	struct sym *sym;
 	struct pent *arena;
-	struct ladder *lad; /* lad[0] is "none" and stays zero; lad[1..lad_used] are given to sides */
+	struct dp_ladder *lad; /* lad[0] is "none" and stays zero; lad[1..lad_used] are given to sides */
 	struct stpslot *stp;
 	uint32_t mask;      /* order table capacity - 1 */
 	uint32_t stp_mask;  /* STP table capacity - 1 */
@@ -280,7 +269,7 @@ static void layout_of(const struct dp_match_cfg *c, struct layout *l)
 	l->sz_tab = dp_round64((size_t)l->hcap * sizeof(struct hslot));
 	l->sz_sym = dp_round64((size_t)c->max_symbols * sizeof(struct sym));
 	l->sz_arena = dp_round64((size_t)l->arena * sizeof(struct pent));
-	l->sz_lad = dp_round64((size_t)(l->lads + 1) * sizeof(struct ladder));
+	l->sz_lad = dp_round64((size_t)(l->lads + 1) * sizeof(struct dp_ladder));
 	l->sz_stp = dp_round64((size_t)l->scap * sizeof(struct stpslot));
 }
 
@@ -669,7 +658,7 @@ static void side_remove_at(struct dp_match *m, struct side *s, uint32_t pos)
 
 /*
  * Slot of key in the ladder of side sd, or
- * LAD_SLOTS if it has none (lad 0) or the key is off its window or
+ * DP_LAD_SLOTS if it has none (lad 0) or the key is off its window or
  * grid. Keys below base wrap to a large d. No branch (the hints call it
  * too, on random prices).
  */
@@ -690,8 +679,8 @@ static inline uint32_t lad_index(const struct side *sd, uint32_t key)
 {
 	uint32_t x = (key - sd->base) * sd->inv, r = sd->rot & 31;
 	uint32_t i = (x >> r) | (x << ((32 - r) & 31));
-	uint32_t bad = (uint32_t)(i >= LAD_SLOTS) | (uint32_t)(sd->lad == 0);
-	return (i & (bad - 1u)) | (LAD_SLOTS & (0u - bad));
+	uint32_t bad = (uint32_t)(i >= DP_LAD_SLOTS) | (uint32_t)(sd->lad == 0);
+	return (i & (bad - 1u)) | (DP_LAD_SLOTS & (0u - bad));
 }
 
 static inline uint32_t lad_key(const struct side *sd, uint32_t i)
@@ -699,36 +688,10 @@ static inline uint32_t lad_key(const struct side *sd, uint32_t i)
 	return sd->base + i * lad_tick(sd);
 }
 
-/* Highest occupied slot <= from (from < LAD_SLOTS), or -1. */
-static inline int lad_top_from(const struct ladder *L, int from)
+/* Slot values are level index + 1 (level 0 exists here). */
+static inline void lad_set(struct dp_ladder *L, uint32_t i, uint32_t li)
 {
-	if (from >= 64) {
-		uint64_t w = L->bits[1] & (~0ull >> (127 - from));
-		if (w)
-			return 127 - __builtin_clzll(w);
-		from = 63;
-	}
-	if (from < 0)
-		return -1;
-	uint64_t w = L->bits[0] & (~0ull >> (63 - from));
-	return w ? 63 - __builtin_clzll(w) : -1;
-}
-
-static inline bool lad_empty(const struct ladder *L)
-{
-	return (L->bits[0] | L->bits[1]) == 0;
-}
-
-static inline void lad_set(struct ladder *L, uint32_t i, uint32_t li)
-{
-	L->slot[i] = li + 1;
-	L->bits[i >> 6] |= 1ull << (i & 63);
-}
-
-static inline void lad_clear(struct ladder *L, uint32_t i)
-{
-	L->slot[i] = 0;
-	L->bits[i >> 6] &= ~(1ull << (i & 63));
+	dp_lad_set(L, i, li + 1);
 }
 
 static inline uint32_t sym_orders_of(const struct sym *sy)
@@ -755,7 +718,7 @@ static __attribute__((noinline)) void side_best_find(const struct dp_match *m, s
 		li = e.lvl;
 		bk = e.key;
 	}
-	const struct ladder *L = &m->lad[s->lad]; /* lad[0]: no bits */
+	const struct dp_ladder *L = &m->lad[s->lad]; /* lad[0]: no bits */
 	uint64_t hi = L->bits[1], lo = L->bits[0];
 	if (hi | lo) {
 		uint32_t t = hi ? 127u - (uint32_t)__builtin_clzll(hi) : 63u - (uint32_t)__builtin_clzll(lo);
@@ -787,10 +750,10 @@ static uint32_t side_next(const struct dp_match *m, const struct side *s, uint64
 		li = e.lvl;
 		bk = e.key;
 	}
-	const struct ladder *L = &m->lad[s->lad];
-	if (s->lad && !lad_empty(L) && below > s->base) {
+	const struct dp_ladder *L = &m->lad[s->lad];
+	if (s->lad && !dp_lad_empty(L) && below > s->base) {
 		uint64_t from = (below - s->base - 1) / lad_tick(s);
-		int t = lad_top_from(L, from >= LAD_SLOTS ? LAD_SLOTS - 1 : (int)from);
+		int t = dp_lad_top_from(L, from >= DP_LAD_SLOTS ? DP_LAD_SLOTS - 1 : (int)from);
 		if (t >= 0 && (li == NIL || lad_key(s, (uint32_t)t) > bk)) {
 			li = L->slot[t] - 1;
 			bk = lad_key(s, (uint32_t)t);
@@ -801,7 +764,7 @@ static uint32_t side_next(const struct dp_match *m, const struct side *s, uint64
 }
 
 /*
- * Move a side's ladder window so that key `center` sits at slot LAD_AT
+ * Move a side's ladder window so that key `center` sits at slot DP_LAD_AT
  * (or as near as the ends of the key space allow), on the grid of tick 100
  * if the centre's price is a whole cent, else of tick 1. Every level stays
  * where a lookup will find it: the ladder's levels are merged into the
@@ -811,32 +774,28 @@ static uint32_t side_next(const struct dp_match *m, const struct side *s, uint64
  */
 static bool lad_rebase(struct dp_match *m, struct side *sd, unsigned side, uint32_t center)
 {
-	struct ladder *L = &m->lad[sd->lad];
-	uint32_t nl = (uint32_t)(__builtin_popcountll(L->bits[0]) + __builtin_popcountll(L->bits[1]));
+	struct dp_ladder *L = &m->lad[sd->lad];
+	uint32_t nl = dp_lad_count(L);
 	if (nl && !side_reserve(m, sd, sd->n + nl))
 		return false;
 	struct pent *a = &m->arena[sd->off];
 	if (nl) {
 		/* merge from the back: ladder slots high to low into a[] */
 		int64_t r = (int64_t)sd->n - 1, w = (int64_t)sd->n + nl - 1;
-		for (int i = lad_top_from(L, LAD_SLOTS - 1); i >= 0; i = lad_top_from(L, i - 1)) {
+		for (int i = dp_lad_top_from(L, DP_LAD_SLOTS - 1); i >= 0; i = dp_lad_top_from(L, i - 1)) {
 			uint32_t key = lad_key(sd, (uint32_t)i), li = L->slot[i] - 1;
 			while (r >= 0 && a[r].key > key)
 				a[w--] = a[r--];
 			a[w].key = key;
 			a[w--].lvl = li;
 			m->lvl[li].inl = 0;
-			lad_clear(L, (uint32_t)i);
+			dp_lad_clear(L, (uint32_t)i);
 		}
 		sd->n += nl;
 	}
 
 	uint32_t t = key_of(center, side) % 100 == 0 ? 100 : 1; /* key_of is its own inverse */
-	uint64_t base = center >= (uint64_t)LAD_AT * t ? center - (uint64_t)LAD_AT * t : center % t;
-	uint64_t top = base + (uint64_t)(LAD_SLOTS - 1) * t;
-	if (top > UINT32_MAX)
-		base -= (top - UINT32_MAX + t - 1) / t * t;
-	sd->base = (uint32_t)base;
+	sd->base = dp_lad_base(center, t);
 	sd->inv = t == 100 ? INV25 : 1;
 	sd->rot = t == 100 ? 2 : 0;
 	L->misses = 0;
@@ -844,7 +803,7 @@ static bool lad_rebase(struct dp_match *m, struct side *sd, unsigned side, uint3
 	uint32_t w = 0;
 	for (uint32_t r = 0; r < sd->n; r++) {
 		uint32_t i = lad_index(sd, a[r].key);
-		if (i < LAD_SLOTS) {
+		if (i < DP_LAD_SLOTS) {
 			struct lvl *l = &m->lvl[a[r].lvl];
 			l->inl = 1;
 			l->idx = (uint8_t)i;
@@ -867,7 +826,7 @@ static bool lad_rebase(struct dp_match *m, struct side *sd, unsigned side, uint3
  * Decide whether the window moves first: a side with no ladder takes one
  * from the pool while they last; an empty ladder recentres on the key at
  * once; otherwise a miss near the best price (the touch left the window)
- * is counted, and after LAD_MISS_MAX of them the window recentres on the
+ * is counted, and after DP_LAD_MISS_MAX of them the window recentres on the
  * best. Returns true if the window moved (the caller looks again).
  */
 static bool lad_miss(struct dp_match *m, struct side *sd, unsigned side, uint32_t key)
@@ -878,13 +837,13 @@ static bool lad_miss(struct dp_match *m, struct side *sd, unsigned side, uint32_
 		sd->lad = (uint16_t)++m->lad_used;
 		return lad_rebase(m, sd, side, key);
 	}
-	struct ladder *L = &m->lad[sd->lad];
-	if (lad_empty(L))
+	struct dp_ladder *L = &m->lad[sd->lad];
+	if (dp_lad_empty(L))
 		return lad_rebase(m, sd, side, key);
 	uint32_t best = sd->bkey; /* the side is not empty */
-	if ((uint64_t)key + (uint64_t)LAD_NEAR * lad_tick(sd) < best)
+	if ((uint64_t)key + (uint64_t)DP_LAD_NEAR * lad_tick(sd) < best)
 		return false; /* deep in the book: the array is the place */
-	if (++L->misses < LAD_MISS_MAX)
+	if (++L->misses < DP_LAD_MISS_MAX)
 		return false;
 	return lad_rebase(m, sd, side, key > best ? key : best);
 }
@@ -932,7 +891,7 @@ static inline void best_join(struct side *sd, uint32_t li, uint32_t key)
 static inline uint32_t lad_level(struct dp_match *m, struct side *sd, uint32_t i,
 				 const struct ord *o, uint32_t key)
 {
-	struct ladder *L = &m->lad[sd->lad];
+	struct dp_ladder *L = &m->lad[sd->lad];
 	uint32_t li = L->slot[i] - 1;
 	if (li == NIL) {
 		li = level_new(m, o);
@@ -957,7 +916,7 @@ static __attribute__((noinline)) uint32_t far_level(struct dp_match *m, struct s
 {
 	if (lad_miss(m, sd, o->side, key)) {
 		uint32_t i = lad_index(sd, key);
-		if (i < LAD_SLOTS)
+		if (i < DP_LAD_SLOTS)
 			return lad_level(m, sd, i, o, key);
 	}
 	int found;
@@ -979,7 +938,7 @@ static __attribute__((noinline)) uint32_t far_level(struct dp_match *m, struct s
 static uint32_t side_level(const struct dp_match *m, const struct side *sd, uint32_t key)
 {
 	uint32_t i = lad_index(sd, key);
-	if (i < LAD_SLOTS)
+	if (i < DP_LAD_SLOTS)
 		return m->lad[sd->lad].slot[i] - 1;
 	int found;
 	uint32_t pos = side_find(&m->arena[sd->off], sd->n, key, &found);
@@ -1067,7 +1026,7 @@ static void unlink_order(struct dp_match *m, uint32_t oi)
 		array_level_gone(m, sd, li);
 		return;
 	}
-	lad_clear(&m->lad[sd->lad], l->idx);
+	dp_lad_clear(&m->lad[sd->lad], l->idx);
 	level_free(m, li);
 	if (sd->best == li)
 		side_best_find(m, sd);
@@ -1118,7 +1077,7 @@ static bool rest_order(struct dp_match *m, uint32_t oi)
 	struct side *sd = &m->sym[o->symbol].side[o->side];
 	uint32_t key = key_of(o->price, o->side);
 	uint32_t i = lad_index(sd, key);
-	if (unlikely(i >= LAD_SLOTS))
+	if (unlikely(i >= DP_LAD_SLOTS))
 		return rest_far(m, oi, sd, key);
 	uint32_t li = lad_level(m, sd, i, o, key);
 	if (unlikely(li == NIL))
@@ -1807,7 +1766,7 @@ void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg)
 	/* its ladder slot (lad_index without the range test: a key off the
 	 * window, or a side without a ladder, prefetches a harmless line) */
 	uint32_t x = (key_of(msg->price, own) - ss->base) * ss->inv, r = ss->rot & 31;
-	uint32_t i = ((x >> r) | (x << ((32 - r) & 31))) & (LAD_SLOTS - 1);
+	uint32_t i = ((x >> r) | (x << ((32 - r) & 31))) & (DP_LAD_SLOTS - 1);
 	__builtin_prefetch(&m->lad[ss->lad].slot[i], 1);
 }
 
@@ -2036,12 +1995,12 @@ int dp_match_check(const struct dp_match *m)
 			if (sd->lad > m->lad_used)
 				return -16;
 			lads++;
-			const struct ladder *L = &m->lad[sd->lad];
+			const struct dp_ladder *L = &m->lad[sd->lad];
 			if ((sd->rot ? sd->inv != INV25 || sd->rot != 2 : sd->inv != 1) ||
 			    sd->base % lad_tick(sd) != key_of(0, side) % lad_tick(sd) ||
-			    (uint64_t)sd->base + (LAD_SLOTS - 1) * (uint64_t)lad_tick(sd) > UINT32_MAX)
+			    (uint64_t)sd->base + (DP_LAD_SLOTS - 1) * (uint64_t)lad_tick(sd) > UINT32_MAX)
 				return -17; /* window off the key space or its grid */
-			for (uint32_t i = 0; i < LAD_SLOTS; i++) {
+			for (uint32_t i = 0; i < DP_LAD_SLOTS; i++) {
 				bool bit = (L->bits[i >> 6] >> (i & 63)) & 1;
 				if (bit != (L->slot[i] != 0))
 					return -18; /* bitmap and slots disagree */
@@ -2080,7 +2039,7 @@ int dp_match_check(const struct dp_match *m)
 		return -13;
 	if (lads != m->lad_used || m->lad_used > m->lad_n)
 		return -16;
-	const struct ladder *L0 = &m->lad[0];
+	const struct dp_ladder *L0 = &m->lad[0];
 	if (L0->bits[0] | L0->bits[1])
 		return -16; /* ladder 0 ("none") must stay empty */
 	uint64_t slots = 0;
