@@ -7,8 +7,8 @@
  *
  *   acct[]  account id          -> limits, exposure sums, kill flag
  *   sess[]  session id          -> throttle window, kill flag
- *   pos[]   (account, symbol)   -> position, open qty, restricted (32 bytes;
- *                                  cost and realized P&L in pmoney[], same slot)
+ *   pos[]   (account, symbol)   -> position, open qty, restricted, cost and
+ *                                  realized P&L (one 64-byte line)
  *   ids[]   (session, cl_ord_id) -> used today (duplicate detection), for ids
  *                                  outside their session's bitmap window
  *   otab[]  (session, cl_ord_id) -> live order: 8-byte slots {pool index + 1,
@@ -112,15 +112,20 @@ struct sess {
 	uint64_t id_w0;    /* its bitmap window: first word in idbits (windows in order of creation) */
 };
 
+struct pmoney {
+	i128 cost;          /* >= 0: |qty| * average cost, exact */
+	i128 realized;
+};
+
 /*
- * A position is split in two records of 32 bytes at the same slot number:
- * the hot one (in the hash table, read by every check and order report)
- * and the money (pmoney[], only touched by fills and queries).
+ * A position: one 64-byte line. The first half is what a check and an
+ * order report read; the money, touched by fills and queries, is in the
+ * same line, so the hint that loads a position for the check also loads
+ * what the order's fills will update (kept in a table of their own they
+ * were a second cold line for every fill).
  *
- *   pos[slot]     0      4     6    7    8        16         24          32
- *                 | acct |sym  |rst |pad | qty    | open[0]  | open[1]   |
- *   pmoney[slot]  0                 16                32
- *                 | cost (i128)     | realized (i128) |
+ *   0      4     6    7    8        16         24          32              48              64
+ *   | acct |sym  |rst |pad | qty    | open[0]  | open[1]   | m.cost (i128) | m.realized    |
  */
 struct pos {
 	uint32_t acct;      /* account slot + 1; 0 = empty entry */
@@ -129,13 +134,9 @@ struct pos {
 	uint8_t pad;
 	int64_t qty;
 	uint64_t open[2];   /* leaves of live buys [0] and sells [1] */
-};
-_Static_assert(sizeof(struct pos) == 32, "hot position record is 32 bytes");
-
-struct pmoney {
-	i128 cost;          /* >= 0: |qty| * average cost, exact */
-	i128 realized;
-};
+	struct pmoney m;
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct pos) == 64, "a position is one cache line");
 
 struct idkey {
 	uint64_t id;
@@ -217,7 +218,6 @@ struct dp_risk {
 	struct acct *acct;
 	struct sess *sess;
 	struct pos *pos;
-	struct pmoney *pmoney;  /* cost and realized P&L, same slot as pos */
 	struct idkey *ids;
 	uint64_t *idbits;       /* per session (in order of creation): a window of id_wbits used-id bits */
 	struct ord *ord;        /* order pool, max_orders records */
@@ -262,7 +262,7 @@ static size_t al64(size_t x)
 }
 
 struct layout {
-	size_t o_acct, o_sess, o_pos, o_pmoney, o_ids, o_idbits, o_ord, o_otab, o_restr, o_eord,
+	size_t o_acct, o_sess, o_pos, o_ids, o_idbits, o_ord, o_otab, o_restr, o_eord,
 		total;
 };
 
@@ -302,8 +302,6 @@ static void layout_of(const struct dp_risk_cfg *c, struct layout *l)
 	off += al64((size_t)cap_for(c->max_sessions) * sizeof(struct sess));
 	l->o_pos = off;
 	off += al64((size_t)cap_for(c->max_positions) * sizeof(struct pos));
-	l->o_pmoney = off;
-	off += al64((size_t)cap_for(c->max_positions) * sizeof(struct pmoney));
 	l->o_ids = off;
 	off += al64((size_t)cap_for(c->max_ids) * sizeof(struct idkey));
 	l->o_idbits = off;
@@ -347,7 +345,6 @@ int dp_risk_create(struct dp_risk **out, const struct dp_risk_cfg *cfg,
 	r->acct = (struct acct *)(blk + l.o_acct);
 	r->sess = (struct sess *)(blk + l.o_sess);
 	r->pos = (struct pos *)(blk + l.o_pos);
-	r->pmoney = (struct pmoney *)(blk + l.o_pmoney);
 	r->ids = (struct idkey *)(blk + l.o_ids);
 	r->idbits = (uint64_t *)(blk + l.o_idbits);
 	r->id_wbits = id_wbits_for(cfg);
@@ -1204,7 +1201,7 @@ static void on_fill(struct dp_risk *r, const struct dp_exec_report *rep, int64_t
 		ps = (uint32_t)pg;
 	}
 	if (rep->last_qty)
-		pos_fill(a, &r->pos[ps], &r->pmoney[ps], rep->side, rep->last_px, rep->last_qty);
+		pos_fill(a, &r->pos[ps], &r->pos[ps].m, rep->side, rep->last_px, rep->last_qty);
 	if (oi >= 0) {
 		struct ord *o = &r->ord[oi];
 		if (rep->leaves_qty == 0)
@@ -1411,7 +1408,7 @@ static __attribute__((noinline)) void e_report(struct dp_risk *r, const struct d
 		}
 		struct pos *p = &r->pos[e->pos];
 		if (rep->last_qty)
-			pos_fill(&r->acct[p->acct - 1], p, &r->pmoney[e->pos], rep->side, rep->last_px,
+			pos_fill(&r->acct[p->acct - 1], p, &r->pos[e->pos].m, rep->side, rep->last_px,
 				 rep->last_qty);
 		if (rep->leaves_qty == 0)
 			e_remove(r, e);
@@ -1812,7 +1809,7 @@ int dp_risk_position(const struct dp_risk *r, uint32_t account, uint16_t symbol,
 	if (!found)
 		return -ENOENT;
 	const struct pos *p = &r->pos[ps];
-	const struct pmoney *pm = &r->pmoney[ps];
+	const struct pmoney *pm = &r->pos[ps].m;
 	memset(out, 0, sizeof(*out));
 	out->qty = p->qty;
 	out->cost = clamp64(pm->cost);
@@ -1933,8 +1930,8 @@ int dp_risk_verify(const struct dp_risk *r)
 		for (uint32_t pi = 0; pi <= r->pmask; pi++) {
 			const struct pos *p = &r->pos[pi];
 			if (p->acct == ai + 1) {
-				cost += r->pmoney[pi].cost;
-				realized += r->pmoney[pi].realized;
+				cost += r->pos[pi].m.cost;
+				realized += r->pos[pi].m.realized;
 			}
 		}
 		if (a->exposure - a->pos_cost < 0 || open != a->exposure - a->pos_cost)
@@ -1963,7 +1960,7 @@ int dp_risk_verify(const struct dp_risk *r)
 			*(r->fly.e.sx ? &s : &b) += r->fly.e.leaves;
 		if (b != p->open[0] || s != p->open[1])
 			return -7;
-		const struct pmoney *pm = &r->pmoney[pi];
+		const struct pmoney *pm = &r->pos[pi].m;
 		if (pm->cost < 0 || (p->qty == 0 && pm->cost != 0))
 			return -8;
 	}
