@@ -173,16 +173,23 @@ static uint32_t book_stage(struct dp_lcore_ctx *c, uint64_t now_tsc)
 
 /*
  * How many orders ahead of the one being processed the match stage warms
- * the risk and engine tables (dp_risk_prefetch, dp_match_prefetch): their
- * lines come from L3 or DRAM, a few orders' work covers that latency
- * (mgw-bench-match --prefetch measures the same distance).
+ * the risk and engine tables, in two stages: dp_risk_match_prefetch_early
+ * 2 x MATCH_PREFETCH ahead (the lines the message's own fields address),
+ * dp_risk_match_prefetch_late MATCH_PREFETCH ahead (what those lines point
+ * to, by then cached). Their lines come from L3 or DRAM; a few orders'
+ * work covers that latency (mgw-bench-match --prefetch measures the same
+ * distances).
  */
 #define MATCH_PREFETCH 4
 
-static inline void match_prefetch(struct dp_lcore_ctx *c, uint32_t i)
+static inline void match_prefetch_early(struct dp_lcore_ctx *c, uint32_t i)
 {
-	dp_risk_prefetch(c->ms->r, &c->ord_buf[i]);
-	dp_match_prefetch(c->ms->m, &c->ord_buf[i]);
+	dp_risk_match_prefetch_early(c->ms->r, c->ms->m, &c->ord_buf[i]);
+}
+
+static inline void match_prefetch_late(struct dp_lcore_ctx *c, uint32_t i)
+{
+	dp_risk_match_prefetch_late(c->ms->r, c->ms->m, &c->ord_buf[i]);
 }
 
 /*
@@ -223,16 +230,20 @@ static uint32_t match_stage(struct dp_lcore_ctx *c, uint64_t now_tsc)
 						break;
 					/* Warm the tables of the burst's first orders (the
 					 * first one is needed at once: nothing to gain). */
+					for (uint32_t j = 1; j < c->ord_n && j < 2 * MATCH_PREFETCH; j++)
+						match_prefetch_early(c, j);
 					for (uint32_t j = 1; j < c->ord_n && j < MATCH_PREFETCH; j++)
-						match_prefetch(c, j);
+						match_prefetch_late(c, j);
 				}
 				struct dp_order_msg *om = &c->ord_buf[c->ord_head++];
 				/* Internal flag: only the kill switch's own cancels may carry it. */
 				om->flags &= (uint8_t)~DP_ORD_F_KILL;
 				m = om;
-				/* ... and those of the order MATCH_PREFETCH ahead while this one runs. */
+				/* ... and those of the orders ahead while this one runs. */
+				if (c->ord_head - 1 + 2 * MATCH_PREFETCH < c->ord_n)
+					match_prefetch_early(c, c->ord_head - 1 + 2 * MATCH_PREFETCH);
 				if (c->ord_head - 1 + MATCH_PREFETCH < c->ord_n)
-					match_prefetch(c, c->ord_head - 1 + MATCH_PREFETCH);
+					match_prefetch_late(c, c->ord_head - 1 + MATCH_PREFETCH);
 			}
 			if (!now_ns) /* throttle clock: once per pass, only when there is an order */
 				now_ns = (uint64_t)((unsigned __int128)now_tsc * 1000000000u / c->tsc_hz);

@@ -1737,24 +1737,34 @@ uint32_t dp_match_replace(struct dp_match *m, const struct dp_order_msg *msg,
  * (the slot of a cancel's target, a symbol's record with its sides' best
  * levels and ladder windows) are of small, mostly cached arrays. Pure
  * hint: changes nothing.
+ *
+ * early: the first stage of a two-stage hint was given for msg (the table
+ * slots and the symbol record are on their way: not asked again). Returns
+ * the index the target of a cancel or replace has if its slot is right
+ * (a guess: its first probe only), else DP_MATCH_NO_ORDER.
  */
-void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg)
+static inline __attribute__((always_inline)) uint32_t
+prefetch_msg(const struct dp_match *m, const struct dp_order_msg *msg, const int early)
 {
 	const uint8_t kind = msg->kind;
+	uint32_t oi = DP_MATCH_NO_ORDER;
 	if (kind == DP_ORD_CANCEL || kind == DP_ORD_REPLACE) {
 		uint32_t h = key_hash(msg->session, msg->orig_cl_ord_id);
 		struct hslot s = m->tab[h & m->mask];
-		if (s.idx1 && s.h == h)
-			__builtin_prefetch(&m->ord[s.idx1 - 1], 1);
+		if (s.idx1 && s.h == h) {
+			oi = s.idx1 - 1;
+			__builtin_prefetch(&m->ord[oi], 1);
+		}
 		if (kind == DP_ORD_CANCEL)
-			return;
+			return oi;
 	} else if (kind != DP_ORD_NEW) {
-		return;
+		return oi;
 	}
 	/* the new id: its duplicate check, then the slot it takes if it rests */
-	__builtin_prefetch(&m->tab[key_hash(msg->session, msg->cl_ord_id) & m->mask], 1);
+	if (!early)
+		__builtin_prefetch(&m->tab[key_hash(msg->session, msg->cl_ord_id) & m->mask], 1);
 	if (kind != DP_ORD_NEW || msg->symbol >= m->max_symbols)
-		return;
+		return oi;
 	/* a new order looks at the best opposite level (marketable?) and
 	 * rests near the top of its own side */
 	const struct sym *sy = &m->sym[msg->symbol];
@@ -1768,6 +1778,35 @@ void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg)
 	uint32_t x = (key_of(msg->price, own) - ss->base) * ss->inv, r = ss->rot & 31;
 	uint32_t i = ((x >> r) | (x << ((32 - r) & 31))) & (DP_LAD_SLOTS - 1);
 	__builtin_prefetch(&m->lad[ss->lad].slot[i], 1);
+	return oi;
+}
+
+void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg)
+{
+	(void)prefetch_msg(m, msg, 0);
+}
+
+/*
+ * First stage: only addresses made from the message itself (its ids'
+ * table slots, its symbol's record), nothing read, so the second stage's
+ * reads of them are cache hits instead of misses that stall the hint.
+ */
+void dp_match_prefetch_early(const struct dp_match *m, const struct dp_order_msg *msg)
+{
+	const uint8_t kind = msg->kind;
+	if (kind - 1u > DP_ORD_REPLACE - 1u) /* not NEW, CANCEL or REPLACE */
+		return;
+	if (kind != DP_ORD_NEW)
+		__builtin_prefetch(&m->tab[key_hash(msg->session, msg->orig_cl_ord_id) & m->mask], 0);
+	if (kind != DP_ORD_CANCEL)
+		__builtin_prefetch(&m->tab[key_hash(msg->session, msg->cl_ord_id) & m->mask], 1);
+	if (kind == DP_ORD_NEW && msg->symbol < m->max_symbols)
+		__builtin_prefetch(&m->sym[msg->symbol], 0);
+}
+
+uint32_t dp_match_prefetch_late(const struct dp_match *m, const struct dp_order_msg *msg)
+{
+	return prefetch_msg(m, msg, 1);
 }
 
 uint32_t dp_match_resume(struct dp_match *m, struct dp_exec_report *out, uint32_t cap)

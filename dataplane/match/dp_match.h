@@ -147,6 +147,22 @@ uint32_t dp_match_max_orders(const struct dp_match *m);
 void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg);
 
 /*
+ * The same hint in two stages, for a caller that has its messages further
+ * ahead: dp_match_prefetch_early about twice as far ahead as
+ * dp_match_prefetch would be (it only starts the loads of the table slots
+ * of the message's ids and of its symbol's record), then
+ * dp_match_prefetch_late for the same message at the usual distance (it
+ * reads those, by then cached, and loads what they point to: the target
+ * order, the levels, the ladder slot). Returns the order index of a
+ * cancel's or replace's target if its table slot names it at the first
+ * probe (a guess, for a caller's own data beside the engine's records;
+ * dp_risk_match_prefetch uses it), else DP_MATCH_NO_ORDER. Same rules as
+ * dp_match_prefetch: changes nothing, any message accepted.
+ */
+void dp_match_prefetch_early(const struct dp_match *m, const struct dp_order_msg *msg);
+uint32_t dp_match_prefetch_late(const struct dp_match *m, const struct dp_order_msg *msg);
+
+/*
  * Internal, visible only for the inline dp_match_pending (asked after
  * every message): the first member of struct dp_match. Not an API.
  */

@@ -1151,6 +1151,29 @@ void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
 		__builtin_prefetch(&r->ids[ids_home(r, session, m->cl_ord_id)], 1);
 }
 
+/*
+ * The two-stage hint of dp_risk_match: first what the message's own
+ * fields address (risk's position, the engine's table slots and symbol
+ * record), then, some messages later, what those point to, read from
+ * cache: the engine's target order and levels, and risk's record of the
+ * target beside the engine's (a cancel's CANCELLED and a replace's check
+ * read it).
+ */
+void dp_risk_match_prefetch_early(const struct dp_risk *r, const struct dp_match *m,
+				  const struct dp_order_msg *msg)
+{
+	dp_risk_prefetch(r, msg);
+	dp_match_prefetch_early(m, msg);
+}
+
+void dp_risk_match_prefetch_late(const struct dp_risk *r, const struct dp_match *m,
+				 const struct dp_order_msg *msg)
+{
+	uint32_t oi = dp_match_prefetch_late(m, msg);
+	if (oi < r->n_eord && r->em == m)
+		__builtin_prefetch(&r->eord[oi], 1);
+}
+
 enum dp_reject_reason dp_risk_check(struct dp_risk *r, const struct dp_order_msg *m,
 				    const struct dp_ref_px *ref, uint64_t now_ns)
 {

@@ -211,6 +211,18 @@ struct dp_match;
 uint32_t dp_risk_match(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *msg,
 		       const struct dp_ref_px *ref, uint64_t now_ns, struct dp_exec_report *out,
 		       uint32_t cap, uint8_t *refused);
+/*
+ * Hints for dp_risk_match in two stages (what dp_risk_prefetch and
+ * dp_match_prefetch do, split so that no hint waits on a load of its
+ * own): _early about 2K messages ahead of the message's dp_risk_match,
+ * _late about K ahead (the match lcore and mgw-bench-match use K = 4).
+ * The late stage also loads risk's record of a cancel's or replace's
+ * target. Change nothing; any message is accepted.
+ */
+void dp_risk_match_prefetch_early(const struct dp_risk *r, const struct dp_match *m,
+				  const struct dp_order_msg *msg);
+void dp_risk_match_prefetch_late(const struct dp_risk *r, const struct dp_match *m,
+				 const struct dp_order_msg *msg);
 /* dp_match_resume, its reports fed to risk. */
 uint32_t dp_risk_match_resume(struct dp_risk *r, struct dp_match *m, struct dp_exec_report *out,
 			      uint32_t cap);

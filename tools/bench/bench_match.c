@@ -16,7 +16,10 @@
  * measured against CLOCK_MONOTONIC). Per message the work is what the
  * match lcore does: dp_risk_match (risk check of a NEW/REPLACE, the engine,
  * every report back to risk; + dp_risk_match_resume if it paused), with
- * dp_risk_prefetch and dp_match_prefetch --prefetch messages ahead.
+ * the hints of the match lcore: dp_risk_match_prefetch_early 2 x
+ * --prefetch messages ahead and dp_risk_match_prefetch_late --prefetch
+ * ahead (--prefetch-stages 1: dp_risk_prefetch and dp_match_prefetch
+ * --prefetch ahead).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +40,7 @@
 #define CAP 256
 
 static int match_pf = 1; /* --no-match-prefetch: 0 */
+static int stages = 2;   /* --prefetch-stages: 1 (one hint pf ahead) or 2 (early 2 pf, late pf) */
 
 static uint64_t rs = 0x1234567887654321ULL;
 static uint32_t rnd(void)
@@ -343,9 +347,11 @@ static inline uint32_t one(struct dp_match *m, struct dp_risk *risk, const struc
 /*
  * The timed part, one function (not inlined) so that a profiler can count
  * exactly it: `valgrind --tool=callgrind --toggle-collect=timed_loop`.
- * Prefetch hint pf messages ahead, as the burst loop of the match lcore
- * will (the messages of a burst are all in hand). latency: rdtsc around
- * each message into the histogram.
+ * Hints as the burst loop of the match lcore gives them (the messages of a
+ * burst are all in hand): with risk, by default in two stages
+ * (dp_risk_match_prefetch_early 2 x pf messages ahead, _late pf ahead);
+ * --prefetch-stages 1 or --no-risk: dp_risk_prefetch and dp_match_prefetch
+ * pf ahead. latency: rdtsc around each message into the histogram.
  */
 static __attribute__((noinline)) void timed_loop(struct dp_match *m, struct dp_risk *risk,
 						  const struct item *items, uint64_t from, uint64_t to,
@@ -353,6 +359,45 @@ static __attribute__((noinline)) void timed_loop(struct dp_match *m, struct dp_r
 						  uint64_t now, struct run_stats *st)
 {
 	uint64_t pf_end = pf && to - from > pf ? to - pf : from;
+	if (pf && stages == 2 && risk && match_pf && !latency) {
+		/* the match lcore's hint: early 2 x pf ahead, late pf ahead */
+		uint64_t e_end = to - from > 2 * pf ? to - 2 * pf : from;
+		for (uint64_t i = from; i < from + 2 * pf && i < to; i++)
+			dp_risk_match_prefetch_early(risk, m, &items[i].msg);
+		for (uint64_t i = from; i < from + pf && i < to; i++)
+			dp_risk_match_prefetch_late(risk, m, &items[i].msg);
+		uint64_t i = from;
+		for (; i < e_end; i++) {
+			dp_risk_match_prefetch_early(risk, m, &items[i + 2 * pf].msg);
+			dp_risk_match_prefetch_late(risk, m, &items[i + pf].msg);
+			one(m, risk, &items[i], out, now, st);
+		}
+		for (; i < pf_end; i++) {
+			dp_risk_match_prefetch_late(risk, m, &items[i + pf].msg);
+			one(m, risk, &items[i], out, now, st);
+		}
+		for (; i < to; i++)
+			one(m, risk, &items[i], out, now, st);
+		return;
+	}
+	if (pf && stages == 2 && risk && match_pf) {
+		uint64_t e_end = to - from > 2 * pf ? to - 2 * pf : from;
+		for (uint64_t i = from; i < from + 2 * pf && i < to; i++)
+			dp_risk_match_prefetch_early(risk, m, &items[i].msg);
+		for (uint64_t i = from; i < from + pf && i < to; i++)
+			dp_risk_match_prefetch_late(risk, m, &items[i].msg);
+		for (uint64_t i = from; i < to; i++) {
+			uint64_t c0 = __rdtsc();
+			if (i < e_end)
+				dp_risk_match_prefetch_early(risk, m, &items[i + 2 * pf].msg);
+			if (i < pf_end)
+				dp_risk_match_prefetch_late(risk, m, &items[i + pf].msg);
+			one(m, risk, &items[i], out, now, st);
+			uint64_t c1 = __rdtsc();
+			hist[hidx(c1 - c0)]++;
+		}
+		return;
+	}
 	if (!latency) {
 		uint64_t i = from;
 		for (; i < pf_end; i++) {
@@ -408,13 +453,17 @@ int main(int argc, char **argv)
 			plain_mem = 1;
 		else if (!strcmp(argv[i], "--prefetch") && i + 1 < argc)
 			pf = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--prefetch-stages") && i + 1 < argc &&
+			 (atoi(argv[i + 1]) == 1 || atoi(argv[i + 1]) == 2))
+			stages = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--no-match-prefetch"))
 			match_pf = 0;
 		else if (!strcmp(argv[i], "--ids") && i + 1 < argc)
 			day_ids = strtoull(argv[++i], NULL, 10);
 		else {
 			fprintf(stderr, "usage: %s [--symbols N] [--messages N] [--prepop N] [--no-risk] "
-					"[--plain-mem] [--prefetch K] [--no-match-prefetch] [--ids N]\n"
+					"[--plain-mem] [--prefetch K] [--prefetch-stages 1|2] [--no-match-prefetch] "
+					"[--ids N]\n"
 					"  --ids N: size the risk id table for N ids (default: the run's "
 					"messages; a short profiling run can take a day's table)\n",
 				argv[0]);
@@ -475,7 +524,11 @@ int main(int argc, char **argv)
 	       hz / 1e9, use_risk ? "on" : "off",
 	       plain_mem ? "plain (risk calloc, engine aligned_alloc+memset)"
 			 : "mmap + MADV_HUGEPAGE, pre-faulted",
-	       pf, !pf ? "off" : match_pf ? "risk and engine" : "risk only");
+	       pf,
+	       !pf		       ? "off"
+	       : !match_pf	       ? "risk only"
+	       : stages == 2 && use_risk ? "risk and engine, two stages: early at 2x, late at 1x"
+					 : "risk and engine, one stage");
 
 	for (int pass = 1; pass <= 2; pass++) {
 		struct dp_match *m;

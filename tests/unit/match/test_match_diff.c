@@ -654,7 +654,7 @@ static void run(uint64_t seed, long steps)
 			ck_assert_int_eq(dp_match_set_stp(me, a, r_stp[a]), 0);
 	}
 	static const uint32_t caps[] = { 4, 5, 6, 9, 16, 64, MAXREP };
-	uint64_t fills = 0, paused = 0, depth = 0;
+	uint64_t fills = 0, paused = 0, depth = 0, guesses_live = 0, guesses_right = 0;
 	for (long step = 0; step < steps; step++) {
 		struct dp_order_msg m;
 		struct dp_ref_px ref;
@@ -665,6 +665,17 @@ static void run(uint64_t seed, long steps)
 						   .symbol = m.symbol };
 		uint32_t cap = caps[below(7)];
 		dp_match_prefetch(me, &m); /* a pure hint: must change nothing */
+		dp_match_prefetch_early(me, &m);
+		uint32_t guess = dp_match_prefetch_late(me, &m);
+		ck_assert(guess == DP_MATCH_NO_ORDER || guess < dp_match_max_orders(me));
+		if (m.kind == DP_ORD_CANCEL || m.kind == DP_ORD_REPLACE) {
+			uint32_t at = dp_match_find(me, m.session, m.orig_cl_ord_id,
+						    dp_order_key_hash(m.session, m.orig_cl_ord_id), NULL);
+			guesses_live += at != DP_MATCH_NO_ORDER;
+			guesses_right += at != DP_MATCH_NO_ORDER && guess == at;
+			/* a target that is not live is never guessed live: its slot is
+			 * empty or holds another hash (or, rarely, a colliding key) */
+		}
 		uint32_t ne = dp_match_process(me, &m, &ref, erep, cap);
 		if (dp_match_pending(me))
 			paused++;
@@ -709,6 +720,11 @@ static void run(uint64_t seed, long steps)
 	fflush(stdout);
 	ck_assert_uint_gt(fills, (uint64_t)steps / 50);
 	ck_assert_uint_gt(paused, 0);
+	/* the late hint names most live targets (first-probe hits; the table
+	 * is sized at twice the orders, so most probes are first-probe) */
+	ck_assert_uint_gt(guesses_live, 0);
+	ck_assert_msg(guesses_right * 10 >= guesses_live * 7, "late hint guessed %llu of %llu",
+		      (unsigned long long)guesses_right, (unsigned long long)guesses_live);
 	dp_match_destroy(me);
 }
 

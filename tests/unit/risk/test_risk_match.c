@@ -187,6 +187,9 @@ START_TEST(fused_equals_steps)
 
 		uint8_t fa, fb;
 		uint32_t na = steps(&a, &m, &ref, now, oa, cap, &fa);
+		/* b gets the match lcore's hints (a none): pure hints change nothing */
+		dp_risk_match_prefetch_early(b.r, b.m, &m);
+		dp_risk_match_prefetch_late(b.r, b.m, &m);
 		uint32_t nb = dp_risk_match(b.r, b.m, &m, &ref, now, ob, cap, &fb);
 		for (;;) {
 			ck_assert_uint_eq(fa, fb);
