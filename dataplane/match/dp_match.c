@@ -1142,8 +1142,16 @@ static inline struct dp_exec_report *rep_order(struct dp_match *m, const struct 
 	/* kind, reason, side, flags 0, symbol, pad 0 */
 	put64(r, (uint64_t)kind | (uint64_t)reason << 8 | (uint64_t)(uint8_t)side_char(o->side) << 16 |
 			 (uint64_t)o->symbol << 32);
-	memcpy(&r->account, &o->account, 8);       /* account, session */
-	memcpy(&r->cl_ord_id, &o->cl_ord_id, 16);  /* cl_ord_id, order_id */
+	memcpy(&r->account, &o->account, 8); /* account, session: one store in on_new */
+	/* The ids as two 8-byte loads, like the stores that wrote them: the
+	 * record of an order just accepted or replaced was written a moment
+	 * ago, and one 16-byte load over two 8-byte stores cannot be forwarded
+	 * from them (it waits until they reach the cache). The empty asm keeps
+	 * the compiler from fusing the two loads again. */
+	uint64_t cl = o->cl_ord_id, oid = o->order_id;
+	__asm__("" : "+r"(cl), "+r"(oid));
+	r->cl_ord_id = cl;
+	r->order_id = oid;
 	r->exec_id = (++m->exec_seq) << 1;
 	put64(&r->last_px, 0);                      /* last_px, last_qty */
 	uint32_t leaves = done ? 0 : o->qty - o->cum;
