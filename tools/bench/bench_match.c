@@ -437,6 +437,11 @@ static double tsc_hz(void)
 int main(int argc, char **argv)
 {
 	uint32_t symbols = 1000, prepop = 100000;
+	/* Order capacity of the engine and of risk (the stream generator's
+	 * engine too: the stream depends on it once a pool fills): well above
+	 * the prepopulated orders, which the live count starts from (the
+	 * stream line prints where it ends; a full pool shows as rejects). */
+	uint32_t orders = 1u << 18;
 	uint64_t msgs = 10000000, day_ids = 0;
 	int use_risk = 1, plain_mem = 0;
 	uint32_t pf = 4;
@@ -458,14 +463,19 @@ int main(int argc, char **argv)
 			stages = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--no-match-prefetch"))
 			match_pf = 0;
+		else if (!strcmp(argv[i], "--max-orders") && i + 1 < argc && atol(argv[i + 1]) >= 1024 &&
+			 atol(argv[i + 1]) < (1l << 30))
+			orders = (uint32_t)atol(argv[++i]);
 		else if (!strcmp(argv[i], "--ids") && i + 1 < argc)
 			day_ids = strtoull(argv[++i], NULL, 10);
 		else {
 			fprintf(stderr, "usage: %s [--symbols N] [--messages N] [--prepop N] [--no-risk] "
 					"[--plain-mem] [--prefetch K] [--prefetch-stages 1|2] [--no-match-prefetch] "
-					"[--ids N]\n"
+					"[--ids N] [--max-orders N]\n"
 					"  --ids N: size the risk id table for N ids (default: the run's "
-					"messages; a short profiling run can take a day's table)\n",
+					"messages; a short profiling run can take a day's table)\n"
+					"  --max-orders N: engine and risk order capacity (default 262144; keep it "
+					"above --prepop)\n",
 				argv[0]);
 			return 2;
 		}
@@ -475,7 +485,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	uint64_t total = prepop + msgs;
-	uint32_t orders = 1u << 18; /* live orders stay well under this: see the stream line */
 	max_oid = total + 2;
 	lv = calloc(orders, sizeof *lv);
 	pos_of = calloc(max_oid, sizeof *pos_of);
@@ -520,8 +529,8 @@ int main(int argc, char **argv)
 	dp_match_destroy(g);
 
 	double hz = tsc_hz();
-	printf("tsc: %.3f GHz; risk checks: %s; memory: %s; prefetch distance: %u (%s)\n",
-	       hz / 1e9, use_risk ? "on" : "off",
+	printf("tsc: %.3f GHz; max orders %u; risk checks: %s; memory: %s; prefetch distance: %u (%s)\n",
+	       hz / 1e9, orders, use_risk ? "on" : "off",
 	       plain_mem ? "plain (risk calloc, engine aligned_alloc+memset)"
 			 : "mmap + MADV_HUGEPAGE, pre-faulted",
 	       pf,
