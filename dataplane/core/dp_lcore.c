@@ -192,30 +192,56 @@ static inline void match_prefetch_late(struct dp_lcore_ctx *c, uint32_t i)
 	dp_risk_match_prefetch_late(c->ms->r, c->ms->m, &c->ord_buf[i]);
 }
 
+/* Enqueue the pass's reports held in rep_buf. The caller made sure of the
+ * room (we are the ring's only producer: it cannot shrink meanwhile). */
+static inline void report_flush(struct dp_lcore_ctx *c, uint32_t n)
+{
+	if (!n)
+		return;
+	unsigned int ok = rte_ring_enqueue_bulk_elem(c->report_ring, c->rep_buf,
+						     sizeof(struct dp_exec_report), n, NULL);
+	RTE_ASSERT(ok == n);
+	(void)ok;
+}
+
 /*
  * Match stage. Reports are never dropped: an engine call is made only when
- * the report ring has DP_MATCH_CHUNK free slots (we are its only producer,
- * so the room cannot shrink before our enqueue, which therefore cannot
- * fail), and the engine pauses rather than write more than that. Above the
- * high-water mark new orders and replaces are refused at once with
+ * the report ring has room for the reports held so far plus DP_MATCH_CHUNK
+ * (we are its only producer, so the room cannot shrink before our
+ * enqueue, which therefore cannot fail), and the engine pauses rather than
+ * write more than that. Above the high-water mark (the reports held count
+ * as used) new orders and replaces are refused at once with
  * DP_RJ_BACKPRESSURE (one report each, taken from the headroom) while
  * cancels still run; when even DP_MATCH_CHUNK slots are missing nothing is
  * taken and the orders wait in the order ring (its producers see it fill).
+ *
+ * The reports of a pass are enqueued together, at its end or when
+ * rep_buf cannot hold another message's worst case: one enqueue, and one
+ * look at the consumer's side of the ring, per burst instead of per
+ * order. A report waits at most for the rest of its burst (DP_MATCH_BURST
+ * orders); when orders come one at a time, it goes out at once.
  */
 static uint32_t match_stage(struct dp_lcore_ctx *c, uint64_t now_tsc)
 {
 	struct dp_mstage *ms = c->ms;
 	uint64_t now_ns = 0;
-	uint32_t work = 0;
+	uint32_t work = 0, held = 0;
+	/* free slots as last read: it only grows behind our back */
+	unsigned int free_slots = rte_ring_free_count(c->report_ring);
 	for (uint32_t k = 0; k < DP_MATCH_BURST; k++) {
-		unsigned int free_slots = rte_ring_free_count(c->report_ring);
+		if (held + DP_MATCH_CHUNK > DP_MATCH_REP_BUF ||
+		    free_slots < held + DP_MATCH_CHUNK) {
+			report_flush(c, held);
+			held = 0;
+			free_slots = rte_ring_free_count(c->report_ring);
+		}
 		if (free_slots < DP_MATCH_CHUNK) {
 			mgw_ctr_add(c->ctr, MGW_CTR_MATCH_STALLS, 1);
 			break;
 		}
 		uint32_t n;
 		if (dp_mstage_pending(ms)) {
-			n = dp_mstage_resume(ms, c->rep_buf, DP_MATCH_CHUNK);
+			n = dp_mstage_resume(ms, c->rep_buf + held, DP_MATCH_CHUNK);
 		} else {
 			const struct dp_order_msg *m;
 			if (ms->has_inject) {
@@ -247,19 +273,16 @@ static uint32_t match_stage(struct dp_lcore_ctx *c, uint64_t now_tsc)
 			}
 			if (!now_ns) /* throttle clock: once per pass, only when there is an order */
 				now_ns = (uint64_t)((unsigned __int128)now_tsc * 1000000000u / c->tsc_hz);
-			unsigned int used = c->report_size - 1 - free_slots;
-			n = dp_mstage_msg(ms, m, now_ns, used > c->report_hiwat, c->rep_buf, DP_MATCH_CHUNK);
+			unsigned int used = c->report_size - 1 - free_slots + held;
+			n = dp_mstage_msg(ms, m, now_ns, used > c->report_hiwat, c->rep_buf + held,
+					  DP_MATCH_CHUNK);
 			if (m == &ms->inject)
 				ms->has_inject = 0;
 		}
-		if (n) {
-			unsigned int ok = rte_ring_enqueue_bulk_elem(c->report_ring, c->rep_buf,
-								     sizeof(struct dp_exec_report), n, NULL);
-			RTE_ASSERT(ok == n);
-			(void)ok;
-		}
+		held += n;
 		work++;
 	}
+	report_flush(c, held);
 	return work;
 }
 

@@ -32,6 +32,8 @@
    high-water mark (mgw_report_headroom, >= 256) is larger than this. */
 #define DP_MATCH_BURST 32
 #define DP_MATCH_CHUNK 64
+/* Reports the match stage holds before one enqueue: several messages' worth */
+#define DP_MATCH_REP_BUF (4 * DP_MATCH_CHUNK)
 
 struct rte_mbuf;
 struct rte_ring;
@@ -85,7 +87,8 @@ struct dp_lcore_ctx {
 	uint32_t n_accts;             /* accounts with limits, for `risk show` */
 	uint32_t accts[MGW_RISK_SHOW_MAX];
 	struct dp_order_msg ord_buf[DP_MATCH_BURST];
-	struct dp_exec_report rep_buf[DP_MATCH_CHUNK];
+	/* reports of a pass, enqueued together (DP_MATCH_REP_BUF; match_stage) */
+	struct dp_exec_report rep_buf[DP_MATCH_REP_BUF];
 } __rte_cache_aligned;
 
 /* Set by the signal handler; read once per loop pass. */
