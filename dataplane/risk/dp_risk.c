@@ -1141,7 +1141,8 @@ static __attribute__((noinline)) void prefetch_all(const struct dp_risk *r,
  * (dp_risk_match: no order slots of risk's own to load) and account and
  * session ids in the direct index; the rest in prefetch_all().
  */
-void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
+static inline __attribute__((always_inline)) void risk_hint(const struct dp_risk *r,
+							      const struct dp_order_msg *m)
 {
 	const uint8_t kind = m->kind;
 	if (kind - 1u > DP_ORD_REPLACE - 1u) /* not NEW, CANCEL or REPLACE */
@@ -1170,11 +1171,16 @@ void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
  * target beside the engine's (a cancel's CANCELLED and a replace's check
  * read it).
  */
+void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
+{
+	risk_hint(r, m);
+}
+
 void dp_risk_match_prefetch_early(const struct dp_risk *r, const struct dp_match *m,
 				  const struct dp_order_msg *msg)
 {
-	dp_risk_prefetch(r, msg);
-	dp_match_prefetch_early(m, msg);
+	risk_hint(r, msg);
+	dp_match_prefetch_early(m, msg); /* a tail call */
 }
 
 void dp_risk_match_prefetch_late(const struct dp_risk *r, const struct dp_match *m,
