@@ -156,7 +156,7 @@ void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg)
  * order, the levels, the ladder slot). Returns the order index of a
  * cancel's or replace's target if its table slot names it at the first
  * probe (a guess, for a caller's own data beside the engine's records;
- * dp_risk_match_prefetch uses it), else DP_MATCH_NO_ORDER. Same rules as
+ * dp_risk_match_prefetch_late uses it), else DP_MATCH_NO_ORDER. Same rules as
  * dp_match_prefetch: changes nothing, any message accepted.
  */
 void dp_match_prefetch_early(const struct dp_match *m, const struct dp_order_msg *msg);

@@ -1163,6 +1163,11 @@ static inline __attribute__((always_inline)) void risk_hint(const struct dp_risk
 		__builtin_prefetch(&r->ids[ids_home(r, session, m->cl_ord_id)], 1);
 }
 
+void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
+{
+	risk_hint(r, m);
+}
+
 /*
  * The two-stage hint of dp_risk_match: first what the message's own
  * fields address (risk's position, the engine's table slots and symbol
@@ -1171,11 +1176,6 @@ static inline __attribute__((always_inline)) void risk_hint(const struct dp_risk
  * target beside the engine's (a cancel's CANCELLED and a replace's check
  * read it).
  */
-void dp_risk_prefetch(const struct dp_risk *r, const struct dp_order_msg *m)
-{
-	risk_hint(r, m);
-}
-
 void dp_risk_match_prefetch_early(const struct dp_risk *r, const struct dp_match *m,
 				  const struct dp_order_msg *msg)
 {
