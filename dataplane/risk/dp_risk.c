@@ -1567,6 +1567,18 @@ fused_order(struct dp_risk *r, struct dp_match *m, const struct dp_order_msg *ms
 	const uint32_t h = hash_sid(msg->session, msg->cl_ord_id);
 	uint32_t n = repl ? dp_match_replace(m, msg, ref, h, ho, out, r->fidx, cap)
 			  : dp_match_new(m, msg, ref, h, r->fly.slot, out, r->fidx, cap);
+	/* More than one report: fills. Start the loads of each report's
+	 * order record and position together, the position found from the
+	 * report's account and symbol rather than through the record, so that
+	 * a resting order's two cold lines overlap instead of following one
+	 * another (a guess: a wrong slot only costs the load). */
+	for (uint32_t k = 1; k < n; k++) {
+		const uint32_t oi = r->fidx[k], account = out[k].account;
+		__builtin_prefetch(&r->eord[oi < r->n_eord ? oi : 0], 1);
+		const uint32_t a1 = account < DIR_IDS ? r->adir[account] : 0;
+		if (a1)
+			__builtin_prefetch(&r->pos[pos_home(r, a1 - 1, out[k].symbol)], 1);
+	}
 	uint32_t i = 0;
 	/* The first report settles the order in flight: a NEW's ACCEPTED, a
 	 * REPLACE's REPLACED, here without e_report's tests of the flight. */
