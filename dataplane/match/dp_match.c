@@ -1804,8 +1804,13 @@ void dp_match_prefetch_early(const struct dp_match *m, const struct dp_order_msg
 	const uint8_t kind = msg->kind;
 	if (kind - 1u > DP_ORD_REPLACE - 1u) /* not NEW, CANCEL or REPLACE */
 		return;
-	if (kind != DP_ORD_NEW)
-		__builtin_prefetch(&m->tab[key_hash(msg->session, msg->orig_cl_ord_id) & m->mask], 0);
+	if (kind != DP_ORD_NEW) {
+		/* the target's slot, and the slot after it: erasing the target
+		   shifts back from there (on the next line one time in eight) */
+		uint32_t ho = key_hash(msg->session, msg->orig_cl_ord_id);
+		__builtin_prefetch(&m->tab[ho & m->mask], 0);
+		__builtin_prefetch(&m->tab[(ho + 1) & m->mask], 0);
+	}
 	if (kind != DP_ORD_CANCEL)
 		__builtin_prefetch(&m->tab[key_hash(msg->session, msg->cl_ord_id) & m->mask], 1);
 	if (kind == DP_ORD_NEW && msg->symbol < m->max_symbols)
