@@ -20,9 +20,19 @@
  * --prefetch messages ahead and dp_risk_match_prefetch_late --prefetch
  * ahead (--prefetch-stages 1: dp_risk_prefetch and dp_match_prefetch
  * --prefetch ahead).
+ *
+ * --turns IN OUT --chunk N: an A/B comparison of two builds that this
+ * machine's noise (one build ran 96 to 190 ns a message within an hour)
+ * cannot hide. Two processes on the same core take turns through two
+ * FIFOs: each waits for a byte on IN, times its next N messages of pass 1,
+ * writes a byte to OUT. Chunk i of A and chunk i of B are the same
+ * messages run a few milliseconds apart, so whatever the host does to the
+ * core is nearly the same for both; tools/bench/ab-match.sh runs it and
+ * compares chunk by chunk. Pass 2 is skipped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,6 +435,37 @@ static __attribute__((noinline)) void timed_loop(struct dp_match *m, struct dp_r
 	}
 }
 
+/*
+ * Pass 1 in chunks, each run on its turn (--turns): wait for a byte on
+ * fd_in, time the chunk, pass the turn on with a byte to fd_out. Prints
+ * each chunk's ns a message on one line; returns the timed seconds in all
+ * (the waits not counted), or -1 if a FIFO failed.
+ */
+static double turns(struct dp_match *m, struct dp_risk *risk, const struct item *items,
+		    uint64_t from, uint64_t to, uint32_t pf, uint64_t chunk,
+		    struct dp_exec_report *out, struct run_stats *st, int fd_in, int fd_out)
+{
+	uint64_t sum = 0;
+	char b = 't';
+	printf("turns: ready\n");
+	fflush(stdout);
+	printf("chunks (ns/msg):");
+	for (uint64_t c = from; c < to; c += chunk) {
+		uint64_t e = to - c > chunk ? c + chunk : to;
+		if (read(fd_in, &b, 1) != 1)
+			return -1;
+		uint64_t t0 = now_ns();
+		timed_loop(m, risk, items, c, e, pf, 0, out, t0, st);
+		uint64_t dt = now_ns() - t0;
+		if (write(fd_out, &b, 1) != 1)
+			return -1;
+		sum += dt;
+		printf(" %.2f", (double)dt / (double)(e - c));
+	}
+	printf("\n");
+	return (double)sum / 1e9;
+}
+
 static double tsc_hz(void)
 {
 	uint64_t t0 = now_ns(), c0 = __rdtsc();
@@ -444,6 +485,8 @@ int main(int argc, char **argv)
 	uint32_t orders = 1u << 18;
 	uint64_t msgs = 10000000, day_ids = 0;
 	int use_risk = 1, plain_mem = 0;
+	const char *turn_in = NULL, *turn_out = NULL;
+	uint64_t chunk = 200000;
 	uint32_t pf = 4;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--symbols") && i + 1 < argc)
@@ -468,14 +511,22 @@ int main(int argc, char **argv)
 			orders = (uint32_t)atol(argv[++i]);
 		else if (!strcmp(argv[i], "--ids") && i + 1 < argc)
 			day_ids = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--turns") && i + 2 < argc) {
+			turn_in = argv[++i];
+			turn_out = argv[++i];
+		} else if (!strcmp(argv[i], "--chunk") && i + 1 < argc && atol(argv[i + 1]) > 0)
+			chunk = strtoull(argv[++i], NULL, 10);
 		else {
 			fprintf(stderr, "usage: %s [--symbols N] [--messages N] [--prepop N] [--no-risk] "
 					"[--plain-mem] [--prefetch K] [--prefetch-stages 1|2] [--no-match-prefetch] "
-					"[--ids N] [--max-orders N]\n"
+					"[--ids N] [--max-orders N] [--turns IN OUT [--chunk N]]\n"
 					"  --ids N: size the risk id table for N ids (default: the run's "
 					"messages; a short profiling run can take a day's table)\n"
 					"  --max-orders N: engine and risk order capacity (default 262144; keep it "
-					"above --prepop)\n",
+					"above --prepop)\n"
+					"  --turns IN OUT: time pass 1 in chunks of --chunk messages "
+					"(default 200000), each after a byte read from FIFO IN, each "
+					"followed by a byte written to FIFO OUT (tools/bench/ab-match.sh)\n",
 				argv[0]);
 			return 2;
 		}
@@ -539,7 +590,17 @@ int main(int argc, char **argv)
 	       : stages == 2 && use_risk ? "risk and engine, two stages: early at 2x, late at 1x"
 					 : "risk and engine, one stage");
 
-	for (int pass = 1; pass <= 2; pass++) {
+	int fd_in = -1, fd_out = -1;
+	if (turn_in) {
+		/* O_RDWR: neither open waits for the other process */
+		fd_in = open(turn_in, O_RDWR);
+		fd_out = open(turn_out, O_RDWR);
+		if (fd_in < 0 || fd_out < 0) {
+			fprintf(stderr, "--turns %s %s: %s\n", turn_in, turn_out, strerror(errno));
+			return 1;
+		}
+	}
+	for (int pass = 1; pass <= (turn_in ? 1 : 2); pass++) {
 		struct dp_match *m;
 		struct dp_risk *risk =
 			use_risk ? mkrisk(symbols, orders, day_ids > total ? day_ids : total,
@@ -553,10 +614,16 @@ int main(int argc, char **argv)
 			one(m, risk, &items[i], out, now, &st);
 		memset(&st, 0, sizeof st);
 		memset(hist, 0, sizeof hist);
-		uint64_t t0 = now_ns();
-		timed_loop(m, risk, items, prepop, total, pf, pass == 2, out, t0, &st);
-		uint64_t t1 = now_ns();
-		double secs = (double)(t1 - t0) / 1e9;
+		double secs;
+		if (turn_in) {
+			secs = turns(m, risk, items, prepop, total, pf, chunk, out, &st, fd_in, fd_out);
+			if (secs < 0)
+				return 1;
+		} else {
+			uint64_t t0 = now_ns();
+			timed_loop(m, risk, items, prepop, total, pf, pass == 2, out, t0, &st);
+			secs = (double)(now_ns() - t0) / 1e9;
+		}
 		printf("pass %d (%s): %.3f s, %.2f M msgs/s, %.1f ns/msg; reports %llu, fill reports %llu, "
 		       "rejects %llu, risk rejects %llu, pauses %llu; live at end %u, levels %u\n",
 		       pass, pass == 1 ? "throughput" : "latency, rdtsc per message", secs,
