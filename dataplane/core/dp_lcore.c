@@ -180,7 +180,7 @@ static uint32_t book_stage(struct dp_lcore_ctx *c, uint64_t now_tsc)
  * work covers that latency (mgw-bench-match --prefetch measures the same
  * distances).
  */
-#define MATCH_PREFETCH 4
+#define MATCH_PREFETCH 3
 
 static inline void match_prefetch_early(struct dp_lcore_ctx *c, uint32_t i)
 {

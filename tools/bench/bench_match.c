@@ -487,7 +487,7 @@ int main(int argc, char **argv)
 	int use_risk = 1, plain_mem = 0;
 	const char *turn_in = NULL, *turn_out = NULL;
 	uint64_t chunk = 200000;
-	uint32_t pf = 4;
+	uint32_t pf = 3;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--symbols") && i + 1 < argc)
 			symbols = (uint32_t)atoi(argv[++i]);
