@@ -1751,6 +1751,14 @@ uint32_t dp_match_replace(struct dp_match *m, const struct dp_order_msg *msg,
  * the index the target of a cancel or replace has if its slot is right
  * (a guess: its first probe only), else DP_MATCH_NO_ORDER.
  */
+/* The ladder slot of a price: lad_index without the range test (a key off
+ * the window, or a side without a ladder, gives a harmless slot). */
+static inline uint32_t lad_guess(const struct side *ss, uint32_t price, unsigned own)
+{
+	uint32_t x = (key_of(price, own) - ss->base) * ss->inv, r = ss->rot & 31;
+	return ((x >> r) | (x << ((32 - r) & 31))) & (DP_LAD_SLOTS - 1);
+}
+
 static inline __attribute__((always_inline)) uint32_t
 prefetch_msg(const struct dp_match *m, const struct dp_order_msg *msg, const int early)
 {
@@ -1781,11 +1789,7 @@ prefetch_msg(const struct dp_match *m, const struct dp_order_msg *msg, const int
 	uint32_t li = side_best(m, os);
 	if (li != NIL)
 		__builtin_prefetch(&m->lvl[li], 0);
-	/* its ladder slot (lad_index without the range test: a key off the
-	 * window, or a side without a ladder, prefetches a harmless line) */
-	uint32_t x = (key_of(msg->price, own) - ss->base) * ss->inv, r = ss->rot & 31;
-	uint32_t i = ((x >> r) | (x << ((32 - r) & 31))) & (DP_LAD_SLOTS - 1);
-	__builtin_prefetch(&m->lad[ss->lad].slot[i], 1);
+	__builtin_prefetch(&m->lad[ss->lad].slot[lad_guess(ss, msg->price, own)], 1);
 	return oi;
 }
 
@@ -1813,13 +1817,42 @@ void dp_match_prefetch_early(const struct dp_match *m, const struct dp_order_msg
 	}
 	if (kind != DP_ORD_CANCEL)
 		__builtin_prefetch(&m->tab[key_hash(msg->session, msg->cl_ord_id) & m->mask], 1);
-	if (kind == DP_ORD_NEW && msg->symbol < m->max_symbols)
-		__builtin_prefetch(&m->sym[msg->symbol], 0);
+	if (kind != DP_ORD_NEW || msg->symbol >= m->max_symbols)
+		return;
+	/* the symbol records (64 bytes each) mostly stay in L2: read here,
+	   so the levels load a stage early and the late stage can follow them */
+	const struct sym *sy = &m->sym[msg->symbol];
+	unsigned own = msg->side == 'B' ? DP_MATCH_BID : DP_MATCH_ASK;
+	const struct side *os = &sy->side[own ^ 1], *ss = &sy->side[own];
+	uint32_t li = side_best(m, os);
+	if (li != NIL)
+		__builtin_prefetch(&m->lvl[li], 0);
+	__builtin_prefetch(&m->lad[ss->lad].slot[lad_guess(ss, msg->price, own)], 1);
 }
 
 uint32_t dp_match_prefetch_late(const struct dp_match *m, const struct dp_order_msg *msg)
 {
-	return prefetch_msg(m, msg, 1);
+	if (msg->kind != DP_ORD_NEW || msg->symbol >= m->max_symbols)
+		return prefetch_msg(m, msg, 1);
+	const struct sym *sy = &m->sym[msg->symbol];
+	unsigned own = msg->side == 'B' ? DP_MATCH_BID : DP_MATCH_ASK;
+	const struct side *os = &sy->side[own ^ 1], *ss = &sy->side[own];
+	/* the level it would join, if the ladder has it */
+	uint32_t l1 = m->lad[ss->lad].slot[lad_guess(ss, msg->price, own)];
+	if (l1 != 0)
+		__builtin_prefetch(&m->lvl[l1 - 1], 1);
+	/* marketable: the first order it would meet */
+	uint32_t li = side_best(m, os);
+	if (li == NIL)
+		return DP_MATCH_NO_ORDER;
+	uint32_t bp = os->bkey ^ (0u - (own ^ 1)); /* the best opposite price */
+	if (msg->type != DP_ORD_MARKET && (own == DP_MATCH_BID ? msg->price < bp : msg->price > bp))
+		return DP_MATCH_NO_ORDER;
+	uint32_t head = m->lvl[li].head;
+	if (head >= m->max_orders)
+		return DP_MATCH_NO_ORDER;
+	__builtin_prefetch(&m->ord[head], 1);
+	return head;
 }
 
 uint32_t dp_match_resume(struct dp_match *m, struct dp_exec_report *out, uint32_t cap)
