@@ -1827,7 +1827,9 @@ void dp_match_prefetch_early(const struct dp_match *m, const struct dp_order_msg
 	uint32_t li = side_best(m, os);
 	if (li != NIL)
 		__builtin_prefetch(&m->lvl[li], 0);
-	__builtin_prefetch(&m->lad[ss->lad].slot[lad_guess(ss, msg->price, own)], 1);
+	const struct dp_ladder *L = &m->lad[ss->lad];
+	__builtin_prefetch(&L->slot[lad_guess(ss, msg->price, own)], 1);
+	__builtin_prefetch(L, 1); /* its bits, if the order makes a level */
 }
 
 uint32_t dp_match_prefetch_late(const struct dp_match *m, const struct dp_order_msg *msg)
