@@ -133,10 +133,16 @@ struct lvl {
 };
 _Static_assert(sizeof(struct lvl) == 32, "level record is 32 bytes");
 
-/* Order table slot: idx1 = order index + 1 (0 = empty), h = its hash. */
+/*
+ * Order table slot: idx1 = order index + 1 (0 = empty), h = its hash, lvl
+ * = its level when it was indexed (only a hint: the late hint of a cancel
+ * or replace loads the level beside the order, instead of after it).
+ */
 struct hslot {
 	uint32_t idx1;
 	uint32_t h;
+	uint32_t lvl;
+	uint32_t pad;
 };
 
 /*
@@ -406,8 +412,7 @@ static void tab_insert(struct dp_match *m, uint32_t oi, uint32_t h)
 	int found;
 	uint32_t slot = tab_probe(m, o->session, o->cl_ord_id, h, &found);
 	/* The caller checked the key is absent; the table is 2x max_orders. */
-	m->tab[slot].idx1 = oi + 1;
-	m->tab[slot].h = h;
+	m->tab[slot] = (struct hslot){ oi + 1, h, o->lvl, 0 };
 }
 
 static void tab_remove(struct dp_match *m, uint32_t oi)
@@ -449,7 +454,7 @@ static inline void tab_rekey(struct dp_match *m, uint32_t oi, uint32_t slot, boo
 {
 	if (same_id)
 		return;
-	m->tab[dslot] = (struct hslot){ oi + 1, hn };
+	m->tab[dslot] = (struct hslot){ oi + 1, hn, m->ord[oi].lvl, 0 };
 	tab_erase(m, slot);
 }
 
@@ -1440,7 +1445,7 @@ on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_p
 		/* Fast path: a passive DAY order just rests. */
 		/* the table is as the duplicate check left it: slot is still free */
 		if (rest_order(m, oi))
-			m->tab[slot] = (struct hslot){ oi + 1, h };
+			m->tab[slot] = (struct hslot){ oi + 1, h, o->lvl, 0 };
 		else
 			cancel_done(m, oi, DP_RJ_BOOK_FULL);
 		return;
@@ -1554,7 +1559,12 @@ on_replace(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_r
 		if (!rest_order(m, oi)) {
 			tab_erase_at(m, oi, hn);
 			cancel_done(m, oi, DP_RJ_BOOK_FULL);
+			return;
 		}
+		/* its level hint, where the erase of its old slot left its entry */
+		uint32_t at = same_id ? slot : dslot;
+		if (m->tab[at].idx1 == oi + 1)
+			m->tab[at].lvl = o->lvl;
 		return;
 	}
 	m->pend.oi = oi;
@@ -1770,6 +1780,8 @@ prefetch_msg(const struct dp_match *m, const struct dp_order_msg *msg, const int
 		if (s.idx1 && s.h == h) {
 			oi = s.idx1 - 1;
 			__builtin_prefetch(&m->ord[oi], 1);
+			if (s.lvl < m->max_levels)
+				__builtin_prefetch(&m->lvl[s.lvl], 1);
 		}
 		if (kind == DP_ORD_CANCEL)
 			return oi;
