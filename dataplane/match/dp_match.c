@@ -134,15 +134,18 @@ struct lvl {
 _Static_assert(sizeof(struct lvl) == 32, "level record is 32 bytes");
 
 /*
- * Order table slot: idx1 = order index + 1 (0 = empty), h = its hash, lvl
- * = its level when it was indexed (only a hint: the late hint of a cancel
- * or replace loads the level beside the order, instead of after it).
+ * Order table slot: idx1 = order index + 1 (0 = empty), h = its hash; lvl
+ * and at say where the order rested when it was indexed: its level, and
+ * its side and ladder slot (at = slot | 0x100 if the level is in its
+ * side's ladder | side << 9). Both only hints: the late hint of a cancel
+ * or replace loads the level and the ladder lines it may clear beside the
+ * order instead of after it; a stale one costs a useless load.
  */
 struct hslot {
 	uint32_t idx1;
 	uint32_t h;
 	uint32_t lvl;
-	uint32_t pad;
+	uint32_t at;
 };
 
 /*
@@ -405,6 +408,15 @@ static void tab_erase(struct dp_match *m, uint32_t i)
 	m->tab[i].h = 0;
 }
 
+/* The slot of resting order oi under a key of hash h (lvl must be of oi's level). */
+static inline struct hslot slot_of(const struct dp_match *m, uint32_t oi, uint32_t h)
+{
+	const struct ord *o = &m->ord[oi];
+	const struct lvl *l = &m->lvl[o->lvl];
+	return (struct hslot){ oi + 1, h, o->lvl,
+			       l->idx | (uint32_t)l->inl << 8 | (uint32_t)o->side << 9 };
+}
+
 /* Index order oi under its key, whose hash h the caller has at hand. */
 static void tab_insert(struct dp_match *m, uint32_t oi, uint32_t h)
 {
@@ -412,7 +424,7 @@ static void tab_insert(struct dp_match *m, uint32_t oi, uint32_t h)
 	int found;
 	uint32_t slot = tab_probe(m, o->session, o->cl_ord_id, h, &found);
 	/* The caller checked the key is absent; the table is 2x max_orders. */
-	m->tab[slot] = (struct hslot){ oi + 1, h, o->lvl, 0 };
+	m->tab[slot] = slot_of(m, oi, h);
 }
 
 static void tab_remove(struct dp_match *m, uint32_t oi)
@@ -454,7 +466,7 @@ static inline void tab_rekey(struct dp_match *m, uint32_t oi, uint32_t slot, boo
 {
 	if (same_id)
 		return;
-	m->tab[dslot] = (struct hslot){ oi + 1, hn, m->ord[oi].lvl, 0 };
+	m->tab[dslot] = slot_of(m, oi, hn);
 	tab_erase(m, slot);
 }
 
@@ -1445,7 +1457,7 @@ on_new(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_ref_p
 		/* Fast path: a passive DAY order just rests. */
 		/* the table is as the duplicate check left it: slot is still free */
 		if (rest_order(m, oi))
-			m->tab[slot] = (struct hslot){ oi + 1, h, o->lvl, 0 };
+			m->tab[slot] = slot_of(m, oi, h);
 		else
 			cancel_done(m, oi, DP_RJ_BOOK_FULL);
 		return;
@@ -1564,7 +1576,7 @@ on_replace(struct dp_match *m, const struct dp_order_msg *msg, const struct dp_r
 		/* its level hint, where the erase of its old slot left its entry */
 		uint32_t at = same_id ? slot : dslot;
 		if (m->tab[at].idx1 == oi + 1)
-			m->tab[at].lvl = o->lvl;
+			m->tab[at] = slot_of(m, oi, m->tab[at].h);
 		return;
 	}
 	m->pend.oi = oi;
@@ -1782,6 +1794,13 @@ prefetch_msg(const struct dp_match *m, const struct dp_order_msg *msg, const int
 			__builtin_prefetch(&m->ord[oi], 1);
 			if (s.lvl < m->max_levels)
 				__builtin_prefetch(&m->lvl[s.lvl], 1);
+			if ((s.at & 0x100) && msg->symbol < m->max_symbols) {
+				/* the ladder slot and bits it clears if its level empties */
+				const struct side *sd = &m->sym[msg->symbol].side[(s.at >> 9) & 1];
+				const struct dp_ladder *L = &m->lad[sd->lad];
+				__builtin_prefetch(&L->slot[s.at & (DP_LAD_SLOTS - 1)], 1);
+				__builtin_prefetch(L, 1);
+			}
 		}
 		if (kind == DP_ORD_CANCEL)
 			return oi;
