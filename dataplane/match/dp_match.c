@@ -83,9 +83,11 @@
  *   | cl_ord_id| order_id | notional |acct  |sess  |price |qty   |cum   |
  *   +------+------+------+------+------+----+------+------+------+------+
  *   44     48     52     56     60     62   63   64
- *   | prev | next | lvl  | tseq |symbol|side|bits|
+ *   | spare       | lvl  | tseq |symbol|side|bits|
  *   +------+------+------+------+------+----+----+
  *
+ * Its neighbours in its level's FIFO are not here but in link[] (see
+ * struct link).
  * qty is the order quantity (after replaces), cum the executed shares,
  * leaves = qty - cum. notional = sum of px * shares executed (avg_px).
  * tseq is the time-priority stamp given when the order joined its level
@@ -100,8 +102,7 @@ struct ord {
 	uint32_t price;
 	uint32_t qty;
 	uint32_t cum;
-	uint32_t prev;
-	uint32_t next;
+	uint32_t spare[2];
 	uint32_t lvl;
 	uint32_t tseq;
 	uint16_t symbol;
@@ -109,6 +110,18 @@ struct ord {
 	uint8_t bits; /* OB_* */
 };
 _Static_assert(sizeof(struct ord) == 64, "order record is one cache line");
+
+/*
+ * The FIFO links of order i, in an array of their own (8 bytes an order):
+ * joining a level writes the old tail's next, leaving one writes the
+ * neighbours' links, and those are lines of this small array (mostly in
+ * L2) instead of the neighbours' whole records, cold in a pool 8 times
+ * its size. A free order keeps its free-list link in next.
+ */
+struct link {
+	uint32_t prev;
+	uint32_t next;
+};
 
 /*
  * One price level, 32 bytes. head = oldest (first to trade). A free level
@@ -209,6 +222,7 @@ struct pend {
 struct dp_match {
 	struct dp_match_hdr hdr; /* first: dp_match_pending() reads it inline */
 	struct ord *ord;
+	struct link *link;
 	struct lvl *lvl;
 	struct hslot *tab;
 	struct sym *sym;
@@ -247,7 +261,7 @@ struct dp_match {
 
 struct layout {
 	uint64_t hcap, scap, arena, lads;
-	size_t sz_m, sz_ord, sz_lvl, sz_tab, sz_sym, sz_arena, sz_lad, sz_stp;
+	size_t sz_m, sz_ord, sz_link, sz_lvl, sz_tab, sz_sym, sz_arena, sz_lad, sz_stp;
 };
 
 /*
@@ -274,6 +288,7 @@ static void layout_of(const struct dp_match_cfg *c, struct layout *l)
 		l->lads = LAD_POOL_DEFAULT;
 	l->sz_m = dp_round64(sizeof(struct dp_match));
 	l->sz_ord = dp_round64((size_t)c->max_orders * sizeof(struct ord));
+	l->sz_link = dp_round64((size_t)c->max_orders * sizeof(struct link));
 	l->sz_lvl = dp_round64((size_t)c->max_levels * sizeof(struct lvl));
 	l->sz_tab = dp_round64((size_t)l->hcap * sizeof(struct hslot));
 	l->sz_sym = dp_round64((size_t)c->max_symbols * sizeof(struct sym));
@@ -296,7 +311,7 @@ size_t dp_match_mem_size(const struct dp_match_cfg *cfg)
 	if (!cfg_ok(cfg))
 		return 0;
 	layout_of(cfg, &l);
-	return l.sz_m + l.sz_ord + l.sz_lvl + l.sz_tab + l.sz_sym + l.sz_arena + l.sz_lad + l.sz_stp;
+	return l.sz_m + l.sz_ord + l.sz_link + l.sz_lvl + l.sz_tab + l.sz_sym + l.sz_arena + l.sz_lad + l.sz_stp;
 }
 
 void dp_match_destroy(struct dp_match *m)
@@ -305,6 +320,7 @@ void dp_match_destroy(struct dp_match *m)
 		return;
 	struct dp_mem mm = m->mem;
 	mm.free(m->ord, mm.arg);
+	mm.free(m->link, mm.arg);
 	mm.free(m->lvl, mm.arg);
 	mm.free(m->tab, mm.arg);
 	mm.free(m->sym, mm.arg);
@@ -328,13 +344,14 @@ int dp_match_create(struct dp_match **out, const struct dp_match_cfg *cfg,
 		return -ENOMEM;
 	m->mem = mm;
 	m->ord = mm.zalloc(l.sz_ord, mm.arg);
+	m->link = mm.zalloc(l.sz_link, mm.arg);
 	m->lvl = mm.zalloc(l.sz_lvl, mm.arg);
 	m->tab = mm.zalloc(l.sz_tab, mm.arg);
 	m->sym = mm.zalloc(l.sz_sym, mm.arg);
 	m->arena = mm.zalloc(l.sz_arena, mm.arg);
 	m->lad = mm.zalloc(l.sz_lad, mm.arg);
 	m->stp = mm.zalloc(l.sz_stp, mm.arg);
-	if (!m->ord || !m->lvl || !m->tab || !m->sym || !m->arena || !m->lad || !m->stp) {
+	if (!m->ord || !m->link || !m->lvl || !m->tab || !m->sym || !m->arena || !m->lad || !m->stp) {
 		dp_match_destroy(m);
 		return -ENOMEM;
 	}
@@ -970,7 +987,7 @@ static inline uint32_t ord_alloc(struct dp_match *m)
 	uint32_t oi;
 	if (m->ord_free != NIL) {
 		oi = m->ord_free;
-		m->ord_free = m->ord[oi].next;
+		m->ord_free = m->link[oi].next;
 	} else if (m->ord_bump < m->max_orders) {
 		oi = m->ord_bump++;
 	} else {
@@ -987,7 +1004,7 @@ static inline bool ord_avail(const struct dp_match *m)
 static inline void ord_release(struct dp_match *m, uint32_t oi)
 {
 	m->ord[oi].bits = 0;
-	m->ord[oi].next = m->ord_free;
+	m->link[oi].next = m->ord_free;
 	m->ord_free = oi;
 }
 
@@ -1021,14 +1038,15 @@ static void unlink_order(struct dp_match *m, uint32_t oi)
 	struct ord *o = &m->ord[oi];
 	uint32_t li = o->lvl;
 	struct lvl *l = &m->lvl[li];
-	if (o->prev != NIL)
-		m->ord[o->prev].next = o->next;
+	const struct link k = m->link[oi];
+	if (k.prev != NIL)
+		m->link[k.prev].next = k.next;
 	else
-		l->head = o->next;
-	if (o->next != NIL)
-		m->ord[o->next].prev = o->prev;
+		l->head = k.next;
+	if (k.next != NIL)
+		m->link[k.next].prev = k.prev;
 	else
-		l->tail = o->prev;
+		l->tail = k.prev;
 	l->qty -= o->qty - o->cum;
 	l->count--;
 	struct side *sd = &m->sym[o->symbol].side[o->side];
@@ -1062,11 +1080,10 @@ static inline __attribute__((always_inline)) void rest_at(struct dp_match *m, ui
 	struct ord *o = &m->ord[oi];
 	struct lvl *l = &m->lvl[li];
 	o->lvl = li;
-	o->prev = l->tail;
-	o->next = NIL;
+	m->link[oi] = (struct link){ l->tail, NIL };
 	o->tseq = ++m->tseq;
 	if (l->tail != NIL)
-		m->ord[l->tail].next = oi;
+		m->link[l->tail].next = oi;
 	else
 		l->head = oi;
 	l->tail = oi;
@@ -1270,7 +1287,7 @@ static bool fok_fillable(const struct dp_match *m, const struct ord *o, const st
 		const struct lvl *l = &m->lvl[li];
 		if (!within_limit(o, l->price) || !in_band(r, l->price))
 			return false;
-		for (uint32_t oi = l->head; oi != NIL; oi = m->ord[oi].next) {
+		for (uint32_t oi = l->head; oi != NIL; oi = m->link[oi].next) {
 			const struct ord *ro = &m->ord[oi];
 			if (ro->account == o->account && stp != DP_STP_NONE) {
 				if (stp == DP_STP_CANCEL_OLDEST)
@@ -1792,6 +1809,7 @@ prefetch_msg(const struct dp_match *m, const struct dp_order_msg *msg, const int
 		if (s.idx1 && s.h == h) {
 			oi = s.idx1 - 1;
 			__builtin_prefetch(&m->ord[oi], 1);
+			__builtin_prefetch(&m->link[oi], 1);
 			if (s.lvl < m->max_levels)
 				__builtin_prefetch(&m->lvl[s.lvl], 1);
 			if ((s.at & 0x100) && msg->symbol < m->max_symbols) {
@@ -1885,6 +1903,7 @@ uint32_t dp_match_prefetch_late(const struct dp_match *m, const struct dp_order_
 	if (head >= m->max_orders)
 		return DP_MATCH_NO_ORDER;
 	__builtin_prefetch(&m->ord[head], 1);
+	__builtin_prefetch(&m->link[head], 1);
 	return head;
 }
 
@@ -1984,7 +2003,7 @@ static void info_of(const struct dp_match *m, uint32_t oi, struct dp_match_order
 	out->cum = o->cum;
 	out->avg_px = avg_px(o);
 	uint32_t pos = 0;
-	for (uint32_t p = o->prev; p != NIL; p = m->ord[p].prev)
+	for (uint32_t p = m->link[oi].prev; p != NIL; p = m->link[p].prev)
 		pos++;
 	out->queue_pos = pos;
 }
@@ -2009,7 +2028,7 @@ int dp_match_level_orders(const struct dp_match *m, uint16_t symbol, int side, u
 	if (li == NIL)
 		return 0;
 	int k = 0;
-	for (uint32_t oi = m->lvl[li].head; oi != NIL && k < max; oi = m->ord[oi].next)
+	for (uint32_t oi = m->lvl[li].head; oi != NIL && k < max; oi = m->link[oi].next)
 		info_of(m, oi, &out[k++]);
 	return k;
 }
@@ -2064,11 +2083,11 @@ static int check_level(const struct dp_match *m, uint32_t s, unsigned side, uint
 		return -4;
 	uint64_t q = 0;
 	uint32_t c = 0, prev = NIL;
-	for (uint32_t oi = l->head; oi != NIL; oi = m->ord[oi].next) {
+	for (uint32_t oi = l->head; oi != NIL; oi = m->link[oi].next) {
 		const struct ord *o = &m->ord[oi];
 		if (++c > l->count || oi >= m->ord_bump)
 			return -5;
-		if (o->prev != prev || o->lvl != li || o->price != l->price || o->symbol != s ||
+		if (m->link[oi].prev != prev || o->lvl != li || o->price != l->price || o->symbol != s ||
 		    o->side != side || !(o->bits & OB_RESTING))
 			return -6;
 		if (o->cum >= o->qty)
