@@ -19,7 +19,8 @@
  * the hints of the match lcore: dp_risk_match_prefetch_early 2 x
  * --prefetch messages ahead and dp_risk_match_prefetch_late --prefetch
  * ahead (--prefetch-stages 1: dp_risk_prefetch and dp_match_prefetch
- * --prefetch ahead).
+ * --prefetch ahead). --no-risk: dp_match_process with the engine's own
+ * two stages, dp_match_prefetch_early and dp_match_prefetch_late.
  *
  * --turns IN OUT --chunk N: an A/B comparison of two builds that this
  * machine's noise (one build ran 96 to 190 ns a message within an hour)
@@ -363,45 +364,64 @@ static inline uint32_t one(struct dp_match *m, struct dp_risk *risk, const struc
  * --prefetch-stages 1 or --no-risk: dp_risk_prefetch and dp_match_prefetch
  * pf ahead. latency: rdtsc around each message into the histogram.
  */
+/* The two-stage hints: risk's (which include the engine's), or the
+ * engine's alone with --no-risk. */
+static inline void hint_early(const struct dp_risk *risk, const struct dp_match *m,
+			      const struct dp_order_msg *msg)
+{
+	if (risk)
+		dp_risk_match_prefetch_early(risk, m, msg);
+	else
+		dp_match_prefetch_early(m, msg);
+}
+static inline void hint_late(const struct dp_risk *risk, const struct dp_match *m,
+			     const struct dp_order_msg *msg)
+{
+	if (risk)
+		dp_risk_match_prefetch_late(risk, m, msg);
+	else
+		(void)dp_match_prefetch_late(m, msg);
+}
+
 static __attribute__((noinline)) void timed_loop(struct dp_match *m, struct dp_risk *risk,
 						  const struct item *items, uint64_t from, uint64_t to,
 						  uint32_t pf, int latency, struct dp_exec_report *out,
 						  uint64_t now, struct run_stats *st)
 {
 	uint64_t pf_end = pf && to - from > pf ? to - pf : from;
-	if (pf && stages == 2 && risk && match_pf && !latency) {
+	if (pf && stages == 2 && match_pf && !latency) {
 		/* the match lcore's hint: early 2 x pf ahead, late pf ahead */
 		uint64_t e_end = to - from > 2 * pf ? to - 2 * pf : from;
 		for (uint64_t i = from; i < from + 2 * pf && i < to; i++)
-			dp_risk_match_prefetch_early(risk, m, &items[i].msg);
+			hint_early(risk, m, &items[i].msg);
 		for (uint64_t i = from; i < from + pf && i < to; i++)
-			dp_risk_match_prefetch_late(risk, m, &items[i].msg);
+			hint_late(risk, m, &items[i].msg);
 		uint64_t i = from;
 		for (; i < e_end; i++) {
-			dp_risk_match_prefetch_early(risk, m, &items[i + 2 * pf].msg);
-			dp_risk_match_prefetch_late(risk, m, &items[i + pf].msg);
+			hint_early(risk, m, &items[i + 2 * pf].msg);
+			hint_late(risk, m, &items[i + pf].msg);
 			one(m, risk, &items[i], out, now, st);
 		}
 		for (; i < pf_end; i++) {
-			dp_risk_match_prefetch_late(risk, m, &items[i + pf].msg);
+			hint_late(risk, m, &items[i + pf].msg);
 			one(m, risk, &items[i], out, now, st);
 		}
 		for (; i < to; i++)
 			one(m, risk, &items[i], out, now, st);
 		return;
 	}
-	if (pf && stages == 2 && risk && match_pf) {
+	if (pf && stages == 2 && match_pf) {
 		uint64_t e_end = to - from > 2 * pf ? to - 2 * pf : from;
 		for (uint64_t i = from; i < from + 2 * pf && i < to; i++)
-			dp_risk_match_prefetch_early(risk, m, &items[i].msg);
+			hint_early(risk, m, &items[i].msg);
 		for (uint64_t i = from; i < from + pf && i < to; i++)
-			dp_risk_match_prefetch_late(risk, m, &items[i].msg);
+			hint_late(risk, m, &items[i].msg);
 		for (uint64_t i = from; i < to; i++) {
 			uint64_t c0 = __rdtsc();
 			if (i < e_end)
-				dp_risk_match_prefetch_early(risk, m, &items[i + 2 * pf].msg);
+				hint_early(risk, m, &items[i + 2 * pf].msg);
 			if (i < pf_end)
-				dp_risk_match_prefetch_late(risk, m, &items[i + pf].msg);
+				hint_late(risk, m, &items[i + pf].msg);
 			one(m, risk, &items[i], out, now, st);
 			uint64_t c1 = __rdtsc();
 			hist[hidx(c1 - c0)]++;
@@ -587,7 +607,8 @@ int main(int argc, char **argv)
 	       pf,
 	       !pf		       ? "off"
 	       : !match_pf	       ? "risk only"
-	       : stages == 2 && use_risk ? "risk and engine, two stages: early at 2x, late at 1x"
+	       : stages == 2 ? (use_risk ? "risk and engine, two stages: early at 2x, late at 1x"
+					   : "engine, two stages: early at 2x, late at 1x")
 					 : "risk and engine, one stage");
 
 	int fd_in = -1, fd_out = -1;
