@@ -149,15 +149,18 @@ void dp_match_prefetch(const struct dp_match *m, const struct dp_order_msg *msg)
 /*
  * The same hint in two stages, for a caller that has its messages further
  * ahead: dp_match_prefetch_early about twice as far ahead as
- * dp_match_prefetch would be (it only starts the loads of the table slots
- * of the message's ids and of its symbol's record), then
- * dp_match_prefetch_late for the same message at the usual distance (it
- * reads those, by then cached, and loads what they point to: the target
- * order, the levels, the ladder slot). Returns the order index of a
- * cancel's or replace's target if its table slot names it at the first
- * probe (a guess, for a caller's own data beside the engine's records;
- * dp_risk_match_prefetch_late uses it), else DP_MATCH_NO_ORDER. Same rules as
- * dp_match_prefetch: changes nothing, any message accepted.
+ * dp_match_prefetch would be (it starts the loads of the table slots of
+ * the message's ids and, through a new order's symbol record, of the best
+ * opposite level and its own ladder slot), then dp_match_prefetch_late
+ * for the same message at the usual distance (it reads those, by then
+ * cached, and loads what they point to: a target's order, links, level
+ * and ladder lines; a new order's own level and, if it is marketable, the
+ * first resting order it will meet). Returns the order index of that
+ * resting order, or of a cancel's or replace's target if its table slot
+ * names it at the first probe (a guess, for a caller's own data beside
+ * the engine's records; dp_risk_match_prefetch_late uses it), else
+ * DP_MATCH_NO_ORDER. Same rules as dp_match_prefetch: changes nothing,
+ * any message accepted.
  */
 void dp_match_prefetch_early(const struct dp_match *m, const struct dp_order_msg *msg);
 uint32_t dp_match_prefetch_late(const struct dp_match *m, const struct dp_order_msg *msg);
