@@ -311,7 +311,8 @@ size_t dp_match_mem_size(const struct dp_match_cfg *cfg)
 	if (!cfg_ok(cfg))
 		return 0;
 	layout_of(cfg, &l);
-	return l.sz_m + l.sz_ord + l.sz_link + l.sz_lvl + l.sz_tab + l.sz_sym + l.sz_arena + l.sz_lad + l.sz_stp;
+	return l.sz_m + l.sz_ord + l.sz_link + l.sz_lvl + l.sz_tab + l.sz_sym + l.sz_arena +
+	       l.sz_lad + l.sz_stp;
 }
 
 void dp_match_destroy(struct dp_match *m)
