@@ -655,6 +655,7 @@ static void run(uint64_t seed, long steps)
 	}
 	static const uint32_t caps[] = { 4, 5, 6, 9, 16, 64, MAXREP };
 	uint64_t fills = 0, paused = 0, depth = 0, guesses_live = 0, guesses_right = 0;
+	uint64_t meets = 0, meets_right = 0;
 	for (long step = 0; step < steps; step++) {
 		struct dp_order_msg m;
 		struct dp_ref_px ref;
@@ -675,6 +676,27 @@ static void run(uint64_t seed, long steps)
 			guesses_right += at != DP_MATCH_NO_ORDER && guess == at;
 			/* a target that is not live is never guessed live: its slot is
 			 * empty or holds another hash (or, rarely, a colliding key) */
+		}
+		if (m.kind == DP_ORD_NEW && m.symbol < NSYM && (m.side == 'B' || m.side == 'S')) {
+			/* a marketable new order: the guess is the first order it meets
+			 * (the head of the best opposite level); else none */
+			int opp = m.side == 'B' ? DP_MATCH_ASK : DP_MATCH_BID;
+			struct dp_match_level best;
+			struct dp_match_order_info head;
+			bool mkt = dp_match_depth(me, m.symbol, opp, &best, 1) == 1 &&
+				   (m.type == DP_ORD_MARKET ||
+				    (m.side == 'B' ? m.price >= best.price : m.price <= best.price));
+			if (!mkt) {
+				ck_assert_uint_eq(guess, DP_MATCH_NO_ORDER);
+			} else {
+				ck_assert_int_eq(dp_match_level_orders(me, m.symbol, opp, best.price,
+									&head, 1), 1);
+				meets++;
+				meets_right += guess == dp_match_find(me, head.session, head.cl_ord_id,
+								      dp_order_key_hash(head.session,
+											head.cl_ord_id),
+								      NULL);
+			}
 		}
 		uint32_t ne = dp_match_process(me, &m, &ref, erep, cap);
 		if (dp_match_pending(me))
@@ -723,6 +745,9 @@ static void run(uint64_t seed, long steps)
 	/* the late hint names most live targets (first-probe hits; the table
 	 * is sized at twice the orders, so most probes are first-probe) */
 	ck_assert_uint_gt(guesses_live, 0);
+	ck_assert_uint_gt(meets, 0);
+	ck_assert_msg(meets_right == meets, "late hint met %llu of %llu first resting orders",
+		      (unsigned long long)meets_right, (unsigned long long)meets);
 	ck_assert_msg(guesses_right * 10 >= guesses_live * 7, "late hint guessed %llu of %llu",
 		      (unsigned long long)guesses_right, (unsigned long long)guesses_live);
 	dp_match_destroy(me);
