@@ -355,15 +355,6 @@ static inline uint32_t one(struct dp_match *m, struct dp_risk *risk, const struc
 	return n;
 }
 
-/*
- * The timed part, one function (not inlined) so that a profiler can count
- * exactly it: `valgrind --tool=callgrind --toggle-collect=timed_loop`.
- * Hints as the burst loop of the match lcore gives them (the messages of a
- * burst are all in hand): with risk, by default in two stages
- * (dp_risk_match_prefetch_early 2 x pf messages ahead, _late pf ahead);
- * --prefetch-stages 1 or --no-risk: dp_risk_prefetch and dp_match_prefetch
- * pf ahead. latency: rdtsc around each message into the histogram.
- */
 /* The two-stage hints: risk's (which include the engine's), or the
  * engine's alone with --no-risk. */
 static inline void hint_early(const struct dp_risk *risk, const struct dp_match *m,
@@ -383,6 +374,15 @@ static inline void hint_late(const struct dp_risk *risk, const struct dp_match *
 		(void)dp_match_prefetch_late(m, msg);
 }
 
+/*
+ * The timed part, one function (not inlined) so that a profiler can count
+ * exactly it: `valgrind --tool=callgrind --toggle-collect=timed_loop`.
+ * Hints as the burst loop of the match lcore gives them (the messages of a
+ * burst are all in hand): by default in two stages, early 2 x pf messages
+ * ahead and late pf ahead (hint_early, hint_late); --prefetch-stages 1:
+ * dp_risk_prefetch and dp_match_prefetch pf ahead. latency: rdtsc around
+ * each message into the histogram.
+ */
 static __attribute__((noinline)) void timed_loop(struct dp_match *m, struct dp_risk *risk,
 						  const struct item *items, uint64_t from, uint64_t to,
 						  uint32_t pf, int latency, struct dp_exec_report *out,
@@ -609,7 +609,7 @@ int main(int argc, char **argv)
 	       : !match_pf	       ? "risk only"
 	       : stages == 2 ? (use_risk ? "risk and engine, two stages: early at 2x, late at 1x"
 					   : "engine, two stages: early at 2x, late at 1x")
-					 : "risk and engine, one stage");
+					 : use_risk ? "risk and engine, one stage" : "engine, one stage");
 
 	int fd_in = -1, fd_out = -1;
 	if (turn_in) {
