@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ab-match.sh - compare two builds of mgw-bench-match chunk by chunk.
 #
-#   tools/bench/ab-match.sh [-r ROUNDS] [-c CPU] A B [bench args...]
+#   tools/bench/ab-match.sh [-r ROUNDS] [-c CPU] [-a "A ARGS"] [-b "B ARGS"] A B [bench args...]
 #
 # A and B are two mgw-bench-match binaries (say, one built from main and
 # one from a change; their stream generators must be the same). Each round
@@ -11,18 +11,28 @@
 # goes first. Prints, over all chunks of all rounds: each build's best and
 # median chunk, the median and geometric mean of B/A per chunk, and in how
 # many chunks B was faster. B/A below 1 means B is faster.
+#
+# -a / -b: arguments for A only / B only (split on spaces), after the
+# common ones: one binary against itself with a setting changed on one
+# side, e.g. -b "--plain-mem" or -b "--no-risk" (A and B may then be the
+# same file; B's stream must still be A's for the ratio to mean much).
 set -euo pipefail
 rounds=3
 cpu=1
-while getopts "r:c:" o; do
+a_args=""
+b_args=""
+usage="usage: $0 [-r ROUNDS] [-c CPU] [-a \"A ARGS\"] [-b \"B ARGS\"] A B [bench args...]"
+while getopts "r:c:a:b:" o; do
 	case $o in
 	r) rounds=$OPTARG ;;
 	c) cpu=$OPTARG ;;
-	*) echo "usage: $0 [-r ROUNDS] [-c CPU] A B [bench args...]" >&2; exit 2 ;;
+	a) a_args=$OPTARG ;;
+	b) b_args=$OPTARG ;;
+	*) echo "$usage" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 2 ] || { echo "usage: $0 [-r ROUNDS] [-c CPU] A B [bench args...]" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
 a=$1 b=$2
 shift 2
 dir=$(mktemp -d /tmp/ab-match.XXXXXX)
@@ -32,10 +42,16 @@ mkfifo "$dir/t1" "$dir/t2"
 ready() { grep -q "^turns: ready" "$1" 2>/dev/null; }
 
 for r in $(seq "$rounds"); do
-	if [ $((r % 2)) -eq 1 ]; then first=$a second=$b fa=A fb=B; else first=$b second=$a fa=B fb=A; fi
-	taskset -c "$cpu" "$first" --turns "$dir/t1" "$dir/t2" "$@" >"$dir/$fa.$r" 2>&1 &
+	if [ $((r % 2)) -eq 1 ]; then
+		first=$a second=$b fa=A fb=B x1=$a_args x2=$b_args
+	else
+		first=$b second=$a fa=B fb=A x1=$b_args x2=$a_args
+	fi
+	# shellcheck disable=SC2086 # -a/-b hold several arguments
+	taskset -c "$cpu" "$first" --turns "$dir/t1" "$dir/t2" "$@" $x1 >"$dir/$fa.$r" 2>&1 &
 	p1=$!
-	taskset -c "$cpu" "$second" --turns "$dir/t2" "$dir/t1" "$@" >"$dir/$fb.$r" 2>&1 &
+	# shellcheck disable=SC2086
+	taskset -c "$cpu" "$second" --turns "$dir/t2" "$dir/t1" "$@" $x2 >"$dir/$fb.$r" 2>&1 &
 	p2=$!
 	until ready "$dir/$fa.$r" && ready "$dir/$fb.$r"; do
 		kill -0 $p1 2>/dev/null && kill -0 $p2 2>/dev/null ||
