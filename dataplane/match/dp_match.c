@@ -219,6 +219,9 @@ struct pend {
 	uint8_t reason;       /* PEND_MASS: reason of its CANCELLED reports */
 };
 
+/* Filled resting orders whose table entries wait to be erased (tab_defer). */
+#define TAB_DEFER 4
+
 struct dp_match {
 	struct dp_match_hdr hdr; /* first: dp_match_pending() reads it inline */
 	struct ord *ord;
@@ -240,6 +243,12 @@ struct dp_match {
 	uint32_t arena_size, arena_bump;
 	uint32_t chunk_free[MAX_CLS + 1];
 	uint32_t lad_n, lad_used;
+
+	/* Table entries of filled resting orders not yet erased (tab_defer):
+	   order index and key hash, a ring of TAB_DEFER; their records are
+	   free or another order's, so lookups pass over them. */
+	uint32_t dfr_oi[TAB_DEFER], dfr_h[TAB_DEFER];
+	uint32_t dfr_n, dfr_next;
 
 	uint64_t order_seq; /* last order_id given */
 	uint64_t exec_seq;  /* last exec event number (exec_id >> 1) */
@@ -397,8 +406,10 @@ static inline uint32_t tab_probe(const struct dp_match *m, uint32_t session, uin
 			return i;
 		}
 		if (s.h == h) {
+			/* a deferred entry's record is free (bits 0) or another
+			   order's (another key, or the same key again: that order) */
 			const struct ord *o = &m->ord[s.idx1 - 1];
-			if (o->cl_ord_id == cl && o->session == session) {
+			if (o->cl_ord_id == cl && o->session == session && o->bits) {
 				*found = 1;
 				return i;
 			}
@@ -492,9 +503,34 @@ static inline void tab_rekey(struct dp_match *m, uint32_t oi, uint32_t slot, boo
 static void tab_erase_at(struct dp_match *m, uint32_t oi, uint32_t h)
 {
 	uint32_t i = h & m->mask;
-	while (m->tab[i].idx1 != oi + 1)
+	while (m->tab[i].idx1 != oi + 1 || m->tab[i].h != h)
 		i = (i + 1) & m->mask;
 	tab_erase(m, i);
+}
+
+/*
+ * A filled resting order leaves the table later: its entry's line is
+ * cold (the hints cannot know which order a fill will meet in time to
+ * load it), so the line is asked for now and the entry erased when
+ * TAB_DEFER later fills have come, by then a cache hit. Until then the
+ * entry is passed over by every lookup (tab_probe: its record is free or
+ * holds another order). An entry (oi, h) is erased whichever of two equal
+ * ones comes first: equal entries resolve to the same record, so the
+ * table means the same either way.
+ */
+static void tab_defer(struct dp_match *m, uint32_t oi)
+{
+	const struct ord *o = &m->ord[oi];
+	const uint32_t h = key_hash(o->session, o->cl_ord_id);
+	__builtin_prefetch(&m->tab[h & m->mask], 1);
+	const uint32_t k = m->dfr_next;
+	if (m->dfr_n == TAB_DEFER)
+		tab_erase_at(m, m->dfr_oi[k], m->dfr_h[k]);
+	else
+		m->dfr_n++;
+	m->dfr_oi[k] = oi;
+	m->dfr_h[k] = h;
+	m->dfr_next = (k + 1) % TAB_DEFER;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1369,7 +1405,7 @@ static bool run_match(struct dp_match *m)
 		/* rep_order took event numbers for both; they share `match`. */
 		m->exec_seq = match;
 		if (ro->cum == ro->qty) {
-			tab_remove(m, ri);
+			tab_defer(m, ri);
 			unlink_order(m, ri);
 			ord_release(m, ri);
 		}
@@ -2191,7 +2227,17 @@ int dp_match_check(const struct dp_match *m)
 	uint64_t slots = 0;
 	for (uint32_t i = 0; i <= m->mask; i++)
 		slots += m->tab[i].idx1 != 0;
-	if (slots != m->ord_live)
+	if (slots != m->ord_live + m->dfr_n)
 		return -14;
+	/* each entry of a filled order still waiting (tab_defer) is in its run */
+	for (uint32_t k = 0; k < m->dfr_n; k++) {
+		const uint32_t d = (m->dfr_next + TAB_DEFER - m->dfr_n + k) % TAB_DEFER;
+		uint32_t i = m->dfr_h[d] & m->mask;
+		while (m->tab[i].idx1 != 0 &&
+		       (m->tab[i].idx1 != m->dfr_oi[d] + 1 || m->tab[i].h != m->dfr_h[d]))
+			i = (i + 1) & m->mask;
+		if (m->tab[i].idx1 == 0)
+			return -23;
+	}
 	return 0;
 }

@@ -624,6 +624,45 @@ START_TEST(invalid_messages)
 }
 END_TEST
 
+/*
+ * A fully filled resting order leaves the order table a few fills later
+ * (tab_defer): until then its id must be unknown to cancels, free for a
+ * new order or a replace to take, and dp_match_check() counts the entries
+ * still waiting. Six fills in one call go past the ring of four.
+ */
+START_TEST(filled_ids_leave_the_table)
+{
+	for (uint64_t cl = 1; cl <= 6; cl++)
+		ck_assert_uint_eq(lim(cl, 1, 'S', 100, 10), 1);
+	ck_assert_uint_eq(lim(100, 2, 'B', 100, 60), 1 + 2 * 6);
+	for (uint64_t cl = 1; cl <= 6; cl++) {
+		ck_assert(!live(1, cl, NULL));
+		ck_assert_uint_eq(cancel(1, 200 + cl, cl), 1);
+		expect(0, DP_EXEC_CANCEL_REJECTED, DP_RJ_UNKNOWN_ORDER, 200 + cl, 0, 0);
+	}
+	/* the id of a filled order again: a new order, then a replace's new id */
+	ck_assert_uint_eq(lim(6, 1, 'S', 101, 5), 1);
+	expect(0, DP_EXEC_ACCEPTED, DP_RJ_NONE, 6, 5, 0);
+	struct dp_match_order_info oi;
+	ck_assert(live(1, 6, &oi));
+	ck_assert_uint_eq(oi.price, 101);
+	ck_assert_uint_eq(lim(7, 1, 'S', 100, 10), 1);
+	ck_assert_uint_eq(lim(101, 2, 'B', 100, 10), 3); /* fills 7 */
+	ck_assert(!live(1, 7, NULL));
+	ck_assert_uint_eq(lim(8, 1, 'S', 102, 10), 1);
+	ck_assert_uint_eq(replace(1, 7, 8, 103, 10, &WIDE), 1);
+	expect(0, DP_EXEC_REPLACED, DP_RJ_NONE, 7, 10, 0);
+	ck_assert(live(1, 7, &oi));
+	ck_assert_uint_eq(oi.price, 103);
+	ck_assert(!live(1, 8, NULL));
+	ck_assert_uint_eq(cancel(1, 300, 7), 1);
+	expect(0, DP_EXEC_CANCELLED, DP_RJ_NONE, 7, 0, 0);
+	ck_assert_uint_eq(cancel(1, 301, 6), 1);
+	expect(0, DP_EXEC_CANCELLED, DP_RJ_NONE, 6, 0, 0);
+	ck_assert(!live(1, 6, NULL) && !live(1, 7, NULL));
+}
+END_TEST
+
 START_TEST(pools_full)
 {
 	teardown();
@@ -1030,6 +1069,7 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, limit_rests_and_depth);
+	tcase_add_test(tc, filled_ids_leave_the_table);
 	tcase_add_test(tc, cross_partial_fill_price_time);
 	tcase_add_test(tc, avg_px_rounds_half_up);
 	tcase_add_test(tc, ioc);
