@@ -215,13 +215,16 @@ uint32_t dp_risk_match(struct dp_risk *r, struct dp_match *m, const struct dp_or
  * Hints for dp_risk_match in two stages (what dp_risk_prefetch and
  * dp_match_prefetch do, split so that no hint waits on a load of its
  * own): _early about 2K messages ahead of the message's dp_risk_match,
- * _late about K ahead (the match lcore and mgw-bench-match use K = 4).
+ * _late about K ahead (the match lcore and mgw-bench-match use K = 3).
  * The late stage also loads risk's record of a cancel's or replace's
- * target. Change nothing; any message is accepted.
+ * target, and of the first resting order a marketable new order would
+ * meet, whose position it loads two calls later. Change nothing risk or
+ * the engine holds (the late stage keeps those two guesses in r); any
+ * message is accepted.
  */
 void dp_risk_match_prefetch_early(const struct dp_risk *r, const struct dp_match *m,
 				  const struct dp_order_msg *msg);
-void dp_risk_match_prefetch_late(const struct dp_risk *r, const struct dp_match *m,
+void dp_risk_match_prefetch_late(struct dp_risk *r, const struct dp_match *m,
 				 const struct dp_order_msg *msg);
 /* dp_match_resume, its reports fed to risk. */
 uint32_t dp_risk_match_resume(struct dp_risk *r, struct dp_match *m, struct dp_exec_report *out,

@@ -365,7 +365,7 @@ static inline void hint_early(const struct dp_risk *risk, const struct dp_match 
 	else
 		dp_match_prefetch_early(m, msg);
 }
-static inline void hint_late(const struct dp_risk *risk, const struct dp_match *m,
+static inline void hint_late(struct dp_risk *risk, const struct dp_match *m,
 			     const struct dp_order_msg *msg)
 {
 	if (risk)
