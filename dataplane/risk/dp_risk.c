@@ -1024,9 +1024,12 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 		r->st.positions_full++;
 		return DP_RJ_BOOK_FULL;
 	}
-	if (same_id) {
-		/* Nothing to add: the live entry takes the new price and leaves
-		 * from the REPLACED report. */
+	if (same_id && !em) {
+		/* Nothing to add: the live entry (one record per key in risk's
+		 * own table) takes the new price and leaves from the REPLACED
+		 * report. Under dp_risk_match a replace keeping its id goes in
+		 * flight like any other (its REPLACED removes the old entry and
+		 * lands the new one at the same engine index). */
 		pos_take(r, ps, (uint32_t)as, sym, pfound);
 		return DP_RJ_NONE;
 	}
@@ -1041,7 +1044,7 @@ check(struct dp_risk *r, const struct dp_order_msg *m, const struct dp_ref_px *r
 	uint32_t hs = 0;
 	if (em) {
 		r->fly.slot = DP_MATCH_NO_SLOT;
-		if (__builtin_expect(r->n_eold != 0, 0) &&
+		if (__builtin_expect(r->n_eold != 0, 0) && !same_id &&
 		    dp_match_find(em, m->session, m->cl_ord_id, hash_sid(m->session, m->cl_ord_id),
 				  &r->fly.slot) != DP_MATCH_NO_ORDER)
 			return DP_RJ_DUPLICATE_ID;

@@ -113,6 +113,72 @@ static void same_state(const struct pair *a, const struct pair *b)
 	ck_assert_uint_eq(dp_match_live_orders(a->m), dp_match_live_orders(b->m));
 }
 
+/* Both pairs take msg (b with the lcore's hints); reports, refusals and
+ * risk's state must agree and both must verify. Returns the report count. */
+static uint32_t both(struct pair *a, struct pair *b, const struct dp_order_msg *m, uint8_t *refused)
+{
+	static struct dp_exec_report oa[64], ob[64];
+	const struct dp_ref_px ref = { PX - 5, PX + 5, 1 };
+	uint8_t fa, fb;
+	uint32_t na = steps(a, m, &ref, 1000, oa, 64, &fa);
+	dp_risk_match_prefetch_early(b->r, b->m, m);
+	dp_risk_match_prefetch_late(b->r, b->m, m);
+	uint32_t nb = dp_risk_match(b->r, b->m, m, &ref, 1000, ob, 64, &fb);
+	ck_assert_uint_eq(fa, fb);
+	ck_assert_uint_eq(na, nb);
+	ck_assert(memcmp(oa, ob, na * sizeof oa[0]) == 0);
+	same_state(a, b);
+	ck_assert_int_eq(dp_risk_verify(a->r), 0);
+	ck_assert_int_eq(dp_risk_verify(b->r), 0);
+	*refused = fb;
+	return nb;
+}
+
+/*
+ * A replace that keeps its order's id (cl_ord_id == orig_cl_ord_id),
+ * quantity up and down, price moved, through dp_risk_match: risk's entry
+ * must follow (found by fuzz_match: the fused path used to skip putting
+ * it in flight, so its REPLACED landed a stale record and the account
+ * lost the order from its exposure and live count).
+ */
+START_TEST(replace_keeping_its_id)
+{
+	struct pair a, b;
+	mk(&a);
+	mk(&b);
+	uint8_t rf;
+	struct dp_order_msg m = { .kind = DP_ORD_NEW, .type = DP_ORD_LIMIT, .tif = DP_TIF_DAY,
+				  .side = 'S', .symbol = 1, .account = 2, .session = 1,
+				  .cl_ord_id = 1, .price = PX + 3, .qty = 100 };
+	ck_assert_uint_eq(both(&a, &b, &m, &rf), 1);
+	/* another order in flight before, so a stale flight record would show */
+	m.account = 3, m.cl_ord_id = 2, m.side = 'B', m.price = PX - 3, m.qty = 200;
+	ck_assert_uint_eq(both(&a, &b, &m, &rf), 1);
+	const uint32_t qty[3] = { 300, 100, 350 }, px[3] = { PX + 4, PX + 2, PX + 2 };
+	for (int i = 0; i < 3; i++) {
+		struct dp_order_msg r = { .kind = DP_ORD_REPLACE, .type = DP_ORD_LIMIT, .side = 'S',
+					  .symbol = 1, .account = 2, .session = 1, .cl_ord_id = 1,
+					  .orig_cl_ord_id = 1, .price = px[i], .qty = qty[i] };
+		uint32_t nr = both(&a, &b, &r, &rf);
+		ck_assert_msg(nr == 1 && rf == DP_RJ_NONE, "replace %d: %u reports, refused %u", i, nr, rf);
+		struct dp_risk_acct x;
+		ck_assert_int_eq(dp_risk_account(b.r, 2, &x), 0);
+		ck_assert_uint_eq(x.live_orders, 1);
+		ck_assert_int_eq(x.open_notional, (int64_t)px[i] * qty[i]);
+	}
+	/* and it still cancels */
+	struct dp_order_msg c = { .kind = DP_ORD_CANCEL, .symbol = 1, .account = 2, .session = 1,
+				  .cl_ord_id = 9, .orig_cl_ord_id = 1 };
+	ck_assert_uint_eq(both(&a, &b, &c, &rf), 1);
+	struct dp_risk_acct x;
+	ck_assert_int_eq(dp_risk_account(b.r, 2, &x), 0);
+	ck_assert_uint_eq(x.live_orders, 0);
+	ck_assert_int_eq(x.open_notional, 0);
+	rm(&a);
+	rm(&b);
+}
+END_TEST
+
 START_TEST(fused_equals_steps)
 {
 	struct pair a, b;
@@ -120,9 +186,9 @@ START_TEST(fused_equals_steps)
 	mk(&b);
 	static struct dp_exec_report oa[1024], ob[1024];
 	uint64_t next_cl[NSESS] = { 0 }, now = 1000000000ull;
-	uint64_t kinds[5] = { 0 }, refused_seen = 0, pauses = 0;
+	uint64_t kinds[5] = { 0 }, refused_seen = 0, pauses = 0, same_id_replaced = 0;
 	/* ids of recently accepted orders, and a copy taken at a new day */
-	struct { uint32_t sess; uint64_t cl; } acc[64], prev[64];
+	struct { uint32_t sess, acct; uint64_t cl; } acc[64], prev[64];
 	uint32_t n_acc = 0, n_prev = 0;
 	int day_start = -1;
 	for (int i = 0; i < MSGS; i++) {
@@ -162,6 +228,15 @@ START_TEST(fused_equals_steps)
 			/* a recent id of the session, sometimes one never used */
 			uint64_t back = 1 + rnd(30);
 			m.orig_cl_ord_id = next_cl[m.session] > back ? next_cl[m.session] - back : 7777;
+			if (m.kind == DP_ORD_REPLACE && n_acc && rnd(2)) {
+				/* an order accepted lately, by its own session and
+				 * account (a replace from another account is refused) */
+				uint32_t j = rnd(n_acc < 64 ? n_acc : 64);
+				m.session = acc[j].sess;
+				m.account = acc[j].acct;
+				m.orig_cl_ord_id = acc[j].cl;
+				m.cl_ord_id = ++next_cl[m.session];
+			}
 			if (m.kind == DP_ORD_REPLACE && rnd(4) == 0)
 				m.cl_ord_id = m.orig_cl_ord_id; /* keeps its id */
 		} else if (k < 99) {
@@ -208,9 +283,12 @@ START_TEST(fused_equals_steps)
 			fa = fb = DP_RJ_NONE;
 		}
 		refused_seen += fa != DP_RJ_NONE;
+		same_id_replaced += m.kind == DP_ORD_REPLACE && m.cl_ord_id == m.orig_cl_ord_id &&
+				    nb && ob[0].kind == DP_EXEC_REPLACED;
 		for (uint32_t q = 0; q < nb; q++)
 			if (ob[q].kind == DP_EXEC_ACCEPTED) {
 				acc[n_acc % 64].sess = ob[q].session;
+				acc[n_acc % 64].acct = ob[q].account;
 				acc[n_acc % 64].cl = ob[q].cl_ord_id;
 				n_acc++;
 			}
@@ -238,6 +316,7 @@ START_TEST(fused_equals_steps)
 	for (int k = 0; k < 5; k++)
 		ck_assert_uint_gt(kinds[k], 50);
 	ck_assert_uint_gt(refused_seen, 500);
+	ck_assert_uint_gt(same_id_replaced, 5); /* replaces keeping their id went through (9) */
 	{
 		struct dp_risk_stats st;
 		dp_risk_stats(b.r, &st);
@@ -256,6 +335,7 @@ int main(void)
 	TCase *t = tcase_create("fused");
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, fused_equals_steps);
+	tcase_add_test(t, replace_keeping_its_id);
 	suite_add_tcase(s, t);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
