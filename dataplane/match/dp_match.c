@@ -446,14 +446,21 @@ static inline struct hslot slot_of(const struct dp_match *m, uint32_t oi, uint32
 			       l->idx | (uint32_t)l->inl << 8 | (uint32_t)o->side << 9 };
 }
 
-/* Index order oi under its key, whose hash h the caller has at hand. */
+/*
+ * Index order oi under its key, whose hash h the caller has at hand, in
+ * the first empty slot of the run. The caller checked that no live order
+ * has the key; the entry of a filled order waiting to be erased
+ * (tab_defer) may still hold it, even with this very record (reused), so
+ * a lookup's "found" slot is not to be written over: the two entries
+ * then agree and the deferred erase takes the first. The table is 2x
+ * max_orders, so an empty slot is near.
+ */
 static void tab_insert(struct dp_match *m, uint32_t oi, uint32_t h)
 {
-	const struct ord *o = &m->ord[oi];
-	int found;
-	uint32_t slot = tab_probe(m, o->session, o->cl_ord_id, h, &found);
-	/* The caller checked the key is absent; the table is 2x max_orders. */
-	m->tab[slot] = slot_of(m, oi, h);
+	uint32_t i = h & m->mask;
+	while (m->tab[i].idx1 != 0)
+		i = (i + 1) & m->mask;
+	m->tab[i] = slot_of(m, oi, h);
 }
 
 static void tab_remove(struct dp_match *m, uint32_t oi)

@@ -663,6 +663,44 @@ START_TEST(filled_ids_leave_the_table)
 }
 END_TEST
 
+/*
+ * The same key again while its filled order's entry still waits, with the
+ * filled order's very record (the LIFO hands it back): the new order
+ * crosses, so its remainder is indexed after the fills (tab_insert), and
+ * it must get an entry of its own, not the waiting one, which four more
+ * fills then erase. The order must stay live, found and cancellable.
+ */
+START_TEST(same_key_reindexed_while_waiting)
+{
+	ck_assert_uint_eq(lim(1, 1, 'S', 100, 10), 1);  /* A = (1, 1) */
+	ck_assert_uint_eq(lim(2, 3, 'S', 101, 5), 1);   /* B */
+	ck_assert_uint_eq(lim(50, 2, 'B', 100, 10), 3); /* fills A: its entry waits */
+	ck_assert_uint_eq(lim(3, 4, 'S', 105, 1), 1);   /* takes the aggressor's record */
+	/* (1, 1) again, on A's record: takes B, rests 15 at 101 */
+	ck_assert_uint_eq(lim(1, 2, 'B', 101, 20), 3);
+	struct dp_match_order_info oi;
+	ck_assert(live(1, 1, &oi));
+	ck_assert_uint_eq(oi.price, 101);
+	/* four fills on another symbol: the ring wraps, A's and B's entries go */
+	for (uint64_t cl = 60; cl < 64; cl++) {
+		struct dp_order_msg m = { .kind = DP_ORD_NEW, .type = DP_ORD_LIMIT,
+					  .tif = DP_TIF_DAY, .side = 'S', .symbol = 2,
+					  .account = 5, .session = 2, .cl_ord_id = cl,
+					  .price = 200, .qty = 1 };
+		ck_assert_uint_eq(send(&m, &WIDE), 1);
+	}
+	struct dp_order_msg sweep = { .kind = DP_ORD_NEW, .type = DP_ORD_LIMIT, .tif = DP_TIF_IOC,
+				      .side = 'B', .symbol = 2, .account = 6, .session = 2,
+				      .cl_ord_id = 70, .price = 200, .qty = 4 };
+	ck_assert_uint_eq(send(&sweep, &WIDE), 1 + 2 * 4);
+	ck_assert(live(1, 1, &oi));
+	ck_assert_uint_eq(oi.price, 101);
+	ck_assert_uint_eq(cancel(1, 99, 1), 1);
+	expect(0, DP_EXEC_CANCELLED, DP_RJ_NONE, 1, 0, 5);
+	ck_assert(!live(1, 1, NULL));
+}
+END_TEST
+
 START_TEST(pools_full)
 {
 	teardown();
@@ -1070,6 +1108,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, limit_rests_and_depth);
 	tcase_add_test(tc, filled_ids_leave_the_table);
+	tcase_add_test(tc, same_key_reindexed_while_waiting);
 	tcase_add_test(tc, cross_partial_fill_price_time);
 	tcase_add_test(tc, avg_px_rounds_half_up);
 	tcase_add_test(tc, ioc);
