@@ -4,13 +4,18 @@
  *                         stream, and a few invalid messages;
  *   corpus/fuzz_mold_pkt/ Ethernet frames carrying MoldUDP64 packets (plain,
  *                         VLAN tagged, heartbeat, end of session, truncated)
- *                         and bare Mold datagrams.
+ *                         and bare Mold datagrams;
+ *   corpus/fuzz_match/    client order streams in fuzz_match.c's 24-byte
+ *                         records: a book built, crossed, cancelled and
+ *                         replaced; the same with risk controls and the
+ *                         smallest report capacity; a pseudo-random one.
  * Usage: fuzz_gen_corpus <tests/fuzz/corpus>. The output is committed, so
  * this only needs running when the seeds should change.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dp_itch.h"
 #include "dp_mold.h"
@@ -46,6 +51,68 @@ static size_t make_msg(char t, unsigned seed, uint8_t *out)
 	if (t == 'A' || t == 'F' || t == 'P')
 		out[19] = (seed & 1) ? 'S' : 'B';
 	return n;
+}
+
+/* One fuzz_match record (field meanings in fuzz_match.c's header). */
+static uint8_t *match_rec(uint8_t *r, uint8_t kind, char side, uint8_t sym, uint8_t acct,
+			  uint8_t cl, uint8_t orig, int off, uint16_t qty, uint8_t tif)
+{
+	memset(r, 0, 24);
+	r[0] = kind;            /* 0 NEW, 3 CANCEL, 5 REPLACE */
+	r[1] = 1;               /* limit */
+	r[2] = tif;
+	r[4] = side == 'B' ? 0 : 1;
+	r[5] = sym;
+	r[6] = acct;
+	r[7] = 1;               /* session */
+	r[8] = (uint8_t)(cl - 1);
+	r[9] = (uint8_t)(orig - 1);
+	r[11] = (uint8_t)(off + 32);
+	r[12] = (uint8_t)(qty >> 8);
+	r[13] = (uint8_t)qty;
+	r[15] = 3;              /* report capacity 1024 */
+	r[16] = 31;             /* no control */
+	return r + 24;
+}
+
+static void match_seeds(void)
+{
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s/fuzz_match", root);
+	mkdir(dir, 0755);
+	uint8_t b[1 + 24 * 64], *r = b + 1;
+	b[0] = 0x0b; /* 64 orders, 64 levels, STP cancel newest */
+	/* two sides of a book, a sweep, cancels (one of a filled order), a replace */
+	for (uint8_t i = 0; i < 6; i++)
+		r = match_rec(r, 0, 'S', 1, 1, (uint8_t)(1 + i), 0, 1 + i, 100, 1);
+	for (uint8_t i = 0; i < 6; i++)
+		r = match_rec(r, 0, 'B', 1, 2, (uint8_t)(11 + i), 0, -1 - i, 100, 1);
+	r = match_rec(r, 0, 'B', 1, 3, 21, 0, 4, 450, 1);  /* takes four and a half levels */
+	r = match_rec(r, 3, 'S', 1, 1, 22, 1, 0, 0, 0);     /* cancel a filled order */
+	r = match_rec(r, 3, 'S', 1, 1, 23, 6, 0, 0, 0);     /* cancel a resting one */
+	r = match_rec(r, 5, 'B', 1, 2, 24, 11, -3, 50, 0);  /* replace: new price, less */
+	r = match_rec(r, 0, 'S', 1, 1, 1, 0, 2, 100, 2);    /* id 1 again, IOC */
+	r = match_rec(r, 5, 'B', 1, 2, 2, 12, 5, 100, 0);   /* replace onto filled id 2, crossing */
+	put("fuzz_match", "seed_book", b, (size_t)(r - b));
+
+	/* the same with controls between messages and the smallest capacity */
+	for (size_t i = 1; i + 24 <= (size_t)(r - b); i += 24) {
+		b[i + 15] = 0;                       /* report capacity 4: pauses */
+		b[i + 16] = (uint8_t)(i / 24 % 6);   /* kill, limits, restricted, new day, throttle */
+		b[i + 17] = (uint8_t)(i / 24);
+		b[i + 18] = (uint8_t)(1 + i / 48);
+		b[i + 19] = (uint8_t)(i / 24 & 1);
+		b[i + 20] = 0x1f;
+	}
+	put("fuzz_match", "seed_controls", b, (size_t)(r - b));
+
+	/* pseudo-random records */
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof b; i++) {
+		x = x * 1103515245u + 12345u;
+		b[i] = (uint8_t)(x >> 16);
+	}
+	put("fuzz_match", "seed_random", b, sizeof b);
 }
 
 int main(int argc, char **argv)
@@ -123,5 +190,7 @@ int main(int argc, char **argv)
 	dp_mold_write_hdr(dg, &h);
 	fl = dp_pkt_build_udp(b, sizeof b, 0x0A000001u, 0xE9363601u, 40000, 26400, 3, dg, 20);
 	put("fuzz_mold_pkt", "frame_eos.bin", b, (size_t)fl);
+
+	match_seeds();
 	return 0;
 }

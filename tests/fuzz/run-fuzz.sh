@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-harnesses=${*:-"fuzz_itch fuzz_mold_pkt fuzz_feed_book fuzz_book fuzz_config fuzz_ctl_proto"}
+harnesses=${*:-"fuzz_itch fuzz_mold_pkt fuzz_feed_book fuzz_book fuzz_config fuzz_ctl_proto fuzz_match"}
 build=${MGW_FUZZ_BUILD:-$root/build-fuzz}
 src=${MGW_FUZZ_CMAKE_SRC:-$root}
 
