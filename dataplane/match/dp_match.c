@@ -506,12 +506,20 @@ static inline void tab_rekey(struct dp_match *m, uint32_t oi, uint32_t slot, boo
 	tab_erase(m, slot);
 }
 
-/* Erase order oi from the table, its key's hash being h (the key may already be its new one). */
+/*
+ * Erase order oi's entry under hash h (the key may already be its new
+ * one). The entry is in the run from h's home; should it not be (a broken
+ * table: dp_match_check says which), the run's empty slot ends the search
+ * and nothing is erased, rather than a loop round the whole table.
+ */
 static void tab_erase_at(struct dp_match *m, uint32_t oi, uint32_t h)
 {
 	uint32_t i = h & m->mask;
-	while (m->tab[i].idx1 != oi + 1 || m->tab[i].h != h)
+	while (m->tab[i].idx1 != oi + 1 || m->tab[i].h != h) {
+		if (m->tab[i].idx1 == 0)
+			return;
 		i = (i + 1) & m->mask;
+	}
 	tab_erase(m, i);
 }
 

@@ -521,6 +521,10 @@ static uint32_t below(uint32_t n)
 }
 
 static uint64_t next_cl[NSESS + 1];
+/* Ids given to new orders lately, per session: taken again now and then,
+ * live (a duplicate) or done (free again: in the engine, maybe while a
+ * filled order's table entry still waits to be erased). */
+static uint64_t seen[NSESS][32];
 static uint32_t mid[NSYM];
 /*
  * diff_wide: the even symbols priced in whole cents (Price(4) multiples of
@@ -560,6 +564,12 @@ static void gen(struct dp_order_msg *m, struct dp_ref_px *ref)
 	if (w < 7000 || nrest == 0) {
 		m->kind = DP_ORD_NEW;
 		m->cl_ord_id = ++next_cl[sess];
+		if (below(25) == 0 && seen[sess][m->cl_ord_id % 32])
+			m->cl_ord_id = seen[sess][below(32)]; /* an id of lately, again */
+		if (m->cl_ord_id)
+			seen[sess][next_cl[sess] % 32] = m->cl_ord_id;
+		else
+			m->cl_ord_id = ++next_cl[sess];
 		m->side = below(2) ? 'B' : 'S';
 		m->type = below(10) < 8 ? DP_ORD_LIMIT : DP_ORD_MARKET;
 		uint32_t t = below(20);
@@ -621,6 +631,8 @@ static void gen(struct dp_order_msg *m, struct dp_ref_px *ref)
 				m->qty = 0;
 			if (below(60) == 0 && nrest > 1) /* duplicate new id */
 				m->cl_ord_id = rest[below((uint32_t)nrest)].cl;
+			else if (below(40) == 0 && seen[o->sess][m->cl_ord_id % 32]) /* an id of lately */
+				m->cl_ord_id = seen[o->sess][m->cl_ord_id % 32];
 		}
 	} else {
 		m->kind = DP_ORD_MASS_CANCEL;
@@ -643,6 +655,7 @@ static void run(uint64_t seed, long steps)
 	nrest = 0;
 	r_oid = r_exec = r_time = 0;
 	memset(next_cl, 0, sizeof next_cl);
+	memset(seen, 0, sizeof seen);
 	memset(oqty, 0, sizeof oqty);
 	memset(ocum, 0, sizeof ocum);
 	memset(odone, 0, sizeof odone);
