@@ -19,9 +19,14 @@
  * the huge pages are not reaching the TLB. On bare metal with huge pages
  * the two take about the same time.
  *
+ * Then the same lines as independent loads in a random order (gather):
+ * the core keeps many in flight, so this is their throughput, the figure
+ * a loop that prefetches ahead is bound by; spread/packed there is what
+ * the page walks cost when they overlap.
+ *
  *   mgw-probe-pages [--lines N] [--loads N]
  *
- * Prints ns per load for both layouts, the ratio, and how much of the
+ * Prints ns per load for both layouts and both ways, the ratios, and how much of the
  * spread layout the kernel backed with huge pages (without them the probe
  * says nothing about the TLB, and says so). Exit 0, or 2 on a usage
  * error, 1 if memory could not be had.
@@ -113,6 +118,34 @@ static double chase(uint8_t *p, uint64_t *off, uint64_t n, uint64_t loads)
 	return (t1 - t0) * 1e9 / (double)loads;
 }
 
+/*
+ * ns per load of independent loads of the lines at p + off[i] in a random
+ * order: the core keeps many in flight, so this is the throughput of
+ * random lines (what a loop with prefetches ahead sees), where chase() is
+ * their latency. off is shuffled here; the lines are read whole rounds.
+ */
+static double gather(const uint8_t *p, uint64_t *off, uint64_t n, uint64_t loads)
+{
+	for (uint64_t i = n - 1; i > 0; i--) {
+		uint64_t j = rnd() % (i + 1), t = off[i];
+		off[i] = off[j];
+		off[j] = t;
+	}
+	uint64_t sum = 0, done = 0;
+	for (uint64_t i = 0; i < n; i++) /* warm: one round */
+		sum += *(const uint64_t *)(p + off[i]);
+	double t0 = now_s();
+	while (done < loads) {
+		for (uint64_t i = 0; i < n; i++)
+			sum += *(const volatile uint64_t *)(p + off[i]);
+		done += n;
+	}
+	double t1 = now_s();
+	if (sum == 42) /* keeps the loads alive */
+		puts("");
+	return (t1 - t0) * 1e9 / (double)done;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t lines = 4096, loads = 20000000;
@@ -147,10 +180,18 @@ int main(int argc, char **argv)
 	for (uint64_t i = 0; i < lines; i++)
 		off[i] = i * 4096 + (rnd() % 64) * 64;
 	double ns = chase(spread, off, lines, loads);
+	for (uint64_t i = 0; i < lines; i++)
+		off[i] = i * 64;
+	double gp = gather(packed, off, lines, loads);
+	for (uint64_t i = 0; i < lines; i++)
+		off[i] = i * 4096 + (rnd() % 64) * 64;
+	double gs = gather(spread, off, lines, loads);
 	printf("lines %llu (%llu KiB of data): packed %.1f ns/load, spread over %llu MiB "
 	       "(one line per 4 KiB page) %.1f ns/load, ratio %.2f\n",
 	       (unsigned long long)lines, (unsigned long long)(lines * 64 / 1024), np,
 	       (unsigned long long)(spread_len >> 20), ns, ns / np);
+	printf("independent loads (throughput): packed %.2f ns/load, spread %.2f ns/load, "
+	       "ratio %.2f\n", gp, gs, gs / gp);
 	long hk = huge_kib(spread);
 	printf("kernel huge pages under the spread layout: %ld of %llu KiB\n", hk,
 	       (unsigned long long)(spread_len >> 10));
