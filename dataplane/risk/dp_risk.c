@@ -289,6 +289,16 @@ static int cfg_ok(const struct dp_risk_cfg *c)
  * windows together take about max_ids bytes (the id hash takes 32 per id),
  * and at most 64 bytes a session when sessions outnumber ids.
  */
+/*
+ * Bytes between one session's window and the next, past its bits: one
+ * cache line. Windows a power of two long would start at the same cache
+ * set, and sessions that number their orders alike would have their
+ * current lines in the same few sets (the bench's 16 sessions lost one in
+ * six of them from the L2 that way); each window one line further on
+ * spreads them.
+ */
+#define IDWIN_PAD 64
+
 static uint32_t id_wbits_for(const struct dp_risk_cfg *c)
 {
 	uint64_t want = 4 * (uint64_t)c->max_ids / c->max_sessions;
@@ -310,7 +320,7 @@ static void layout_of(const struct dp_risk_cfg *c, struct layout *l)
 	l->o_ids = off;
 	off += al64((size_t)cap_for(c->max_ids) * sizeof(struct idkey));
 	l->o_idbits = off;
-	off += al64((size_t)c->max_sessions * (id_wbits_for(c) / 8));
+	off += al64((size_t)c->max_sessions * (id_wbits_for(c) / 8 + IDWIN_PAD));
 	l->o_ord = off;
 	off += al64((size_t)c->max_orders * sizeof(struct ord));
 	l->o_otab = off;
@@ -485,7 +495,7 @@ static __attribute__((noinline)) struct sess *sess_get_slow(struct dp_risk *r, u
 	s->used = 1;
 	s->id = id;
 	s->rate = r->cfg.default_orders_per_sec;
-	s->id_w0 = (uint64_t)r->n_sess++ * (r->id_wbits / 64);
+	s->id_w0 = (uint64_t)r->n_sess++ * (r->id_wbits / 64 + IDWIN_PAD / 8);
 	if (id < DIR_IDS)
 		r->sdir[id] = i + 1;
 	return s;
@@ -1923,7 +1933,7 @@ int dp_risk_account(const struct dp_risk *r, uint32_t account, struct dp_risk_ac
 void dp_risk_new_day(struct dp_risk *r)
 {
 	memset(r->ids, 0, ((size_t)r->imask + 1) * sizeof(*r->ids));
-	memset(r->idbits, 0, (size_t)r->cfg.max_sessions * (r->id_wbits / 8));
+	memset(r->idbits, 0, (size_t)r->cfg.max_sessions * (r->id_wbits / 8 + IDWIN_PAD));
 	r->n_ids = 0;
 	for (uint32_t i = 0; i <= r->smask; i++) {
 		r->sess[i].win_open = 0;
