@@ -95,6 +95,15 @@ static long huge_kib(const void *p)
 	return kib;
 }
 
+/* The offsets of n lines: packed (next to each other) or spread (one per
+ * 4 KiB page, at a random line within it). Returns off. */
+static uint64_t *layout(uint64_t *off, uint64_t n, int spread)
+{
+	for (uint64_t i = 0; i < n; i++)
+		off[i] = spread ? i * 4096 + (rnd() % 64) * 64 : i * 64;
+	return off;
+}
+
 /* ns per load of a random cycle through the lines at p + off[i]. */
 static double chase(uint8_t *p, uint64_t *off, uint64_t n, uint64_t loads)
 {
@@ -174,18 +183,10 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 1;
 	}
-	for (uint64_t i = 0; i < lines; i++)
-		off[i] = i * 64;
-	double np = chase(packed, off, lines, loads);
-	for (uint64_t i = 0; i < lines; i++)
-		off[i] = i * 4096 + (rnd() % 64) * 64;
-	double ns = chase(spread, off, lines, loads);
-	for (uint64_t i = 0; i < lines; i++)
-		off[i] = i * 64;
-	double gp = gather(packed, off, lines, loads);
-	for (uint64_t i = 0; i < lines; i++)
-		off[i] = i * 4096 + (rnd() % 64) * 64;
-	double gs = gather(spread, off, lines, loads);
+	double np = chase(packed, layout(off, lines, 0), lines, loads);
+	double ns = chase(spread, layout(off, lines, 1), lines, loads);
+	double gp = gather(packed, layout(off, lines, 0), lines, loads);
+	double gs = gather(spread, layout(off, lines, 1), lines, loads);
 	printf("lines %llu (%llu KiB of data): packed %.1f ns/load, spread over %llu MiB "
 	       "(one line per 4 KiB page) %.1f ns/load, ratio %.2f\n",
 	       (unsigned long long)lines, (unsigned long long)(lines * 64 / 1024), np,
