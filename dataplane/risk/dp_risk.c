@@ -284,12 +284,6 @@ static int cfg_ok(const struct dp_risk_cfg *c)
 }
 
 /*
- * Bits of a session's id window: about 4 x max_ids / max_sessions rounded
- * up to a power of two, between 512 (one cache line) and 2^24, so all
- * windows together take about max_ids bytes (the id hash takes 32 per id),
- * and at most 64 bytes a session when sessions outnumber ids.
- */
-/*
  * Bytes between one session's window and the next, past its bits: one
  * cache line. Windows a power of two long would start at the same cache
  * set, and sessions that number their orders alike would have their
@@ -299,6 +293,13 @@ static int cfg_ok(const struct dp_risk_cfg *c)
  */
 #define IDWIN_PAD 64
 
+/*
+ * Bits of a session's id window: about 4 x max_ids / max_sessions rounded
+ * up to a power of two, between 512 (one cache line) and 2^24, so all
+ * windows together take about max_ids bytes (the id hash takes 32 per id),
+ * and at most 64 bytes a session when sessions outnumber ids (each
+ * window then IDWIN_PAD further on).
+ */
 static uint32_t id_wbits_for(const struct dp_risk_cfg *c)
 {
 	uint64_t want = 4 * (uint64_t)c->max_ids / c->max_sessions;

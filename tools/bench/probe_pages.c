@@ -26,9 +26,9 @@
  *
  *   mgw-probe-pages [--lines N] [--loads N]
  *
- * Prints ns per load for both layouts and both ways, the ratios, and how much of the
- * spread layout the kernel backed with huge pages (without them the probe
- * says nothing about the TLB, and says so). Exit 0, or 2 on a usage
+ * Prints ns per load for both layouts and both ways, the ratios, and how
+ * much of the spread layout the kernel backed with huge pages (without
+ * them the probe says nothing about the TLB, and says so). Exit 0, or 2 on a usage
  * error, 1 if memory could not be had.
  */
 #define _GNU_SOURCE
